@@ -1,0 +1,224 @@
+//! Configuration from environment variables, read once at start-up.
+//!
+//! Every service builds its typed config from a [`Vars`] snapshot: production reads the
+//! process environment, tests hand in a map. A missing or malformed variable is a
+//! [`ConfigError`] that names the variable and never echoes a secret's value.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::net::IpAddr;
+use std::path::PathBuf;
+use std::str::FromStr;
+use std::time::Duration;
+
+use secrecy::{ExposeSecret, SecretString};
+
+/// A configuration problem, naming the variable at fault.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{var}: {problem}")]
+pub struct ConfigError {
+    pub var: String,
+    pub problem: String,
+}
+
+impl ConfigError {
+    pub fn new(var: impl Into<String>, problem: impl Into<String>) -> Self {
+        Self { var: var.into(), problem: problem.into() }
+    }
+}
+
+/// A snapshot of environment variables. Empty values count as unset, as most
+/// platforms (Railway included) cannot distinguish the two in their UI.
+#[derive(Clone, Default)]
+pub struct Vars(HashMap<String, String>);
+
+impl fmt::Debug for Vars {
+    // Values may be secrets: show names only.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut names: Vec<&String> = self.0.keys().collect();
+        names.sort();
+        f.debug_tuple("Vars").field(&names).finish()
+    }
+}
+
+impl Vars {
+    /// The process environment. Variables that are not valid Unicode are skipped; a
+    /// required one then reports as unset.
+    pub fn from_env() -> Self {
+        Self(std::env::vars_os().filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?))).collect())
+    }
+
+    pub fn from_pairs<K: Into<String>, V: Into<String>>(pairs: impl IntoIterator<Item = (K, V)>) -> Self {
+        Self(pairs.into_iter().map(|(k, v)| (k.into(), v.into())).collect())
+    }
+
+    /// The raw value, `None` when unset or empty.
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.0.get(name).map(|v| v.trim()).filter(|v| !v.is_empty())
+    }
+
+    pub fn required(&self, name: &str) -> Result<&str, ConfigError> {
+        self.get(name).ok_or_else(|| ConfigError::new(name, "is required but not set"))
+    }
+
+    /// A required secret; its value never appears in an error.
+    pub fn secret(&self, name: &str) -> Result<SecretString, ConfigError> {
+        self.required(name).map(|v| SecretString::from(v.to_owned()))
+    }
+
+    pub fn optional_secret(&self, name: &str) -> Option<SecretString> {
+        self.get(name).map(|v| SecretString::from(v.to_owned()))
+    }
+
+    /// Parse a required variable.
+    pub fn parse<T: FromStr>(&self, name: &str) -> Result<T, ConfigError>
+    where
+        T::Err: fmt::Display,
+    {
+        let raw = self.required(name)?;
+        parse_value(name, raw)
+    }
+
+    /// Parse an optional variable, falling back to `default` when unset.
+    pub fn parse_or<T: FromStr>(&self, name: &str, default: T) -> Result<T, ConfigError>
+    where
+        T::Err: fmt::Display,
+    {
+        self.get(name).map_or(Ok(default), |raw| parse_value(name, raw))
+    }
+
+    pub fn parse_optional<T: FromStr>(&self, name: &str) -> Result<Option<T>, ConfigError>
+    where
+        T::Err: fmt::Display,
+    {
+        self.get(name).map(|raw| parse_value(name, raw)).transpose()
+    }
+
+    /// `true/false/1/0/yes/no/on/off`, case-insensitive.
+    pub fn flag_or(&self, name: &str, default: bool) -> Result<bool, ConfigError> {
+        match self.get(name).map(str::to_ascii_lowercase).as_deref() {
+            None => Ok(default),
+            Some("1" | "true" | "yes" | "on") => Ok(true),
+            Some("0" | "false" | "no" | "off") => Ok(false),
+            Some(other) => Err(ConfigError::new(name, format!("expected true or false, got {other:?}"))),
+        }
+    }
+
+    /// Whole seconds, bounded.
+    pub fn seconds_or(&self, name: &str, default: u64, range: std::ops::RangeInclusive<u64>) -> Result<Duration, ConfigError> {
+        let secs: u64 = self.parse_or(name, default)?;
+        if !range.contains(&secs) {
+            return Err(ConfigError::new(name, format!("must be between {} and {} seconds, got {secs}", range.start(), range.end())));
+        }
+        Ok(Duration::from_secs(secs))
+    }
+
+    /// A comma-separated list; empty items are dropped.
+    pub fn list(&self, name: &str) -> Vec<String> {
+        self.get(name)
+            .map(|v| v.split(',').map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned).collect())
+            .unwrap_or_default()
+    }
+}
+
+fn parse_value<T: FromStr>(name: &str, raw: &str) -> Result<T, ConfigError>
+where
+    T::Err: fmt::Display,
+{
+    raw.parse().map_err(|e: T::Err| ConfigError::new(name, format!("invalid value {raw:?}: {e}")))
+}
+
+/// Where an HTTP service listens and how long it drains on SIGTERM.
+#[derive(Debug, Clone)]
+pub struct HttpConfig {
+    pub host: IpAddr,
+    pub port: u16,
+    pub shutdown_grace: Duration,
+}
+
+impl HttpConfig {
+    pub fn from_vars(vars: &Vars, default_port: u16) -> Result<Self, ConfigError> {
+        Ok(Self {
+            host: vars.parse_or("HOST", IpAddr::from([0, 0, 0, 0]))?,
+            port: vars.parse_or("PORT", default_port)?,
+            shutdown_grace: vars.seconds_or("SHUTDOWN_GRACE_SECONDS", 25, 1..=3600)?,
+        })
+    }
+}
+
+/// Postgres connection settings.
+#[derive(Clone)]
+pub struct DatabaseConfig {
+    pub url: SecretString,
+    pub max_connections: usize,
+    /// Extra root certificate (PEM) for providers whose server certificate is not
+    /// signed by a public CA.
+    pub ca_cert_path: Option<PathBuf>,
+    pub connect_timeout: Duration,
+}
+
+impl fmt::Debug for DatabaseConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("DatabaseConfig")
+            .field("url", &"[REDACTED]")
+            .field("max_connections", &self.max_connections)
+            .field("ca_cert_path", &self.ca_cert_path)
+            .field("connect_timeout", &self.connect_timeout)
+            .finish()
+    }
+}
+
+impl DatabaseConfig {
+    pub fn from_vars(vars: &Vars) -> Result<Self, ConfigError> {
+        let url = vars.secret("DATABASE_URL")?;
+        // The parser's message never contains the URL, so it is safe to show.
+        tokio_postgres::Config::from_str(url.expose_secret())
+            .map_err(|e| ConfigError::new("DATABASE_URL", format!("is not a valid Postgres URL ({e})")))?;
+        let max_connections: usize = vars.parse_or("DATABASE_MAX_CONNECTIONS", 10)?;
+        if max_connections == 0 {
+            return Err(ConfigError::new("DATABASE_MAX_CONNECTIONS", "must be at least 1"));
+        }
+        Ok(Self {
+            url,
+            max_connections,
+            ca_cert_path: vars.parse_optional("DATABASE_CA_CERT_PATH")?,
+            connect_timeout: vars.seconds_or("DATABASE_CONNECT_TIMEOUT_SECONDS", 5, 1..=120)?,
+        })
+    }
+}
+
+/// Redis connection settings and the key namespace.
+#[derive(Clone)]
+pub struct RedisConfig {
+    pub url: SecretString,
+    pub namespace: String,
+    pub pool_size: usize,
+}
+
+impl fmt::Debug for RedisConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RedisConfig")
+            .field("url", &"[REDACTED]")
+            .field("namespace", &self.namespace)
+            .field("pool_size", &self.pool_size)
+            .finish()
+    }
+}
+
+impl RedisConfig {
+    pub fn from_vars(vars: &Vars) -> Result<Self, ConfigError> {
+        let url = vars.secret("REDIS_URL")?;
+        redis::parse_redis_url(url.expose_secret())
+            .filter(|u| matches!(u.scheme(), "redis" | "rediss" | "redis+unix" | "unix"))
+            .ok_or_else(|| ConfigError::new("REDIS_URL", "is not a valid redis:// or rediss:// URL"))?;
+        let namespace = vars.get("REDIS_NAMESPACE").unwrap_or("readme").to_owned();
+        if !namespace.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.')) {
+            return Err(ConfigError::new("REDIS_NAMESPACE", "may contain only letters, digits, '-', '_' and '.'"));
+        }
+        let pool_size: usize = vars.parse_or("REDIS_POOL_SIZE", 16)?;
+        if pool_size == 0 {
+            return Err(ConfigError::new("REDIS_POOL_SIZE", "must be at least 1"));
+        }
+        Ok(Self { url, namespace, pool_size })
+    }
+}

@@ -1,0 +1,89 @@
+//! Postgres: the connection pool, TLS, and migrations.
+//!
+//! Connections honour the URL's `sslmode`: `disable` for plain local servers,
+//! `prefer` (the default) tries TLS and falls back, `require` insists on it. TLS
+//! verifies the server against the public web PKI roots plus, when set,
+//! `DATABASE_CA_CERT_PATH`.
+
+mod migrate;
+
+use std::str::FromStr;
+use std::sync::Arc;
+
+use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Runtime};
+use secrecy::ExposeSecret;
+use tokio_postgres_rustls::MakeRustlsConnect;
+
+pub use migrate::{MIGRATION_LOCK_KEY, embedded_versions, migrate};
+
+use crate::config::DatabaseConfig;
+
+#[derive(Debug, thiserror::Error)]
+pub enum DbError {
+    #[error("DATABASE_URL is not a valid Postgres URL")]
+    BadUrl(#[source] tokio_postgres::Error),
+    #[error("could not read the CA certificate at DATABASE_CA_CERT_PATH")]
+    CaCert(#[source] std::io::Error),
+    #[error("could not set up TLS for Postgres")]
+    Tls(#[source] rustls::Error),
+    #[error("could not build the Postgres pool")]
+    Pool(#[from] deadpool_postgres::BuildError),
+    #[error("could not get a Postgres connection")]
+    Checkout(#[from] deadpool_postgres::PoolError),
+    #[error("Postgres query failed")]
+    Query(#[from] tokio_postgres::Error),
+    #[error("migrations failed")]
+    Migration(#[source] refinery::Error),
+    #[error("timed out connecting to Postgres")]
+    Timeout,
+}
+
+pub(crate) fn pg_config(config: &DatabaseConfig) -> Result<tokio_postgres::Config, DbError> {
+    let mut pg = tokio_postgres::Config::from_str(config.url.expose_secret()).map_err(DbError::BadUrl)?;
+    pg.connect_timeout(config.connect_timeout);
+    if pg.get_application_name().is_none() {
+        pg.application_name("readme");
+    }
+    Ok(pg)
+}
+
+pub(crate) fn tls(config: &DatabaseConfig) -> Result<MakeRustlsConnect, DbError> {
+    let mut roots = rustls::RootCertStore::empty();
+    roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
+    if let Some(path) = &config.ca_cert_path {
+        let pem = std::fs::read(path).map_err(DbError::CaCert)?;
+        for cert in rustls_pemfile::certs(&mut pem.as_slice()) {
+            roots.add(cert.map_err(DbError::CaCert)?).map_err(DbError::Tls)?;
+        }
+    }
+    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    let client = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(DbError::Tls)?
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    Ok(MakeRustlsConnect::new(client))
+}
+
+/// Build the pool. Connections are made lazily; call [`ping`] to fail fast.
+pub fn pool(config: &DatabaseConfig) -> Result<Pool, DbError> {
+    let manager = Manager::from_config(
+        pg_config(config)?,
+        tls(config)?,
+        ManagerConfig { recycling_method: RecyclingMethod::Fast },
+    );
+    Ok(Pool::builder(manager)
+        .max_size(config.max_connections)
+        .runtime(Runtime::Tokio1)
+        .wait_timeout(Some(config.connect_timeout))
+        .create_timeout(Some(config.connect_timeout))
+        .recycle_timeout(Some(config.connect_timeout))
+        .build()?)
+}
+
+/// One round trip: proves the database answers.
+pub async fn ping(pool: &Pool) -> Result<(), DbError> {
+    let client = pool.get().await?;
+    client.simple_query("SELECT 1").await?;
+    Ok(())
+}

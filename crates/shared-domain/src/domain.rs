@@ -1,0 +1,166 @@
+//! Domain types: identifiers as newtypes and the status vocabularies stored in
+//! Postgres. The string forms are the database's CHECK-constrained values.
+
+use std::fmt;
+use std::str::FromStr;
+
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+macro_rules! id_newtype {
+    ($(#[$doc:meta])* $name:ident) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+        #[serde(transparent)]
+        pub struct $name(pub Uuid);
+
+        impl $name {
+            pub fn new() -> Self {
+                Self(Uuid::new_v4())
+            }
+        }
+
+        impl Default for $name {
+            fn default() -> Self {
+                Self::new()
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                self.0.fmt(f)
+            }
+        }
+
+        impl FromStr for $name {
+            type Err = uuid::Error;
+            fn from_str(s: &str) -> Result<Self, Self::Err> {
+                Uuid::parse_str(s).map(Self)
+            }
+        }
+
+        impl From<Uuid> for $name {
+            fn from(id: Uuid) -> Self {
+                Self(id)
+            }
+        }
+    };
+}
+
+id_newtype!(
+    /// A book: one uploaded PDF of one household.
+    BookId
+);
+id_newtype!(
+    /// A unit of background work on a book.
+    JobId
+);
+id_newtype!(
+    /// A household: the tenant that owns books.
+    HouseholdId
+);
+
+/// Object key of a book's PDF: `{household_id}/books/{book_id}.pdf`.
+pub fn book_object_key(household: HouseholdId, book: BookId) -> String {
+    format!("{household}/books/{book}.pdf")
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("unknown {kind} {value:?}")]
+pub struct UnknownVariant {
+    kind: &'static str,
+    value: String,
+}
+
+macro_rules! string_enum {
+    ($(#[$doc:meta])* $name:ident, $kind:literal { $($variant:ident => $s:literal),+ $(,)? }) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+        #[serde(rename_all = "snake_case")]
+        pub enum $name { $($variant),+ }
+
+        impl $name {
+            pub const ALL: &'static [Self] = &[$(Self::$variant),+];
+
+            pub const fn as_str(self) -> &'static str {
+                match self { $(Self::$variant => $s),+ }
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+
+        impl FromStr for $name {
+            type Err = UnknownVariant;
+            fn from_str(s: &str) -> Result<Self, Self::Err> {
+                match s {
+                    $($s => Ok(Self::$variant),)+
+                    other => Err(UnknownVariant { kind: $kind, value: other.to_owned() }),
+                }
+            }
+        }
+    };
+}
+
+string_enum!(
+    /// `books.status`.
+    BookStatus, "book status" {
+        Processing => "processing",
+        Ready => "ready",
+        Failed => "failed",
+    }
+);
+
+string_enum!(
+    /// `jobs.status`. `queued` and `running` are active; the others are final until
+    /// an operator retries a `failed` or `dead` job.
+    JobStatus, "job status" {
+        Queued => "queued",
+        Running => "running",
+        Succeeded => "succeeded",
+        Failed => "failed",
+        Dead => "dead",
+    }
+);
+
+string_enum!(
+    /// `jobs.kind`.
+    JobKind, "job kind" {
+        ProcessBook => "process_book",
+    }
+);
+
+impl JobStatus {
+    pub const fn is_active(self) -> bool {
+        matches!(self, Self::Queued | Self::Running)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn statuses_round_trip_through_strings() {
+        for s in BookStatus::ALL {
+            assert_eq!(s.as_str().parse::<BookStatus>().unwrap(), *s);
+        }
+        for s in JobStatus::ALL {
+            assert_eq!(s.as_str().parse::<JobStatus>().unwrap(), *s);
+        }
+        assert!("done".parse::<JobStatus>().is_err());
+    }
+
+    #[test]
+    fn object_key_follows_the_layout() {
+        let h: HouseholdId = "11111111-1111-1111-1111-111111111111".parse().unwrap();
+        let b: BookId = "22222222-2222-2222-2222-222222222222".parse().unwrap();
+        assert_eq!(
+            book_object_key(h, b),
+            "11111111-1111-1111-1111-111111111111/books/22222222-2222-2222-2222-222222222222.pdf"
+        );
+    }
+}

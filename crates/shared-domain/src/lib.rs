@@ -1,0 +1,19 @@
+//! Everything the readme services share: configuration, telemetry, the error-code
+//! table, domain types, and the clients for Postgres, Redis and object storage.
+//!
+//! This crate knows nothing of HTTP frameworks: each service maps these types onto
+//! its own responses.
+
+pub mod config;
+pub mod db;
+pub mod domain;
+pub mod error;
+pub mod lifecycle;
+pub mod redis;
+pub mod storage;
+pub mod telemetry;
+
+pub use config::{ConfigError, DatabaseConfig, HttpConfig, RedisConfig, Vars};
+pub use error::{BookErrorCode, ErrorCode};
+pub use storage::{Storage, StorageConfig};
+pub use telemetry::TelemetryConfig;

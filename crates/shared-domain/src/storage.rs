@@ -1,0 +1,352 @@
+//! Object storage behind the four operations the services need: a streamed put, a
+//! streamed get, head and delete.
+//!
+//! `STORAGE_URL` picks the backend: `file:///path` (local disk, the default for
+//! development), `s3://bucket/prefix` (AWS S3 and S3-compatible stores such as
+//! Supabase Storage, Cloudflare R2 and MinIO, with endpoint, region, path style and
+//! credentials from their own variables) or `gs://bucket/prefix`.
+//!
+//! Writes are multipart uploads: memory stays bounded by the part size times the
+//! parts in flight, whatever the object's size, and an unfinished upload never
+//! becomes visible under its key.
+
+use std::fmt;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use futures::stream::BoxStream;
+use futures::{Stream, StreamExt, TryStreamExt};
+use object_store::aws::AmazonS3Builder;
+use object_store::gcp::GoogleCloudStorageBuilder;
+use object_store::local::LocalFileSystem;
+use object_store::path::Path as StorePath;
+use object_store::prefix::PrefixStore;
+use object_store::{
+    BackoffConfig, ClientOptions, ObjectStore, ObjectStoreExt, RetryConfig, WriteMultipart,
+};
+use secrecy::{ExposeSecret, SecretString};
+use tokio::io::AsyncWriteExt;
+
+use crate::config::{ConfigError, Vars};
+
+/// Part size for multipart writes. S3 needs at least 5 MiB per part but the last.
+const PART_SIZE: usize = 8 * 1024 * 1024;
+/// Parts uploaded concurrently by one writer.
+const PARTS_IN_FLIGHT: usize = 2;
+
+/// Where objects live, parsed from `STORAGE_URL` and its companion variables.
+#[derive(Clone)]
+pub enum StorageConfig {
+    File { root: PathBuf },
+    S3(S3Config),
+    Gcs { bucket: String, prefix: String, service_account_path: Option<String>, service_account_key: Option<SecretString> },
+}
+
+#[derive(Clone)]
+pub struct S3Config {
+    pub bucket: String,
+    pub prefix: String,
+    pub endpoint: Option<String>,
+    pub region: String,
+    pub force_path_style: bool,
+    pub access_key_id: Option<String>,
+    pub secret_access_key: Option<SecretString>,
+    pub session_token: Option<SecretString>,
+}
+
+impl fmt::Debug for StorageConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::File { root } => f.debug_struct("File").field("root", root).finish(),
+            Self::S3(s3) => f
+                .debug_struct("S3")
+                .field("bucket", &s3.bucket)
+                .field("prefix", &s3.prefix)
+                .field("endpoint", &s3.endpoint)
+                .field("region", &s3.region)
+                .field("force_path_style", &s3.force_path_style)
+                .field("access_key_id", &s3.access_key_id)
+                .field("secret_access_key", &s3.secret_access_key.as_ref().map(|_| "[REDACTED]"))
+                .finish_non_exhaustive(),
+            Self::Gcs { bucket, prefix, service_account_path, .. } => f
+                .debug_struct("Gcs")
+                .field("bucket", bucket)
+                .field("prefix", prefix)
+                .field("service_account_path", service_account_path)
+                .finish_non_exhaustive(),
+        }
+    }
+}
+
+impl StorageConfig {
+    pub fn from_vars(vars: &Vars) -> Result<Self, ConfigError> {
+        const VAR: &str = "STORAGE_URL";
+        let raw = vars.required(VAR)?;
+        let url = url::Url::parse(raw)
+            .map_err(|e| ConfigError::new(VAR, format!("is not a URL ({e}); use file:///path, s3://bucket/prefix or gs://bucket/prefix")))?;
+        let bucket_and_prefix = || -> Result<(String, String), ConfigError> {
+            let bucket = url.host_str().filter(|b| !b.is_empty()).ok_or_else(|| ConfigError::new(VAR, "names no bucket"))?;
+            Ok((bucket.to_owned(), url.path().trim_matches('/').to_owned()))
+        };
+        match url.scheme() {
+            "file" => {
+                let root = url
+                    .to_file_path()
+                    .map_err(|()| ConfigError::new(VAR, "file:// URL must hold an absolute path, e.g. file:///var/lib/readme"))?;
+                Ok(Self::File { root })
+            }
+            "s3" => {
+                let (bucket, prefix) = bucket_and_prefix()?;
+                let access_key_id = vars.get("AWS_ACCESS_KEY_ID").map(str::to_owned);
+                let secret_access_key = vars.optional_secret("AWS_SECRET_ACCESS_KEY");
+                if access_key_id.is_some() != secret_access_key.is_some() {
+                    let missing = if access_key_id.is_some() { "AWS_SECRET_ACCESS_KEY" } else { "AWS_ACCESS_KEY_ID" };
+                    return Err(ConfigError::new(missing, "must be set together with its pair for s3:// storage"));
+                }
+                let endpoint = vars.get("AWS_ENDPOINT_URL").map(str::to_owned);
+                if let Some(ep) = &endpoint {
+                    url::Url::parse(ep).map_err(|e| ConfigError::new("AWS_ENDPOINT_URL", format!("is not a URL ({e})")))?;
+                }
+                Ok(Self::S3(S3Config {
+                    bucket,
+                    prefix,
+                    endpoint,
+                    region: vars.get("AWS_REGION").unwrap_or("us-east-1").to_owned(),
+                    force_path_style: vars.flag_or("S3_FORCE_PATH_STYLE", false)?,
+                    access_key_id,
+                    secret_access_key,
+                    session_token: vars.optional_secret("AWS_SESSION_TOKEN"),
+                }))
+            }
+            "gs" => {
+                let (bucket, prefix) = bucket_and_prefix()?;
+                Ok(Self::Gcs {
+                    bucket,
+                    prefix,
+                    service_account_path: vars.get("GOOGLE_SERVICE_ACCOUNT_PATH").map(str::to_owned),
+                    service_account_key: vars.optional_secret("GOOGLE_SERVICE_ACCOUNT_KEY"),
+                })
+            }
+            other => Err(ConfigError::new(VAR, format!("unsupported scheme {other:?}; use file://, s3:// or gs://"))),
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StorageError {
+    #[error("object {0} not found")]
+    NotFound(String),
+    #[error("storage refused our credentials or permissions: check the storage keys")]
+    AccessDenied(#[source] object_store::Error),
+    #[error("storage is misconfigured: {0}")]
+    Config(String),
+    #[error("storage request failed")]
+    Backend(#[source] object_store::Error),
+    #[error("local I/O failed while moving an object")]
+    Io(#[from] std::io::Error),
+}
+
+impl StorageError {
+    fn from_store(key: &str, e: object_store::Error) -> Self {
+        match e {
+            object_store::Error::NotFound { .. } => Self::NotFound(key.to_owned()),
+            object_store::Error::PermissionDenied { .. } | object_store::Error::Unauthenticated { .. } => Self::AccessDenied(e),
+            other => Self::Backend(other),
+        }
+    }
+}
+
+/// Size and time of a stored object.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ObjectInfo {
+    pub size: u64,
+    pub last_modified: chrono::DateTime<chrono::Utc>,
+}
+
+/// A handle on the configured object store; cheap to clone.
+#[derive(Clone)]
+pub struct Storage {
+    store: Arc<dyn ObjectStore>,
+    backend: &'static str,
+}
+
+impl fmt::Debug for Storage {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Storage").field("backend", &self.backend).finish_non_exhaustive()
+    }
+}
+
+impl Storage {
+    pub fn from_config(config: &StorageConfig) -> Result<Self, StorageError> {
+        let retry = RetryConfig {
+            backoff: BackoffConfig::default(),
+            max_retries: 3,
+            retry_timeout: Duration::from_secs(30),
+        };
+        let client = ClientOptions::new().with_connect_timeout(Duration::from_secs(5)).with_timeout(Duration::from_secs(120));
+        let (store, backend): (Arc<dyn ObjectStore>, _) = match config {
+            StorageConfig::File { root } => {
+                std::fs::create_dir_all(root)?;
+                let fs = LocalFileSystem::new_with_prefix(root).map_err(|e| StorageError::Config(e.to_string()))?;
+                (Arc::new(fs.with_automatic_cleanup(true)), "file")
+            }
+            StorageConfig::S3(s3) => {
+                let mut b = AmazonS3Builder::new()
+                    .with_bucket_name(&s3.bucket)
+                    .with_region(&s3.region)
+                    .with_virtual_hosted_style_request(!s3.force_path_style)
+                    .with_retry(retry)
+                    .with_client_options(client);
+                if let Some(ep) = &s3.endpoint {
+                    b = b.with_endpoint(ep).with_allow_http(ep.starts_with("http://"));
+                }
+                if let (Some(id), Some(secret)) = (&s3.access_key_id, &s3.secret_access_key) {
+                    b = b.with_access_key_id(id).with_secret_access_key(secret.expose_secret());
+                }
+                if let Some(token) = &s3.session_token {
+                    b = b.with_token(token.expose_secret());
+                }
+                let s3_store = b.build().map_err(|e| StorageError::Config(e.to_string()))?;
+                (with_prefix(s3_store, &s3.prefix), "s3")
+            }
+            StorageConfig::Gcs { bucket, prefix, service_account_path, service_account_key } => {
+                let mut b = GoogleCloudStorageBuilder::new().with_bucket_name(bucket).with_retry(retry).with_client_options(client);
+                if let Some(path) = service_account_path {
+                    b = b.with_service_account_path(path);
+                }
+                if let Some(key) = service_account_key {
+                    b = b.with_service_account_key(key.expose_secret());
+                }
+                let gcs = b.build().map_err(|e| StorageError::Config(e.to_string()))?;
+                (with_prefix(gcs, prefix), "gcs")
+            }
+        };
+        Ok(Self { store, backend })
+    }
+
+    /// `file`, `s3` or `gcs`.
+    pub fn backend(&self) -> &'static str {
+        self.backend
+    }
+
+    /// Start a streamed write to `key`. Nothing is visible under the key until
+    /// [`ObjectWriter::finish`] succeeds.
+    pub async fn writer(&self, key: &str) -> Result<ObjectWriter, StorageError> {
+        let upload = self.store.put_multipart(&StorePath::from(key)).await.map_err(|e| StorageError::from_store(key, e))?;
+        Ok(ObjectWriter { inner: WriteMultipart::new_with_chunk_size(upload, PART_SIZE), key: key.to_owned(), written: 0 })
+    }
+
+    /// Write a whole stream to `key`; on any error the upload is aborted.
+    pub async fn put_stream<S, E>(&self, key: &str, mut stream: S) -> Result<u64, StorageError>
+    where
+        S: Stream<Item = Result<Bytes, E>> + Unpin,
+        E: Into<std::io::Error>,
+    {
+        let mut writer = self.writer(key).await?;
+        while let Some(chunk) = stream.next().await {
+            match chunk {
+                Ok(bytes) => {
+                    if let Err(e) = writer.write(bytes).await {
+                        writer.abort().await;
+                        return Err(e);
+                    }
+                }
+                Err(e) => {
+                    writer.abort().await;
+                    return Err(StorageError::Io(e.into()));
+                }
+            }
+        }
+        writer.finish().await
+    }
+
+    /// The object's bytes as a stream.
+    pub async fn get_stream(&self, key: &str) -> Result<BoxStream<'static, Result<Bytes, StorageError>>, StorageError> {
+        let owned = key.to_owned();
+        let result = self.store.get(&StorePath::from(key)).await.map_err(|e| StorageError::from_store(key, e))?;
+        Ok(result.into_stream().map_err(move |e| StorageError::from_store(&owned, e)).boxed())
+    }
+
+    /// Copy the object to a local file, holding one network chunk in memory at a time.
+    pub async fn download_to(&self, key: &str, dest: &std::path::Path) -> Result<u64, StorageError> {
+        let mut stream = self.get_stream(key).await?;
+        let mut file = tokio::fs::File::create(dest).await?;
+        let mut total = 0u64;
+        while let Some(chunk) = stream.next().await {
+            let chunk = chunk?;
+            file.write_all(&chunk).await?;
+            total += chunk.len() as u64;
+        }
+        file.flush().await?;
+        file.sync_all().await?;
+        Ok(total)
+    }
+
+    /// Size and time of the object, `None` when it does not exist.
+    pub async fn head(&self, key: &str) -> Result<Option<ObjectInfo>, StorageError> {
+        match self.store.head(&StorePath::from(key)).await {
+            Ok(meta) => Ok(Some(ObjectInfo { size: meta.size, last_modified: meta.last_modified })),
+            Err(object_store::Error::NotFound { .. }) => Ok(None),
+            Err(e) => Err(StorageError::from_store(key, e)),
+        }
+    }
+
+    /// Delete the object; deleting a missing object succeeds.
+    pub async fn delete(&self, key: &str) -> Result<(), StorageError> {
+        match self.store.delete(&StorePath::from(key)).await {
+            Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
+            Err(e) => Err(StorageError::from_store(key, e)),
+        }
+    }
+
+    /// Readiness probe: a head request on a key that need not exist. It proves the
+    /// store answers and accepts our credentials.
+    pub async fn check(&self) -> Result<(), StorageError> {
+        self.head(".readiness-probe").await.map(|_| ())
+    }
+}
+
+fn with_prefix<T: ObjectStore>(store: T, prefix: &str) -> Arc<dyn ObjectStore> {
+    if prefix.is_empty() { Arc::new(store) } else { Arc::new(PrefixStore::new(store, prefix)) }
+}
+
+/// An in-progress streamed write. Call [`finish`](Self::finish) to publish the
+/// object or [`abort`](Self::abort) to discard it; dropping it discards the local
+/// staging file but may leave an incomplete multipart upload on S3 until the bucket's
+/// lifecycle rule removes it.
+pub struct ObjectWriter {
+    inner: WriteMultipart,
+    key: String,
+    written: u64,
+}
+
+impl ObjectWriter {
+    /// Append bytes, waiting while too many parts are in flight (backpressure).
+    pub async fn write(&mut self, bytes: Bytes) -> Result<(), StorageError> {
+        self.inner.wait_for_capacity(PARTS_IN_FLIGHT).await.map_err(|e| StorageError::from_store(&self.key, e))?;
+        self.written += bytes.len() as u64;
+        self.inner.put(bytes);
+        Ok(())
+    }
+
+    pub fn bytes_written(&self) -> u64 {
+        self.written
+    }
+
+    /// Complete the upload; returns the object's size.
+    pub async fn finish(self) -> Result<u64, StorageError> {
+        let Self { inner, key, written } = self;
+        inner.finish().await.map_err(|e| StorageError::from_store(&key, e))?;
+        Ok(written)
+    }
+
+    /// Discard the upload. Failure to abort is logged, not returned: the caller is
+    /// already on an error path.
+    pub async fn abort(self) {
+        if let Err(e) = self.inner.abort().await {
+            tracing::warn!(key = %self.key, error = %e, "aborting a multipart upload failed");
+        }
+    }
+}

@@ -1,0 +1,115 @@
+//! Logs and traces.
+//!
+//! Logs are JSON lines on stdout (`LOG_FORMAT=pretty` for humans), filtered by
+//! `RUST_LOG` (default `info`, with `pdf_extract` held to errors: it logs every
+//! unknown glyph). When `OTEL_EXPORTER_OTLP_ENDPOINT` is set, spans are also exported
+//! over OTLP/HTTP and W3C trace context is used for propagation, so one trace can
+//! follow a book from upload to worker.
+
+use std::time::Duration;
+
+use opentelemetry::trace::TracerProvider as _;
+use opentelemetry_otlp::WithExportConfig;
+use opentelemetry_sdk::Resource;
+use opentelemetry_sdk::propagation::TraceContextPropagator;
+use opentelemetry_sdk::trace::SdkTracerProvider;
+use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::util::SubscriberInitExt;
+use tracing_subscriber::{EnvFilter, Layer};
+
+use crate::config::{ConfigError, Vars};
+
+const DEFAULT_FILTER: &str = "info,pdf_extract=error,lopdf=error";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    Json,
+    Pretty,
+}
+
+#[derive(Debug, Clone)]
+pub struct TelemetryConfig {
+    pub format: LogFormat,
+    pub filter: String,
+    pub otlp_endpoint: Option<String>,
+}
+
+impl TelemetryConfig {
+    pub fn from_vars(vars: &Vars) -> Result<Self, ConfigError> {
+        let format = match vars.get("LOG_FORMAT").map(str::to_ascii_lowercase).as_deref() {
+            None | Some("json") => LogFormat::Json,
+            Some("pretty" | "text") => LogFormat::Pretty,
+            Some(other) => return Err(ConfigError::new("LOG_FORMAT", format!("expected json or pretty, got {other:?}"))),
+        };
+        let filter = vars.get("RUST_LOG").unwrap_or(DEFAULT_FILTER).to_owned();
+        EnvFilter::try_new(&filter).map_err(|e| ConfigError::new("RUST_LOG", format!("is not a valid filter ({e})")))?;
+        let otlp_endpoint = vars.get("OTEL_EXPORTER_OTLP_ENDPOINT").map(|e| e.trim_end_matches('/').to_owned());
+        if let Some(ep) = &otlp_endpoint {
+            url::Url::parse(ep).map_err(|e| ConfigError::new("OTEL_EXPORTER_OTLP_ENDPOINT", format!("is not a URL ({e})")))?;
+        }
+        Ok(Self { format, filter, otlp_endpoint })
+    }
+}
+
+/// Flushes and shuts down the trace exporter when dropped. Keep it alive in `main`.
+#[must_use = "dropping the guard stops trace export"]
+pub struct TelemetryGuard {
+    provider: Option<SdkTracerProvider>,
+}
+
+impl Drop for TelemetryGuard {
+    fn drop(&mut self) {
+        if let Some(provider) = self.provider.take()
+            && let Err(e) = provider.shutdown_with_timeout(Duration::from_secs(5))
+        {
+            eprintln!("trace exporter did not shut down cleanly: {e}");
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum TelemetryError {
+    #[error("could not build the OTLP exporter")]
+    Exporter(#[from] opentelemetry_otlp::ExporterBuildError),
+    #[error("a global tracing subscriber is already installed")]
+    AlreadyInstalled(#[from] tracing_subscriber::util::TryInitError),
+}
+
+/// Install the global subscriber. Call once, before starting the async runtime: the
+/// OTLP exporter's blocking HTTP client must not be built on a runtime thread.
+pub fn init(service: &'static str, config: &TelemetryConfig) -> Result<TelemetryGuard, TelemetryError> {
+    // The filter was validated in `from_vars`; fall back rather than fail here.
+    let filter = EnvFilter::try_new(&config.filter).unwrap_or_else(|_| EnvFilter::new(DEFAULT_FILTER));
+    let fmt_layer = match config.format {
+        LogFormat::Json => tracing_subscriber::fmt::layer()
+            .json()
+            .flatten_event(true)
+            .with_current_span(true)
+            .with_span_list(false)
+            .with_target(true)
+            .boxed(),
+        LogFormat::Pretty => tracing_subscriber::fmt::layer().compact().with_target(false).boxed(),
+    };
+
+    let (otel_layer, provider) = match &config.otlp_endpoint {
+        Some(endpoint) => {
+            let exporter = opentelemetry_otlp::SpanExporter::builder()
+                .with_http()
+                .with_endpoint(format!("{endpoint}/v1/traces"))
+                .with_timeout(Duration::from_secs(10))
+                .build()?;
+            let provider = SdkTracerProvider::builder()
+                .with_batch_exporter(exporter)
+                .with_resource(Resource::builder().with_service_name(service).build())
+                .build();
+            opentelemetry::global::set_text_map_propagator(TraceContextPropagator::new());
+            opentelemetry::global::set_tracer_provider(provider.clone());
+            let layer = tracing_opentelemetry::layer().with_tracer(provider.tracer(service));
+            (Some(layer), Some(provider))
+        }
+        None => (None, None),
+    };
+
+    tracing_subscriber::registry().with(filter).with(fmt_layer).with(otel_layer).try_init()?;
+    Ok(TelemetryGuard { provider })
+}

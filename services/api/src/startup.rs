@@ -1,0 +1,67 @@
+//! Building and running the API: pools, migrations, the listener and the server.
+
+use std::net::TcpListener;
+
+use actix_web::dev::Server;
+use actix_web::{App, HttpServer, web};
+use anyhow::Context;
+use deadpool_postgres::Pool;
+use shared_domain::redis::Redis;
+use shared_domain::{Storage, lifecycle};
+use tracing_actix_web::TracingLogger;
+
+use crate::config::Config;
+use crate::routes;
+
+/// What every request handler can reach.
+pub struct AppState {
+    pub config: Config,
+    pub db: Pool,
+    pub redis: Redis,
+    pub storage: Storage,
+}
+
+pub struct Application {
+    port: u16,
+    server: Server,
+}
+
+impl Application {
+    /// Connect, migrate (unless disabled) and bind; the server starts on
+    /// [`run_until_stopped`](Self::run_until_stopped). `PORT=0` picks a free port.
+    pub async fn build(config: Config) -> anyhow::Result<Self> {
+        if config.migrate_on_start {
+            shared_domain::db::migrate(&config.database).await.context("migrating the database")?;
+        }
+        let db = shared_domain::db::pool(&config.database).context("building the Postgres pool")?;
+        let redis = Redis::connect(&config.redis).context("building the Redis pools")?;
+        let storage = Storage::from_config(&config.storage).context("opening object storage")?;
+
+        let listener = TcpListener::bind((config.http.host, config.http.port))
+            .with_context(|| format!("binding {}:{}", config.http.host, config.http.port))?;
+        let port = listener.local_addr()?.port();
+        let grace = config.http.shutdown_grace;
+        let state = web::Data::new(AppState { config, db, redis, storage });
+        let server = HttpServer::new(move || App::new().wrap(TracingLogger::default()).app_data(state.clone()).configure(routes::configure))
+            .listen(listener)?
+            .disable_signals()
+            .shutdown_timeout(grace.as_secs())
+            .run();
+        tracing::info!(port, "api listening");
+        Ok(Self { port, server })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// Serve until SIGTERM/SIGINT, then drain in-flight requests within the grace period.
+    pub async fn run_until_stopped(self) -> anyhow::Result<()> {
+        let handle = self.server.handle();
+        let server = tokio::spawn(self.server);
+        lifecycle::shutdown_signal().await;
+        handle.stop(true).await;
+        server.await.context("server task")?.context("server")?;
+        Ok(())
+    }
+}
