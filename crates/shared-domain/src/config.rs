@@ -23,7 +23,10 @@ pub struct ConfigError {
 
 impl ConfigError {
     pub fn new(var: impl Into<String>, problem: impl Into<String>) -> Self {
-        Self { var: var.into(), problem: problem.into() }
+        Self {
+            var: var.into(),
+            problem: problem.into(),
+        }
     }
 }
 
@@ -45,11 +48,22 @@ impl Vars {
     /// The process environment. Variables that are not valid Unicode are skipped; a
     /// required one then reports as unset.
     pub fn from_env() -> Self {
-        Self(std::env::vars_os().filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?))).collect())
+        Self(
+            std::env::vars_os()
+                .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
+                .collect(),
+        )
     }
 
-    pub fn from_pairs<K: Into<String>, V: Into<String>>(pairs: impl IntoIterator<Item = (K, V)>) -> Self {
-        Self(pairs.into_iter().map(|(k, v)| (k.into(), v.into())).collect())
+    pub fn from_pairs<K: Into<String>, V: Into<String>>(
+        pairs: impl IntoIterator<Item = (K, V)>,
+    ) -> Self {
+        Self(
+            pairs
+                .into_iter()
+                .map(|(k, v)| (k.into(), v.into()))
+                .collect(),
+        )
     }
 
     /// The raw value, `None` when unset or empty.
@@ -58,12 +72,14 @@ impl Vars {
     }
 
     pub fn required(&self, name: &str) -> Result<&str, ConfigError> {
-        self.get(name).ok_or_else(|| ConfigError::new(name, "is required but not set"))
+        self.get(name)
+            .ok_or_else(|| ConfigError::new(name, "is required but not set"))
     }
 
     /// A required secret; its value never appears in an error.
     pub fn secret(&self, name: &str) -> Result<SecretString, ConfigError> {
-        self.required(name).map(|v| SecretString::from(v.to_owned()))
+        self.required(name)
+            .map(|v| SecretString::from(v.to_owned()))
     }
 
     pub fn optional_secret(&self, name: &str) -> Option<SecretString> {
@@ -84,7 +100,8 @@ impl Vars {
     where
         T::Err: fmt::Display,
     {
-        self.get(name).map_or(Ok(default), |raw| parse_value(name, raw))
+        self.get(name)
+            .map_or(Ok(default), |raw| parse_value(name, raw))
     }
 
     pub fn parse_optional<T: FromStr>(&self, name: &str) -> Result<Option<T>, ConfigError>
@@ -100,15 +117,30 @@ impl Vars {
             None => Ok(default),
             Some("1" | "true" | "yes" | "on") => Ok(true),
             Some("0" | "false" | "no" | "off") => Ok(false),
-            Some(other) => Err(ConfigError::new(name, format!("expected true or false, got {other:?}"))),
+            Some(other) => Err(ConfigError::new(
+                name,
+                format!("expected true or false, got {other:?}"),
+            )),
         }
     }
 
     /// Whole seconds, bounded.
-    pub fn seconds_or(&self, name: &str, default: u64, range: std::ops::RangeInclusive<u64>) -> Result<Duration, ConfigError> {
+    pub fn seconds_or(
+        &self,
+        name: &str,
+        default: u64,
+        range: std::ops::RangeInclusive<u64>,
+    ) -> Result<Duration, ConfigError> {
         let secs: u64 = self.parse_or(name, default)?;
         if !range.contains(&secs) {
-            return Err(ConfigError::new(name, format!("must be between {} and {} seconds, got {secs}", range.start(), range.end())));
+            return Err(ConfigError::new(
+                name,
+                format!(
+                    "must be between {} and {} seconds, got {secs}",
+                    range.start(),
+                    range.end()
+                ),
+            ));
         }
         Ok(Duration::from_secs(secs))
     }
@@ -116,7 +148,13 @@ impl Vars {
     /// A comma-separated list; empty items are dropped.
     pub fn list(&self, name: &str) -> Vec<String> {
         self.get(name)
-            .map(|v| v.split(',').map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned).collect())
+            .map(|v| {
+                v.split(',')
+                    .map(str::trim)
+                    .filter(|s| !s.is_empty())
+                    .map(str::to_owned)
+                    .collect()
+            })
             .unwrap_or_default()
     }
 }
@@ -125,7 +163,8 @@ fn parse_value<T: FromStr>(name: &str, raw: &str) -> Result<T, ConfigError>
 where
     T::Err: fmt::Display,
 {
-    raw.parse().map_err(|e: T::Err| ConfigError::new(name, format!("invalid value {raw:?}: {e}")))
+    raw.parse()
+        .map_err(|e: T::Err| ConfigError::new(name, format!("invalid value {raw:?}: {e}")))
 }
 
 /// Where an HTTP service listens and how long it drains on SIGTERM.
@@ -172,11 +211,15 @@ impl DatabaseConfig {
     pub fn from_vars(vars: &Vars) -> Result<Self, ConfigError> {
         let url = vars.secret("DATABASE_URL")?;
         // The parser's message never contains the URL, so it is safe to show.
-        tokio_postgres::Config::from_str(url.expose_secret())
-            .map_err(|e| ConfigError::new("DATABASE_URL", format!("is not a valid Postgres URL ({e})")))?;
+        tokio_postgres::Config::from_str(url.expose_secret()).map_err(|e| {
+            ConfigError::new("DATABASE_URL", format!("is not a valid Postgres URL ({e})"))
+        })?;
         let max_connections: usize = vars.parse_or("DATABASE_MAX_CONNECTIONS", 10)?;
         if max_connections == 0 {
-            return Err(ConfigError::new("DATABASE_MAX_CONNECTIONS", "must be at least 1"));
+            return Err(ConfigError::new(
+                "DATABASE_MAX_CONNECTIONS",
+                "must be at least 1",
+            ));
         }
         Ok(Self {
             url,
@@ -210,15 +253,27 @@ impl RedisConfig {
         let url = vars.secret("REDIS_URL")?;
         redis::parse_redis_url(url.expose_secret())
             .filter(|u| matches!(u.scheme(), "redis" | "rediss" | "redis+unix" | "unix"))
-            .ok_or_else(|| ConfigError::new("REDIS_URL", "is not a valid redis:// or rediss:// URL"))?;
+            .ok_or_else(|| {
+                ConfigError::new("REDIS_URL", "is not a valid redis:// or rediss:// URL")
+            })?;
         let namespace = vars.get("REDIS_NAMESPACE").unwrap_or("readme").to_owned();
-        if !namespace.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.')) {
-            return Err(ConfigError::new("REDIS_NAMESPACE", "may contain only letters, digits, '-', '_' and '.'"));
+        if !namespace
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+        {
+            return Err(ConfigError::new(
+                "REDIS_NAMESPACE",
+                "may contain only letters, digits, '-', '_' and '.'",
+            ));
         }
         let pool_size: usize = vars.parse_or("REDIS_POOL_SIZE", 16)?;
         if pool_size == 0 {
             return Err(ConfigError::new("REDIS_POOL_SIZE", "must be at least 1"));
         }
-        Ok(Self { url, namespace, pool_size })
+        Ok(Self {
+            url,
+            namespace,
+            pool_size,
+        })
     }
 }

@@ -166,7 +166,13 @@ mod tests {
     fn codes_are_unique_snake_case() {
         let names: HashSet<_> = ErrorCode::ALL.iter().map(|c| c.as_str()).collect();
         assert_eq!(names.len(), ErrorCode::ALL.len());
-        for n in names.iter().chain(BookErrorCode::ALL.iter().map(|c| c.as_str()).collect::<Vec<_>>().iter()) {
+        for n in names.iter().chain(
+            BookErrorCode::ALL
+                .iter()
+                .map(|c| c.as_str())
+                .collect::<Vec<_>>()
+                .iter(),
+        ) {
             assert!(n.chars().all(|c| c.is_ascii_lowercase() || c == '_'), "{n}");
         }
     }

@@ -61,12 +61,18 @@ where
     let _guard = match crate::telemetry::init(service, telemetry(&config)) {
         Ok(g) => g,
         Err(e) => {
-            eprintln!("{service}: cannot start telemetry: {}", crate::error::error_chain(&e));
+            eprintln!(
+                "{service}: cannot start telemetry: {}",
+                crate::error::error_chain(&e)
+            );
             return ExitCode::FAILURE;
         }
     };
     install_crypto_provider();
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             tracing::error!(error = %e, "cannot start the async runtime");

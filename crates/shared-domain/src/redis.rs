@@ -43,7 +43,9 @@ pub struct Redis {
 
 impl fmt::Debug for Redis {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Redis").field("keys", &self.keys).finish_non_exhaustive()
+        f.debug_struct("Redis")
+            .field("keys", &self.keys)
+            .finish_non_exhaustive()
     }
 }
 
@@ -59,7 +61,9 @@ impl Redis {
         let commands = AsyncConnectionConfig::new()
             .set_connection_timeout(Some(CONNECT_TIMEOUT))
             .set_response_timeout(Some(RESPONSE_TIMEOUT));
-        let blocking = AsyncConnectionConfig::new().set_connection_timeout(Some(CONNECT_TIMEOUT)).set_response_timeout(None);
+        let blocking = AsyncConnectionConfig::new()
+            .set_connection_timeout(Some(CONNECT_TIMEOUT))
+            .set_response_timeout(None);
         let build = |cfg: AsyncConnectionConfig, size: usize| -> Result<Pool, RedisError> {
             let manager = Manager::new_with_config(url, cfg).map_err(RedisError::BadUrl)?;
             Ok(Pool::builder(manager)
@@ -97,7 +101,9 @@ pub struct Keys {
 
 impl Keys {
     pub fn new(namespace: &str) -> Self {
-        Self { ns: namespace.to_owned() }
+        Self {
+            ns: namespace.to_owned(),
+        }
     }
 
     pub fn namespace(&self) -> &str {

@@ -39,9 +39,16 @@ const PARTS_IN_FLIGHT: usize = 2;
 /// Where objects live, parsed from `STORAGE_URL` and its companion variables.
 #[derive(Clone)]
 pub enum StorageConfig {
-    File { root: PathBuf },
+    File {
+        root: PathBuf,
+    },
     S3(S3Config),
-    Gcs { bucket: String, prefix: String, service_account_path: Option<String>, service_account_key: Option<SecretString> },
+    Gcs {
+        bucket: String,
+        prefix: String,
+        service_account_path: Option<String>,
+        service_account_key: Option<SecretString>,
+    },
 }
 
 #[derive(Clone)]
@@ -68,9 +75,17 @@ impl fmt::Debug for StorageConfig {
                 .field("region", &s3.region)
                 .field("force_path_style", &s3.force_path_style)
                 .field("access_key_id", &s3.access_key_id)
-                .field("secret_access_key", &s3.secret_access_key.as_ref().map(|_| "[REDACTED]"))
+                .field(
+                    "secret_access_key",
+                    &s3.secret_access_key.as_ref().map(|_| "[REDACTED]"),
+                )
                 .finish_non_exhaustive(),
-            Self::Gcs { bucket, prefix, service_account_path, .. } => f
+            Self::Gcs {
+                bucket,
+                prefix,
+                service_account_path,
+                ..
+            } => f
                 .debug_struct("Gcs")
                 .field("bucket", bucket)
                 .field("prefix", prefix)
@@ -84,17 +99,29 @@ impl StorageConfig {
     pub fn from_vars(vars: &Vars) -> Result<Self, ConfigError> {
         const VAR: &str = "STORAGE_URL";
         let raw = vars.required(VAR)?;
-        let url = url::Url::parse(raw)
-            .map_err(|e| ConfigError::new(VAR, format!("is not a URL ({e}); use file:///path, s3://bucket/prefix or gs://bucket/prefix")))?;
+        let url = url::Url::parse(raw).map_err(|e| {
+            ConfigError::new(
+                VAR,
+                format!(
+                    "is not a URL ({e}); use file:///path, s3://bucket/prefix or gs://bucket/prefix"
+                ),
+            )
+        })?;
         let bucket_and_prefix = || -> Result<(String, String), ConfigError> {
-            let bucket = url.host_str().filter(|b| !b.is_empty()).ok_or_else(|| ConfigError::new(VAR, "names no bucket"))?;
+            let bucket = url
+                .host_str()
+                .filter(|b| !b.is_empty())
+                .ok_or_else(|| ConfigError::new(VAR, "names no bucket"))?;
             Ok((bucket.to_owned(), url.path().trim_matches('/').to_owned()))
         };
         match url.scheme() {
             "file" => {
-                let root = url
-                    .to_file_path()
-                    .map_err(|()| ConfigError::new(VAR, "file:// URL must hold an absolute path, e.g. file:///var/lib/readme"))?;
+                let root = url.to_file_path().map_err(|()| {
+                    ConfigError::new(
+                        VAR,
+                        "file:// URL must hold an absolute path, e.g. file:///var/lib/readme",
+                    )
+                })?;
                 Ok(Self::File { root })
             }
             "s3" => {
@@ -102,12 +129,21 @@ impl StorageConfig {
                 let access_key_id = vars.get("AWS_ACCESS_KEY_ID").map(str::to_owned);
                 let secret_access_key = vars.optional_secret("AWS_SECRET_ACCESS_KEY");
                 if access_key_id.is_some() != secret_access_key.is_some() {
-                    let missing = if access_key_id.is_some() { "AWS_SECRET_ACCESS_KEY" } else { "AWS_ACCESS_KEY_ID" };
-                    return Err(ConfigError::new(missing, "must be set together with its pair for s3:// storage"));
+                    let missing = if access_key_id.is_some() {
+                        "AWS_SECRET_ACCESS_KEY"
+                    } else {
+                        "AWS_ACCESS_KEY_ID"
+                    };
+                    return Err(ConfigError::new(
+                        missing,
+                        "must be set together with its pair for s3:// storage",
+                    ));
                 }
                 let endpoint = vars.get("AWS_ENDPOINT_URL").map(str::to_owned);
                 if let Some(ep) = &endpoint {
-                    url::Url::parse(ep).map_err(|e| ConfigError::new("AWS_ENDPOINT_URL", format!("is not a URL ({e})")))?;
+                    url::Url::parse(ep).map_err(|e| {
+                        ConfigError::new("AWS_ENDPOINT_URL", format!("is not a URL ({e})"))
+                    })?;
                 }
                 Ok(Self::S3(S3Config {
                     bucket,
@@ -125,11 +161,16 @@ impl StorageConfig {
                 Ok(Self::Gcs {
                     bucket,
                     prefix,
-                    service_account_path: vars.get("GOOGLE_SERVICE_ACCOUNT_PATH").map(str::to_owned),
+                    service_account_path: vars
+                        .get("GOOGLE_SERVICE_ACCOUNT_PATH")
+                        .map(str::to_owned),
                     service_account_key: vars.optional_secret("GOOGLE_SERVICE_ACCOUNT_KEY"),
                 })
             }
-            other => Err(ConfigError::new(VAR, format!("unsupported scheme {other:?}; use file://, s3:// or gs://"))),
+            other => Err(ConfigError::new(
+                VAR,
+                format!("unsupported scheme {other:?}; use file://, s3:// or gs://"),
+            )),
         }
     }
 }
@@ -152,7 +193,8 @@ impl StorageError {
     fn from_store(key: &str, e: object_store::Error) -> Self {
         match e {
             object_store::Error::NotFound { .. } => Self::NotFound(key.to_owned()),
-            object_store::Error::PermissionDenied { .. } | object_store::Error::Unauthenticated { .. } => Self::AccessDenied(e),
+            object_store::Error::PermissionDenied { .. }
+            | object_store::Error::Unauthenticated { .. } => Self::AccessDenied(e),
             other => Self::Backend(other),
         }
     }
@@ -174,7 +216,9 @@ pub struct Storage {
 
 impl fmt::Debug for Storage {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Storage").field("backend", &self.backend).finish_non_exhaustive()
+        f.debug_struct("Storage")
+            .field("backend", &self.backend)
+            .finish_non_exhaustive()
     }
 }
 
@@ -185,11 +229,14 @@ impl Storage {
             max_retries: 3,
             retry_timeout: Duration::from_secs(30),
         };
-        let client = ClientOptions::new().with_connect_timeout(Duration::from_secs(5)).with_timeout(Duration::from_secs(120));
+        let client = ClientOptions::new()
+            .with_connect_timeout(Duration::from_secs(5))
+            .with_timeout(Duration::from_secs(120));
         let (store, backend): (Arc<dyn ObjectStore>, _) = match config {
             StorageConfig::File { root } => {
                 std::fs::create_dir_all(root)?;
-                let fs = LocalFileSystem::new_with_prefix(root).map_err(|e| StorageError::Config(e.to_string()))?;
+                let fs = LocalFileSystem::new_with_prefix(root)
+                    .map_err(|e| StorageError::Config(e.to_string()))?;
                 (Arc::new(fs.with_automatic_cleanup(true)), "file")
             }
             StorageConfig::S3(s3) => {
@@ -200,10 +247,14 @@ impl Storage {
                     .with_retry(retry)
                     .with_client_options(client);
                 if let Some(ep) = &s3.endpoint {
-                    b = b.with_endpoint(ep).with_allow_http(ep.starts_with("http://"));
+                    b = b
+                        .with_endpoint(ep)
+                        .with_allow_http(ep.starts_with("http://"));
                 }
                 if let (Some(id), Some(secret)) = (&s3.access_key_id, &s3.secret_access_key) {
-                    b = b.with_access_key_id(id).with_secret_access_key(secret.expose_secret());
+                    b = b
+                        .with_access_key_id(id)
+                        .with_secret_access_key(secret.expose_secret());
                 }
                 if let Some(token) = &s3.session_token {
                     b = b.with_token(token.expose_secret());
@@ -211,8 +262,16 @@ impl Storage {
                 let s3_store = b.build().map_err(|e| StorageError::Config(e.to_string()))?;
                 (with_prefix(s3_store, &s3.prefix), "s3")
             }
-            StorageConfig::Gcs { bucket, prefix, service_account_path, service_account_key } => {
-                let mut b = GoogleCloudStorageBuilder::new().with_bucket_name(bucket).with_retry(retry).with_client_options(client);
+            StorageConfig::Gcs {
+                bucket,
+                prefix,
+                service_account_path,
+                service_account_key,
+            } => {
+                let mut b = GoogleCloudStorageBuilder::new()
+                    .with_bucket_name(bucket)
+                    .with_retry(retry)
+                    .with_client_options(client);
                 if let Some(path) = service_account_path {
                     b = b.with_service_account_path(path);
                 }
@@ -234,8 +293,16 @@ impl Storage {
     /// Start a streamed write to `key`. Nothing is visible under the key until
     /// [`ObjectWriter::finish`] succeeds.
     pub async fn writer(&self, key: &str) -> Result<ObjectWriter, StorageError> {
-        let upload = self.store.put_multipart(&StorePath::from(key)).await.map_err(|e| StorageError::from_store(key, e))?;
-        Ok(ObjectWriter { inner: WriteMultipart::new_with_chunk_size(upload, PART_SIZE), key: key.to_owned(), written: 0 })
+        let upload = self
+            .store
+            .put_multipart(&StorePath::from(key))
+            .await
+            .map_err(|e| StorageError::from_store(key, e))?;
+        Ok(ObjectWriter {
+            inner: WriteMultipart::new_with_chunk_size(upload, PART_SIZE),
+            key: key.to_owned(),
+            written: 0,
+        })
     }
 
     /// Write a whole stream to `key`; on any error the upload is aborted.
@@ -263,14 +330,28 @@ impl Storage {
     }
 
     /// The object's bytes as a stream.
-    pub async fn get_stream(&self, key: &str) -> Result<BoxStream<'static, Result<Bytes, StorageError>>, StorageError> {
+    pub async fn get_stream(
+        &self,
+        key: &str,
+    ) -> Result<BoxStream<'static, Result<Bytes, StorageError>>, StorageError> {
         let owned = key.to_owned();
-        let result = self.store.get(&StorePath::from(key)).await.map_err(|e| StorageError::from_store(key, e))?;
-        Ok(result.into_stream().map_err(move |e| StorageError::from_store(&owned, e)).boxed())
+        let result = self
+            .store
+            .get(&StorePath::from(key))
+            .await
+            .map_err(|e| StorageError::from_store(key, e))?;
+        Ok(result
+            .into_stream()
+            .map_err(move |e| StorageError::from_store(&owned, e))
+            .boxed())
     }
 
     /// Copy the object to a local file, holding one network chunk in memory at a time.
-    pub async fn download_to(&self, key: &str, dest: &std::path::Path) -> Result<u64, StorageError> {
+    pub async fn download_to(
+        &self,
+        key: &str,
+        dest: &std::path::Path,
+    ) -> Result<u64, StorageError> {
         let mut stream = self.get_stream(key).await?;
         let mut file = tokio::fs::File::create(dest).await?;
         let mut total = 0u64;
@@ -287,7 +368,10 @@ impl Storage {
     /// Size and time of the object, `None` when it does not exist.
     pub async fn head(&self, key: &str) -> Result<Option<ObjectInfo>, StorageError> {
         match self.store.head(&StorePath::from(key)).await {
-            Ok(meta) => Ok(Some(ObjectInfo { size: meta.size, last_modified: meta.last_modified })),
+            Ok(meta) => Ok(Some(ObjectInfo {
+                size: meta.size,
+                last_modified: meta.last_modified,
+            })),
             Err(object_store::Error::NotFound { .. }) => Ok(None),
             Err(e) => Err(StorageError::from_store(key, e)),
         }
@@ -309,7 +393,11 @@ impl Storage {
 }
 
 fn with_prefix<T: ObjectStore>(store: T, prefix: &str) -> Arc<dyn ObjectStore> {
-    if prefix.is_empty() { Arc::new(store) } else { Arc::new(PrefixStore::new(store, prefix)) }
+    if prefix.is_empty() {
+        Arc::new(store)
+    } else {
+        Arc::new(PrefixStore::new(store, prefix))
+    }
 }
 
 /// An in-progress streamed write. Call [`finish`](Self::finish) to publish the
@@ -325,7 +413,10 @@ pub struct ObjectWriter {
 impl ObjectWriter {
     /// Append bytes, waiting while too many parts are in flight (backpressure).
     pub async fn write(&mut self, bytes: Bytes) -> Result<(), StorageError> {
-        self.inner.wait_for_capacity(PARTS_IN_FLIGHT).await.map_err(|e| StorageError::from_store(&self.key, e))?;
+        self.inner
+            .wait_for_capacity(PARTS_IN_FLIGHT)
+            .await
+            .map_err(|e| StorageError::from_store(&self.key, e))?;
         self.written += bytes.len() as u64;
         self.inner.put(bytes);
         Ok(())
@@ -337,8 +428,15 @@ impl ObjectWriter {
 
     /// Complete the upload; returns the object's size.
     pub async fn finish(self) -> Result<u64, StorageError> {
-        let Self { inner, key, written } = self;
-        inner.finish().await.map_err(|e| StorageError::from_store(&key, e))?;
+        let Self {
+            inner,
+            key,
+            written,
+        } = self;
+        inner
+            .finish()
+            .await
+            .map_err(|e| StorageError::from_store(&key, e))?;
         Ok(written)
     }
 

@@ -36,18 +36,36 @@ pub struct TelemetryConfig {
 
 impl TelemetryConfig {
     pub fn from_vars(vars: &Vars) -> Result<Self, ConfigError> {
-        let format = match vars.get("LOG_FORMAT").map(str::to_ascii_lowercase).as_deref() {
+        let format = match vars
+            .get("LOG_FORMAT")
+            .map(str::to_ascii_lowercase)
+            .as_deref()
+        {
             None | Some("json") => LogFormat::Json,
             Some("pretty" | "text") => LogFormat::Pretty,
-            Some(other) => return Err(ConfigError::new("LOG_FORMAT", format!("expected json or pretty, got {other:?}"))),
+            Some(other) => {
+                return Err(ConfigError::new(
+                    "LOG_FORMAT",
+                    format!("expected json or pretty, got {other:?}"),
+                ));
+            }
         };
         let filter = vars.get("RUST_LOG").unwrap_or(DEFAULT_FILTER).to_owned();
-        EnvFilter::try_new(&filter).map_err(|e| ConfigError::new("RUST_LOG", format!("is not a valid filter ({e})")))?;
-        let otlp_endpoint = vars.get("OTEL_EXPORTER_OTLP_ENDPOINT").map(|e| e.trim_end_matches('/').to_owned());
+        EnvFilter::try_new(&filter)
+            .map_err(|e| ConfigError::new("RUST_LOG", format!("is not a valid filter ({e})")))?;
+        let otlp_endpoint = vars
+            .get("OTEL_EXPORTER_OTLP_ENDPOINT")
+            .map(|e| e.trim_end_matches('/').to_owned());
         if let Some(ep) = &otlp_endpoint {
-            url::Url::parse(ep).map_err(|e| ConfigError::new("OTEL_EXPORTER_OTLP_ENDPOINT", format!("is not a URL ({e})")))?;
+            url::Url::parse(ep).map_err(|e| {
+                ConfigError::new("OTEL_EXPORTER_OTLP_ENDPOINT", format!("is not a URL ({e})"))
+            })?;
         }
-        Ok(Self { format, filter, otlp_endpoint })
+        Ok(Self {
+            format,
+            filter,
+            otlp_endpoint,
+        })
     }
 }
 
@@ -77,9 +95,13 @@ pub enum TelemetryError {
 
 /// Install the global subscriber. Call once, before starting the async runtime: the
 /// OTLP exporter's blocking HTTP client must not be built on a runtime thread.
-pub fn init(service: &'static str, config: &TelemetryConfig) -> Result<TelemetryGuard, TelemetryError> {
+pub fn init(
+    service: &'static str,
+    config: &TelemetryConfig,
+) -> Result<TelemetryGuard, TelemetryError> {
     // The filter was validated in `from_vars`; fall back rather than fail here.
-    let filter = EnvFilter::try_new(&config.filter).unwrap_or_else(|_| EnvFilter::new(DEFAULT_FILTER));
+    let filter =
+        EnvFilter::try_new(&config.filter).unwrap_or_else(|_| EnvFilter::new(DEFAULT_FILTER));
     let fmt_layer = match config.format {
         LogFormat::Json => tracing_subscriber::fmt::layer()
             .json()
@@ -88,7 +110,10 @@ pub fn init(service: &'static str, config: &TelemetryConfig) -> Result<Telemetry
             .with_span_list(false)
             .with_target(true)
             .boxed(),
-        LogFormat::Pretty => tracing_subscriber::fmt::layer().compact().with_target(false).boxed(),
+        LogFormat::Pretty => tracing_subscriber::fmt::layer()
+            .compact()
+            .with_target(false)
+            .boxed(),
     };
 
     let (otel_layer, provider) = match &config.otlp_endpoint {
@@ -110,6 +135,10 @@ pub fn init(service: &'static str, config: &TelemetryConfig) -> Result<Telemetry
         None => (None, None),
     };
 
-    tracing_subscriber::registry().with(filter).with(fmt_layer).with(otel_layer).try_init()?;
+    tracing_subscriber::registry()
+        .with(filter)
+        .with(fmt_layer)
+        .with(otel_layer)
+        .try_init()?;
     Ok(TelemetryGuard { provider })
 }

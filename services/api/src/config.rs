@@ -1,7 +1,9 @@
 //! The API's configuration, from environment variables only.
 
 use secrecy::{ExposeSecret, SecretString};
-use shared_domain::{ConfigError, DatabaseConfig, HttpConfig, RedisConfig, StorageConfig, TelemetryConfig, Vars};
+use shared_domain::{
+    ConfigError, DatabaseConfig, HttpConfig, RedisConfig, StorageConfig, TelemetryConfig, Vars,
+};
 
 /// Shortest accepted static token: guessing must stay out of reach.
 pub const MIN_TOKEN_LEN: usize = 24;
@@ -35,14 +37,23 @@ impl Config {
             admin_token: token(vars, "ADMIN_API_TOKEN")?,
             service_token: token(vars, "SERVICE_API_TOKEN")?,
             jwt_secret: token(vars, "SUPABASE_JWT_SECRET")?,
-            household_claim: vars.get("JWT_HOUSEHOLD_CLAIM").unwrap_or("household_id").to_owned(),
+            household_claim: vars
+                .get("JWT_HOUSEHOLD_CLAIM")
+                .unwrap_or("household_id")
+                .to_owned(),
         };
         if auth.admin_token.expose_secret() == auth.service_token.expose_secret() {
-            return Err(ConfigError::new("SERVICE_API_TOKEN", "must differ from ADMIN_API_TOKEN"));
+            return Err(ConfigError::new(
+                "SERVICE_API_TOKEN",
+                "must differ from ADMIN_API_TOKEN",
+            ));
         }
         let max_upload_bytes: u64 = vars.parse_or("MAX_UPLOAD_BYTES", 200 * 1024 * 1024)?;
         if max_upload_bytes < 1024 {
-            return Err(ConfigError::new("MAX_UPLOAD_BYTES", "must be at least 1024"));
+            return Err(ConfigError::new(
+                "MAX_UPLOAD_BYTES",
+                "must be at least 1024",
+            ));
         }
         Ok(Self {
             http: HttpConfig::from_vars(vars, 8080)?,
@@ -61,7 +72,10 @@ impl Config {
 fn token(vars: &Vars, name: &str) -> Result<SecretString, ConfigError> {
     let secret = vars.secret(name)?;
     if secret.expose_secret().len() < MIN_TOKEN_LEN {
-        return Err(ConfigError::new(name, format!("must be at least {MIN_TOKEN_LEN} characters")));
+        return Err(ConfigError::new(
+            name,
+            format!("must be at least {MIN_TOKEN_LEN} characters"),
+        ));
     }
     Ok(secret)
 }
@@ -77,7 +91,10 @@ mod tests {
             ("STORAGE_URL", "file:///tmp/readme-objects"),
             ("ADMIN_API_TOKEN", "admin-token-admin-token-admin-token"),
             ("SERVICE_API_TOKEN", "service-token-service-token-service"),
-            ("SUPABASE_JWT_SECRET", "jwt-secret-jwt-secret-jwt-secret-jwt"),
+            (
+                "SUPABASE_JWT_SECRET",
+                "jwt-secret-jwt-secret-jwt-secret-jwt",
+            ),
         ]
     }
 
@@ -86,7 +103,12 @@ mod tests {
     }
 
     fn with(name: &'static str, value: &'static str) -> Vars {
-        Vars::from_pairs(base().into_iter().filter(|(k, _)| *k != name).chain([(name, value)]))
+        Vars::from_pairs(
+            base()
+                .into_iter()
+                .filter(|(k, _)| *k != name)
+                .chain([(name, value)]),
+        )
     }
 
     #[test]
@@ -134,7 +156,12 @@ mod tests {
     fn secrets_never_show_in_debug_output() {
         let c = Config::from_vars(&Vars::from_pairs(base())).unwrap();
         let debug = format!("{c:?}");
-        for secret in ["admin-token-admin", "service-token-service", "jwt-secret-jwt", "pw@127"] {
+        for secret in [
+            "admin-token-admin",
+            "service-token-service",
+            "jwt-secret-jwt",
+            "pw@127",
+        ] {
             assert!(!debug.contains(secret), "{secret} leaked: {debug}");
         }
     }

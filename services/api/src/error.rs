@@ -22,12 +22,20 @@ struct Body<'a> {
 
 impl ApiError {
     pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
-        Self { code, message: message.into(), source: None }
+        Self {
+            code,
+            message: message.into(),
+            source: None,
+        }
     }
 
     /// A 5xx whose cause goes to the log, never to the client.
     pub fn internal(source: impl Into<anyhow::Error>) -> Self {
-        Self { code: ErrorCode::Internal, message: "internal error".into(), source: Some(source.into()) }
+        Self {
+            code: ErrorCode::Internal,
+            message: "internal error".into(),
+            source: Some(source.into()),
+        }
     }
 
     pub fn unavailable(what: &str, source: impl Into<anyhow::Error>) -> Self {
@@ -62,6 +70,9 @@ impl ResponseError for ApiError {
         if self.code.is_server_error() {
             tracing::error!(code = %self.code, error = %self, "request failed");
         }
-        HttpResponse::build(self.status_code()).json(Body { error: self.code.as_str(), message: &self.message })
+        HttpResponse::build(self.status_code()).json(Body {
+            error: self.code.as_str(),
+            message: &self.message,
+        })
     }
 }

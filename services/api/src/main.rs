@@ -11,11 +11,16 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    shared_domain::lifecycle::run_main("api", Config::from_vars, |c| &c.telemetry, move |config| async move {
-        if migrate_only {
-            shared_domain::db::migrate(&config.database).await?;
-            return Ok(());
-        }
-        Application::build(config).await?.run_until_stopped().await
-    })
+    shared_domain::lifecycle::run_main(
+        "api",
+        Config::from_vars,
+        |c| &c.telemetry,
+        move |config| async move {
+            if migrate_only {
+                shared_domain::db::migrate(&config.database).await?;
+                return Ok(());
+            }
+            Application::build(config).await?.run_until_stopped().await
+        },
+    )
 }

@@ -31,7 +31,9 @@ impl Application {
     /// [`run_until_stopped`](Self::run_until_stopped). `PORT=0` picks a free port.
     pub async fn build(config: Config) -> anyhow::Result<Self> {
         if config.migrate_on_start {
-            shared_domain::db::migrate(&config.database).await.context("migrating the database")?;
+            shared_domain::db::migrate(&config.database)
+                .await
+                .context("migrating the database")?;
         }
         let db = shared_domain::db::pool(&config.database).context("building the Postgres pool")?;
         let redis = Redis::connect(&config.redis).context("building the Redis pools")?;
@@ -41,12 +43,22 @@ impl Application {
             .with_context(|| format!("binding {}:{}", config.http.host, config.http.port))?;
         let port = listener.local_addr()?.port();
         let grace = config.http.shutdown_grace;
-        let state = web::Data::new(AppState { config, db, redis, storage });
-        let server = HttpServer::new(move || App::new().wrap(TracingLogger::default()).app_data(state.clone()).configure(routes::configure))
-            .listen(listener)?
-            .disable_signals()
-            .shutdown_timeout(grace.as_secs())
-            .run();
+        let state = web::Data::new(AppState {
+            config,
+            db,
+            redis,
+            storage,
+        });
+        let server = HttpServer::new(move || {
+            App::new()
+                .wrap(TracingLogger::default())
+                .app_data(state.clone())
+                .configure(routes::configure)
+        })
+        .listen(listener)?
+        .disable_signals()
+        .shutdown_timeout(grace.as_secs())
+        .run();
         tracing::info!(port, "api listening");
         Ok(Self { port, server })
     }

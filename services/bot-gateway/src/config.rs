@@ -45,7 +45,10 @@ impl Config {
                 total_timeout: vars.seconds_or("BOT_START_TIMEOUT_SECONDS", 60, 1..=300)?,
             },
             jwt_secret: vars.secret("SUPABASE_JWT_SECRET")?,
-            household_claim: vars.get("JWT_HOUSEHOLD_CLAIM").unwrap_or("household_id").to_owned(),
+            household_claim: vars
+                .get("JWT_HOUSEHOLD_CLAIM")
+                .unwrap_or("household_id")
+                .to_owned(),
             service_token: vars.secret("SERVICE_API_TOKEN")?,
             allowed_origins: vars.list("ALLOWED_ORIGINS"),
         })
@@ -60,7 +63,10 @@ mod tests {
         vec![
             ("REDIS_URL", "redis://127.0.0.1:6379"),
             ("BOT_START_URL", "http://localhost:7860/start"),
-            ("SUPABASE_JWT_SECRET", "jwt-secret-jwt-secret-jwt-secret-jwt"),
+            (
+                "SUPABASE_JWT_SECRET",
+                "jwt-secret-jwt-secret-jwt-secret-jwt",
+            ),
             ("SERVICE_API_TOKEN", "service-token-service-token-service"),
         ]
     }
@@ -75,19 +81,36 @@ mod tests {
 
     #[test]
     fn malformed_variables_are_named() {
-        for (name, value) in [("BOT_START_URL", "localhost:7860"), ("BOT_START_URL", "ftp://x/start"), ("BOT_START_TIMEOUT_SECONDS", "0"), ("PORT", "99999")] {
-            let vars = Vars::from_pairs(base().into_iter().filter(|(k, _)| *k != name).chain([(name, value)]));
+        for (name, value) in [
+            ("BOT_START_URL", "localhost:7860"),
+            ("BOT_START_URL", "ftp://x/start"),
+            ("BOT_START_TIMEOUT_SECONDS", "0"),
+            ("PORT", "99999"),
+        ] {
+            let vars = Vars::from_pairs(
+                base()
+                    .into_iter()
+                    .filter(|(k, _)| *k != name)
+                    .chain([(name, value)]),
+            );
             assert_eq!(Config::from_vars(&vars).unwrap_err().var, name, "{value}");
         }
     }
 
     #[test]
     fn defaults_and_redaction() {
-        let vars = Vars::from_pairs(base().into_iter().chain([("BOT_START_PUBLIC_API_KEY", "pk_live_secret_value")]));
+        let vars = Vars::from_pairs(
+            base()
+                .into_iter()
+                .chain([("BOT_START_PUBLIC_API_KEY", "pk_live_secret_value")]),
+        );
         let c = Config::from_vars(&vars).unwrap();
         assert_eq!(c.http.port, 8081);
         assert_eq!(c.upstream.total_timeout, Duration::from_secs(60));
         let debug = format!("{c:?}");
-        assert!(!debug.contains("pk_live_secret_value") && !debug.contains("jwt-secret"), "{debug}");
+        assert!(
+            !debug.contains("pk_live_secret_value") && !debug.contains("jwt-secret"),
+            "{debug}"
+        );
     }
 }

@@ -22,11 +22,19 @@ struct Body<'a> {
 
 impl GatewayError {
     pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
-        Self { code, message: message.into(), source: None }
+        Self {
+            code,
+            message: message.into(),
+            source: None,
+        }
     }
 
     pub fn internal(source: impl Into<anyhow::Error>) -> Self {
-        Self { code: ErrorCode::Internal, message: "internal error".into(), source: Some(source.into()) }
+        Self {
+            code: ErrorCode::Internal,
+            message: "internal error".into(),
+            source: Some(source.into()),
+        }
     }
 }
 
@@ -49,6 +57,10 @@ impl ResponseError for GatewayError {
         if self.code.is_server_error() {
             tracing::error!(code = %self.code, error = %self, "request failed");
         }
-        HttpResponse::build(self.status_code()).json(Body { error: self.code.as_str(), message: &self.message, info: &self.message })
+        HttpResponse::build(self.status_code()).json(Body {
+            error: self.code.as_str(),
+            message: &self.message,
+            info: &self.message,
+        })
     }
 }

@@ -30,11 +30,16 @@ impl Application {
         let port = listener.local_addr()?.port();
         let grace = config.http.shutdown_grace;
         let state = web::Data::new(AppState { config, redis });
-        let server = HttpServer::new(move || App::new().wrap(TracingLogger::default()).app_data(state.clone()).configure(routes::configure))
-            .listen(listener)?
-            .disable_signals()
-            .shutdown_timeout(grace.as_secs())
-            .run();
+        let server = HttpServer::new(move || {
+            App::new()
+                .wrap(TracingLogger::default())
+                .app_data(state.clone())
+                .configure(routes::configure)
+        })
+        .listen(listener)?
+        .disable_signals()
+        .shutdown_timeout(grace.as_secs())
+        .run();
         tracing::info!(port, "bot-gateway listening");
         Ok(Self { port, server })
     }

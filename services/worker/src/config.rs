@@ -3,7 +3,9 @@
 use std::net::IpAddr;
 use std::time::Duration;
 
-use shared_domain::{ConfigError, DatabaseConfig, RedisConfig, StorageConfig, TelemetryConfig, Vars};
+use shared_domain::{
+    ConfigError, DatabaseConfig, RedisConfig, StorageConfig, TelemetryConfig, Vars,
+};
 
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -23,10 +25,14 @@ pub struct Config {
 
 impl Config {
     pub fn from_vars(vars: &Vars) -> Result<Self, ConfigError> {
-        let default_concurrency = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
+        let default_concurrency =
+            std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
         let concurrency: usize = vars.parse_or("WORKER_CONCURRENCY", default_concurrency)?;
         if !(1..=256).contains(&concurrency) {
-            return Err(ConfigError::new("WORKER_CONCURRENCY", "must be between 1 and 256"));
+            return Err(ConfigError::new(
+                "WORKER_CONCURRENCY",
+                "must be between 1 and 256",
+            ));
         }
         Ok(Self {
             database: DatabaseConfig::from_vars(vars)?,
@@ -64,9 +70,27 @@ mod tests {
 
     #[test]
     fn malformed_variables_are_named() {
-        for (name, value) in [("HEALTH_PORT", "http"), ("WORKER_CONCURRENCY", "0"), ("STORAGE_URL", "s3:///nobucket"), ("AWS_ACCESS_KEY_ID", "AKIA")] {
-            let vars = Vars::from_pairs(base().into_iter().filter(|(k, _)| *k != name).chain([(name, value)]));
-            assert_eq!(Config::from_vars(&vars).unwrap_err().var, if name == "AWS_ACCESS_KEY_ID" { "AWS_SECRET_ACCESS_KEY" } else { name }, "{value}");
+        for (name, value) in [
+            ("HEALTH_PORT", "http"),
+            ("WORKER_CONCURRENCY", "0"),
+            ("STORAGE_URL", "s3:///nobucket"),
+            ("AWS_ACCESS_KEY_ID", "AKIA"),
+        ] {
+            let vars = Vars::from_pairs(
+                base()
+                    .into_iter()
+                    .filter(|(k, _)| *k != name)
+                    .chain([(name, value)]),
+            );
+            assert_eq!(
+                Config::from_vars(&vars).unwrap_err().var,
+                if name == "AWS_ACCESS_KEY_ID" {
+                    "AWS_SECRET_ACCESS_KEY"
+                } else {
+                    name
+                },
+                "{value}"
+            );
         }
     }
 

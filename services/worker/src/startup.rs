@@ -22,21 +22,30 @@ pub struct Worker {
 impl Worker {
     pub async fn build(config: Config) -> anyhow::Result<Self> {
         if config.migrate_on_start {
-            shared_domain::db::migrate(&config.database).await.context("migrating the database")?;
+            shared_domain::db::migrate(&config.database)
+                .await
+                .context("migrating the database")?;
         }
         let db = shared_domain::db::pool(&config.database).context("building the Postgres pool")?;
         let redis = Redis::connect(&config.redis).context("building the Redis pools")?;
         let storage = Storage::from_config(&config.storage).context("opening object storage")?;
         let health = match config.health_port {
             Some(port) => {
-                let listener = TcpListener::bind((config.health_host, port)).with_context(|| format!("binding HEALTH_PORT {port}"))?;
+                let listener = TcpListener::bind((config.health_host, port))
+                    .with_context(|| format!("binding HEALTH_PORT {port}"))?;
                 let port = listener.local_addr()?.port();
                 tracing::info!(port, "worker health endpoint listening");
                 Some((port, health::server(listener)?))
             }
             None => None,
         };
-        Ok(Self { config, db, redis, storage, health })
+        Ok(Self {
+            config,
+            db,
+            redis,
+            storage,
+            health,
+        })
     }
 
     /// The health endpoint's port, when one is served.
@@ -54,7 +63,9 @@ impl Worker {
         lifecycle::shutdown_signal().await;
         if let Some((handle, task)) = health {
             handle.stop(true).await;
-            task.await.context("health server task")?.context("health server")?;
+            task.await
+                .context("health server task")?
+                .context("health server")?;
         }
         Ok(())
     }

@@ -39,7 +39,8 @@ pub enum DbError {
 }
 
 pub(crate) fn pg_config(config: &DatabaseConfig) -> Result<tokio_postgres::Config, DbError> {
-    let mut pg = tokio_postgres::Config::from_str(config.url.expose_secret()).map_err(DbError::BadUrl)?;
+    let mut pg =
+        tokio_postgres::Config::from_str(config.url.expose_secret()).map_err(DbError::BadUrl)?;
     pg.connect_timeout(config.connect_timeout);
     if pg.get_application_name().is_none() {
         pg.application_name("readme");
@@ -53,7 +54,9 @@ pub(crate) fn tls(config: &DatabaseConfig) -> Result<MakeRustlsConnect, DbError>
     if let Some(path) = &config.ca_cert_path {
         let pem = std::fs::read(path).map_err(DbError::CaCert)?;
         for cert in rustls_pemfile::certs(&mut pem.as_slice()) {
-            roots.add(cert.map_err(DbError::CaCert)?).map_err(DbError::Tls)?;
+            roots
+                .add(cert.map_err(DbError::CaCert)?)
+                .map_err(DbError::Tls)?;
         }
     }
     let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
@@ -70,7 +73,9 @@ pub fn pool(config: &DatabaseConfig) -> Result<Pool, DbError> {
     let manager = Manager::from_config(
         pg_config(config)?,
         tls(config)?,
-        ManagerConfig { recycling_method: RecyclingMethod::Fast },
+        ManagerConfig {
+            recycling_method: RecyclingMethod::Fast,
+        },
     );
     Ok(Pool::builder(manager)
         .max_size(config.max_connections)

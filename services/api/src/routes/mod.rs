@@ -8,7 +8,8 @@ use shared_domain::ErrorCode;
 use crate::error::ApiError;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.configure(health::configure).default_service(web::to(unknown_route));
+    cfg.configure(health::configure)
+        .default_service(web::to(unknown_route));
 }
 
 async fn unknown_route() -> Result<actix_web::HttpResponse, ApiError> {

@@ -6,11 +6,14 @@ use serde_json::json;
 use crate::startup::AppState;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("/health", web::get().to(live)).route("/health/ready", web::get().to(ready));
+    cfg.route("/health", web::get().to(live))
+        .route("/health/ready", web::get().to(ready));
 }
 
 async fn live() -> HttpResponse {
-    HttpResponse::Ok().json(json!({"status": "ok", "service": "bot-gateway", "version": env!("CARGO_PKG_VERSION")}))
+    HttpResponse::Ok().json(
+        json!({"status": "ok", "service": "bot-gateway", "version": env!("CARGO_PKG_VERSION")}),
+    )
 }
 
 async fn ready(state: web::Data<AppState>) -> HttpResponse {

@@ -1,0 +1,175 @@
+//! Object storage on local files and on a real S3-compatible server.
+
+use bytes::Bytes;
+use futures::StreamExt;
+use sha2::{Digest, Sha256};
+use shared_domain::storage::StorageError;
+use shared_domain::{Storage, StorageConfig, Vars};
+use test_support::S3Server;
+
+/// 20 MiB in 64 KiB pieces of varying bytes: several multipart parts.
+const PIECE: usize = 64 * 1024;
+const PIECES: usize = 320;
+
+fn pieces() -> impl Iterator<Item = Bytes> {
+    (0..PIECES).map(|i| {
+        Bytes::from(
+            (0..PIECE)
+                .map(|j| ((i * 31 + j * 7) % 251) as u8)
+                .collect::<Vec<_>>(),
+        )
+    })
+}
+
+fn expected_sha() -> Vec<u8> {
+    let mut h = Sha256::new();
+    for p in pieces() {
+        h.update(&p);
+    }
+    h.finalize().to_vec()
+}
+
+/// put (streamed) → head → get (streamed) → delete → head, on any backend.
+async fn round_trip(storage: &Storage) {
+    let key = "11111111-1111-1111-1111-111111111111/books/round-trip.pdf";
+    let total = (PIECE * PIECES) as u64;
+
+    let stream = futures::stream::iter(pieces().map(Ok::<_, std::io::Error>));
+    let written = storage.put_stream(key, stream).await.expect("streamed put");
+    assert_eq!(written, total);
+
+    let info = storage.head(key).await.unwrap().expect("the object exists");
+    assert_eq!(info.size, total);
+
+    let mut hasher = Sha256::new();
+    let mut read = 0u64;
+    let mut body = storage.get_stream(key).await.unwrap();
+    while let Some(chunk) = body.next().await {
+        let chunk = chunk.unwrap();
+        read += chunk.len() as u64;
+        hasher.update(&chunk);
+    }
+    assert_eq!(read, total);
+    assert_eq!(
+        hasher.finalize().to_vec(),
+        expected_sha(),
+        "the bytes come back unchanged"
+    );
+
+    let dir = tempfile::tempdir().unwrap();
+    let local = dir.path().join("copy.pdf");
+    assert_eq!(storage.download_to(key, &local).await.unwrap(), total);
+    assert_eq!(std::fs::metadata(&local).unwrap().len(), total);
+
+    storage.delete(key).await.unwrap();
+    assert_eq!(storage.head(key).await.unwrap(), None);
+    storage
+        .delete(key)
+        .await
+        .expect("deleting a missing object succeeds");
+    assert!(matches!(
+        storage.get_stream(key).await,
+        Err(StorageError::NotFound(_))
+    ));
+    storage.check().await.expect("the readiness probe passes");
+}
+
+fn storage_from(vars: Vec<(String, String)>) -> Storage {
+    Storage::from_config(&StorageConfig::from_vars(&Vars::from_pairs(vars)).unwrap()).unwrap()
+}
+
+#[tokio::test]
+async fn file_storage_streams_a_multi_mib_object_through_put_get_head_delete() {
+    let dir = tempfile::tempdir().unwrap();
+    let storage = storage_from(vec![(
+        "STORAGE_URL".into(),
+        format!("file://{}/objects", dir.path().display()),
+    )]);
+    assert_eq!(storage.backend(), "file");
+    round_trip(&storage).await;
+}
+
+#[tokio::test]
+async fn s3_storage_streams_a_multi_mib_object_through_put_get_head_delete() {
+    let s3 = S3Server::start().await;
+    let storage = storage_from(s3.vars("books-prefix"));
+    assert_eq!(storage.backend(), "s3");
+    round_trip(&storage).await;
+}
+
+#[tokio::test]
+async fn s3_objects_land_under_the_url_prefix() {
+    let s3 = S3Server::start().await;
+    let storage = storage_from(s3.vars("env/dev"));
+    let stream = futures::stream::iter([Ok::<_, std::io::Error>(Bytes::from_static(
+        b"%PDF-1.7 tiny",
+    ))]);
+    storage.put_stream("h/books/b.pdf", stream).await.unwrap();
+    assert!(
+        s3.root
+            .path()
+            .join(&s3.bucket)
+            .join("env/dev/h/books/b.pdf")
+            .exists()
+    );
+}
+
+#[tokio::test]
+async fn s3_with_a_wrong_secret_is_rejected_with_a_clear_error() {
+    let s3 = S3Server::start().await;
+    let mut vars = s3.vars("p");
+    for (k, v) in &mut vars {
+        if k == "AWS_SECRET_ACCESS_KEY" {
+            *v = "not-the-secret".into();
+        }
+    }
+    let storage = storage_from(vars);
+    let stream = futures::stream::iter([Ok::<_, std::io::Error>(Bytes::from_static(b"%PDF-1.7"))]);
+    let err = storage
+        .put_stream("h/books/b.pdf", stream)
+        .await
+        .expect_err("a wrong secret must fail");
+    assert!(matches!(err, StorageError::AccessDenied(_)), "{err:?}");
+    assert!(err.to_string().contains("credentials"), "{err}");
+    assert!(
+        !format!("{err:?}").contains("not-the-secret"),
+        "the secret leaked: {err:?}"
+    );
+    assert!(matches!(
+        storage.check().await,
+        Err(StorageError::AccessDenied(_))
+    ));
+}
+
+#[tokio::test]
+async fn an_aborted_write_leaves_nothing_behind() {
+    let dir = tempfile::tempdir().unwrap();
+    let storage = storage_from(vec![(
+        "STORAGE_URL".into(),
+        format!("file://{}", dir.path().display()),
+    )]);
+    let failing = futures::stream::iter(vec![
+        Ok(Bytes::from(vec![1u8; 9 * 1024 * 1024])),
+        Err(std::io::Error::other("client went away")),
+    ]);
+    assert!(storage.put_stream("h/books/x.pdf", failing).await.is_err());
+    assert_eq!(storage.head("h/books/x.pdf").await.unwrap(), None);
+    let leftovers: Vec<_> = walk(dir.path());
+    assert!(
+        leftovers.is_empty(),
+        "staging files left behind: {leftovers:?}"
+    );
+}
+
+fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap().flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            files.extend(walk(&path));
+        } else {
+            files.push(path);
+        }
+    }
+    files
+}

@@ -1,0 +1,147 @@
+# shellcheck shell=bash
+# Local Postgres and Redis started from Debian's system binaries into a data folder,
+# shared by scripts/dev and scripts/test. Source it; every function is prefixed
+# `stack::`. Nothing here needs Docker.
+
+STACK_NAME=${STACK_NAME:-stack}
+PG_USER=readme
+PG_PASSWORD=readme
+
+stack::log() { printf '\033[1;34m[%s]\033[0m %s\n' "$STACK_NAME" "$*" >&2; }
+stack::die() { printf '\033[1;31m[%s] error:\033[0m %s\n' "$STACK_NAME" "$*" >&2; exit 1; }
+
+stack::as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
+
+# Postgres's binaries (initdb, pg_ctl, postgres) are not on PATH on Debian.
+stack::pg_bindir() {
+  local d
+  if command -v pg_config >/dev/null 2>&1; then
+    d=$(pg_config --bindir 2>/dev/null) && [ -x "$d/initdb" ] && [ -x "$d/pg_ctl" ] && { echo "$d"; return 0; }
+  fi
+  for d in /usr/lib/postgresql/*/bin; do
+    [ -x "$d/initdb" ] && [ -x "$d/pg_ctl" ] && { echo "$d"; return 0; }
+  done
+  return 1
+}
+
+# Install whatever is missing: Redis, Postgres 15, poppler (the worker's second
+# PDF engine) and the Postgres client tools.
+stack::ensure_packages() {
+  local missing=()
+  command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
+  command -v redis-cli >/dev/null 2>&1 || missing+=(redis-tools)
+  stack::pg_bindir >/dev/null 2>&1 || missing+=(postgresql-15)
+  command -v psql >/dev/null 2>&1 || missing+=(postgresql-client-15)
+  command -v pdftotext >/dev/null 2>&1 || missing+=(poppler-utils)
+  command -v curl >/dev/null 2>&1 || missing+=(curl)
+  command -v python3 >/dev/null 2>&1 || missing+=(python3)
+  [ ${#missing[@]} -eq 0 ] && return 0
+  stack::log "installing ${missing[*]} with apt-get"
+  stack::as_root apt-get update -qq
+  # Debian's postinst scripts try to start the packaged services; a policy that
+  # forbids it keeps them from grabbing the default ports.
+  local policy=/usr/sbin/policy-rc.d created_policy=0
+  if [ ! -e "$policy" ] && [ "$(id -u)" -eq 0 ]; then
+    printf '#!/bin/sh\nexit 101\n' > "$policy" && chmod +x "$policy" && created_policy=1
+  fi
+  DEBIAN_FRONTEND=noninteractive stack::as_root apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  [ $created_policy -eq 1 ] && rm -f "$policy"
+  stack::pg_bindir >/dev/null || stack::die "Postgres binaries not found after install"
+}
+
+# A TCP port nobody listens on right now.
+stack::free_port() {
+  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
+}
+
+# True while something accepts TCP connections on 127.0.0.1:PORT.
+stack::port_open() {
+  python3 -c 'import socket,sys; s=socket.socket(); s.settimeout(1); sys.exit(0 if s.connect_ex(("127.0.0.1",int(sys.argv[1])))==0 else 1)' "$1"
+}
+
+# Poll a command until it succeeds or the deadline (seconds) passes.
+stack::wait_for() {
+  local what=$1 deadline=$2; shift 2
+  local end=$((SECONDS + deadline))
+  until "$@" >/dev/null 2>&1; do
+    [ $SECONDS -ge $end ] && { stack::log "timed out after ${deadline}s waiting for $what"; return 1; }
+    sleep 0.2
+  done
+}
+
+# Postgres refuses to run as root: as root, run its tools as the `postgres` user.
+stack::pg_run() {
+  if [ "$(id -u)" -eq 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
+}
+
+# stack::start_postgres DIR PORT: initdb DIR on first use (superuser `readme`,
+# password auth over TCP, no Unix socket), then start it on 127.0.0.1:PORT and make
+# the `readme` database. Reuses an existing DIR.
+stack::start_postgres() {
+  local dir=$1 port=$2 bindir
+  bindir=$(stack::pg_bindir) || stack::die "Postgres is not installed (apt-get install postgresql-15)"
+  mkdir -p "$dir"
+  if [ "$(id -u)" -eq 0 ]; then
+    chown postgres:postgres "$dir"
+    runuser -u postgres -- test -w "$dir" || stack::die "the postgres user cannot reach $dir; choose a data folder under a world-readable path"
+  fi
+  chmod 700 "$dir"
+  if [ ! -f "$dir/PG_VERSION" ]; then
+    stack::log "initdb $dir"
+    local pwfile
+    pwfile=$(mktemp)
+    printf '%s\n' "$PG_PASSWORD" > "$pwfile"
+    chmod 644 "$pwfile"
+    stack::pg_run "$bindir/initdb" -D "$dir" -U "$PG_USER" --pwfile="$pwfile" \
+      --auth-host=scram-sha-256 --auth-local=peer -E UTF8 --locale=C.UTF-8 >/dev/null
+    rm -f "$pwfile"
+  fi
+  stack::log "starting Postgres on 127.0.0.1:$port"
+  stack::pg_run "$bindir/pg_ctl" -D "$dir" -l "$dir/server.log" -w -t 60 \
+    -o "-p $port -c listen_addresses=127.0.0.1 -c unix_socket_directories='' -c max_connections=300" start >/dev/null \
+    || { tail -n 20 "$dir/server.log" >&2; stack::die "Postgres did not start (log above)"; }
+  local url="postgres://$PG_USER:$PG_PASSWORD@127.0.0.1:$port"
+  if ! psql "$url/postgres" -Atqc "SELECT 1 FROM pg_database WHERE datname = 'readme'" | grep -q 1; then
+    psql "$url/postgres" -qc "CREATE DATABASE readme" >/dev/null
+  fi
+}
+
+stack::stop_postgres() {
+  local dir=$1 bindir
+  bindir=$(stack::pg_bindir) || return 0
+  [ -f "$dir/postmaster.pid" ] || return 0
+  stack::pg_run "$bindir/pg_ctl" -D "$dir" -m fast -w -t 60 stop >/dev/null 2>&1 || true
+}
+
+# stack::start_redis DIR PORT: Redis on 127.0.0.1:PORT, data in DIR, AOF on and
+# noeviction (a queue must never silently lose entries to memory pressure).
+stack::start_redis() {
+  local dir=$1 port=$2
+  mkdir -p "$dir"
+  stack::log "starting Redis on 127.0.0.1:$port"
+  redis-server --port "$port" --bind 127.0.0.1 --dir "$dir" \
+    --appendonly yes --appendfsync everysec --maxmemory-policy noeviction --save '' \
+    --daemonize yes --pidfile "$dir/redis.pid" --logfile "$dir/redis.log" \
+    || stack::die "Redis did not start"
+  stack::wait_for "Redis" 30 redis-cli -p "$port" ping || { tail -n 20 "$dir/redis.log" >&2; stack::die "Redis did not answer"; }
+}
+
+stack::stop_redis() {
+  local dir=$1 port=$2
+  redis-cli -p "$port" shutdown >/dev/null 2>&1 || true
+  if [ -f "$dir/redis.pid" ]; then
+    local pid
+    pid=$(cat "$dir/redis.pid" 2>/dev/null || true)
+    [ -n "$pid" ] && stack::wait_for "Redis to stop" 30 bash -c "! kill -0 $pid" || true
+  fi
+}
+
+# s3s-fs: a real S3-compatible server for the tests that need S3 behaviour. Built
+# once into ~/.cargo/bin and reused.
+stack::ensure_s3s_fs() {
+  if ! command -v s3s-fs >/dev/null 2>&1 && [ ! -x "$HOME/.cargo/bin/s3s-fs" ]; then
+    stack::log "installing s3s-fs 0.14.1 (one time, a few minutes)"
+    cargo install --locked s3s-fs@0.14.1 --features binary --quiet
+  fi
+  command -v s3s-fs 2>/dev/null || echo "$HOME/.cargo/bin/s3s-fs"
+}
