@@ -6,7 +6,8 @@
 //! `TEST_DATABASE_URL` (a superuser URL), `TEST_REDIS_URL` and `S3S_FS_BIN`. A test
 //! run without them fails and says how to start them; nothing skips silently.
 
-#![allow(clippy::missing_panics_doc)]
+// Test-only code: a broken harness must panic with a message, which is what `expect` is for.
+#![allow(clippy::expect_used, clippy::unwrap_used, clippy::missing_panics_doc)]
 
 mod database;
 mod process;

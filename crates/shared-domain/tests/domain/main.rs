@@ -1,5 +1,8 @@
 //! shared-domain against real Postgres, Redis and object storage.
 
+// Test code: a failed step should panic with its message.
+#![allow(clippy::expect_used, clippy::unwrap_used)]
+
 mod migrations;
 mod redis_pools;
 mod schema;

@@ -1,0 +1,8 @@
+//! The API against real Postgres, Redis and storage.
+
+// Test code: a failed step should panic with its message.
+#![allow(clippy::expect_used, clippy::unwrap_used)]
+
+mod health;
+mod helpers;
+mod lifecycle;

@@ -1,0 +1,34 @@
+use serde_json::Value;
+
+use crate::helpers::spawn_app;
+
+#[tokio::test]
+async fn health_answers_ok_with_the_service_name() {
+    let app = spawn_app().await;
+    let res = app.get("/health").await;
+    assert_eq!(res.status(), 200);
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(body["service"], "bot-gateway");
+}
+
+#[tokio::test]
+async fn ready_checks_redis() {
+    let app = spawn_app().await;
+    let res = app.get("/health/ready").await;
+    assert_eq!(res.status(), 200);
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(body["checks"]["redis"], "ok");
+}
+
+#[tokio::test]
+async fn an_unknown_route_is_a_json_404_with_info() {
+    let app = spawn_app().await;
+    let res = app.get("/api/nothing").await;
+    assert_eq!(res.status(), 404);
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(body["error"], "not_found");
+    assert_eq!(
+        body["info"], body["message"],
+        "the Pipecat client shows `info`"
+    );
+}

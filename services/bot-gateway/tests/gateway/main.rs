@@ -1,0 +1,8 @@
+//! The bot gateway against a real Redis.
+
+// Test code: a failed step should panic with its message.
+#![allow(clippy::expect_used, clippy::unwrap_used)]
+
+mod health;
+mod helpers;
+mod lifecycle;

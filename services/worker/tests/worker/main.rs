@@ -1,0 +1,6 @@
+//! The worker against real Postgres, Redis and storage.
+
+// Test code: a failed step should panic with its message.
+#![allow(clippy::expect_used, clippy::unwrap_used)]
+
+mod lifecycle;
