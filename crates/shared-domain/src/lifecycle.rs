@@ -93,3 +93,26 @@ where
         }
     }
 }
+
+/// Drive `server` until SIGTERM/SIGINT, then call `stop` (a graceful drain) and wait
+/// for the server to finish. A server that ends on its own first is an error.
+pub async fn serve_until_shutdown<S, Stop, StopFut>(server: S, stop: Stop) -> anyhow::Result<()>
+where
+    S: std::future::Future<Output = std::io::Result<()>> + Send + 'static,
+    Stop: FnOnce() -> StopFut,
+    StopFut: std::future::Future<Output = ()>,
+{
+    use anyhow::Context;
+
+    let mut task = tokio::spawn(server);
+    tokio::select! {
+        ended = &mut task => {
+            ended.context("server task")?.context("server")?;
+            anyhow::bail!("the server stopped before any shutdown signal");
+        }
+        () = shutdown_signal() => {}
+    }
+    stop().await;
+    task.await.context("server task")?.context("server")?;
+    Ok(())
+}

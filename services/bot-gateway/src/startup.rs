@@ -50,10 +50,6 @@ impl Application {
 
     pub async fn run_until_stopped(self) -> anyhow::Result<()> {
         let handle = self.server.handle();
-        let server = tokio::spawn(self.server);
-        lifecycle::shutdown_signal().await;
-        handle.stop(true).await;
-        server.await.context("server task")?.context("server")?;
-        Ok(())
+        lifecycle::serve_until_shutdown(self.server, move || handle.stop(true)).await
     }
 }

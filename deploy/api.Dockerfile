@@ -1,0 +1,22 @@
+# syntax=docker/dockerfile:1.7
+# The api service. Build from the repository root:
+#   docker build -f deploy/api.Dockerfile -t readme-api .
+FROM rust:1.95-bookworm AS build
+WORKDIR /src
+COPY . .
+RUN --mount=type=cache,target=/usr/local/cargo/registry \
+    --mount=type=cache,target=/src/target \
+    cargo build --release --locked -p api && cp target/release/api /usr/local/bin/api
+
+FROM debian:bookworm-slim
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends ca-certificates tini \
+ && rm -rf /var/lib/apt/lists/* \
+ && useradd --system --uid 10001 --home-dir /nonexistent --shell /usr/sbin/nologin readme \
+ && mkdir -p /data/objects && chown readme /data/objects
+COPY --from=build /usr/local/bin/api /usr/local/bin/api
+USER readme
+ENV PORT=8080
+EXPOSE 8080
+# tini forwards SIGTERM and reaps children (the worker runs extraction subprocesses).
+ENTRYPOINT ["/usr/bin/tini", "--", "/usr/local/bin/api"]
