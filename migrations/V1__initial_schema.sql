@@ -89,7 +89,7 @@ CREATE INDEX jobs_unpublished_idx ON jobs (run_after) WHERE status = 'queued' AN
 -- The sweeper's recovery scan: running jobs by last heartbeat.
 CREATE INDEX jobs_running_heartbeat_idx ON jobs (heartbeat_at) WHERE status = 'running';
 -- Operator views: dead and failed jobs, newest first.
-CREATE INDEX jobs_status_updated_idx ON jobs (status, updated_at DESC);
+CREATE INDEX jobs_status_created_idx ON jobs (status, created_at DESC, id DESC);
 CREATE INDEX jobs_book_idx ON jobs (book_id, created_at DESC);
 
 CREATE TRIGGER jobs_touch BEFORE UPDATE ON jobs

@@ -4,11 +4,13 @@
 //! This crate knows nothing of HTTP frameworks: each service maps these types onto
 //! its own responses.
 
+pub mod auth;
 pub mod config;
 pub mod db;
 pub mod domain;
 pub mod error;
 pub mod lifecycle;
+pub mod queue;
 pub mod redis;
 pub mod storage;
 pub mod telemetry;

@@ -31,9 +31,13 @@ use tokio::io::AsyncWriteExt;
 
 use crate::config::{ConfigError, Vars};
 
-/// Part size for multipart writes. S3 needs at least 5 MiB per part but the last.
-const PART_SIZE: usize = 8 * 1024 * 1024;
-/// Parts uploaded concurrently by one writer.
+/// Part size for multipart writes to object stores: S3's minimum (every part but
+/// the last must be at least 5 MiB), which also keeps 10,000 parts above 48 GiB.
+const REMOTE_PART_SIZE: usize = 5 * 1024 * 1024;
+/// Local files take parts of any size; small parts keep each upload's memory small.
+const LOCAL_PART_SIZE: usize = 1024 * 1024;
+/// Parts uploaded concurrently by one writer. A writer holds at most
+/// `part size × (PARTS_IN_FLIGHT + 1)` bytes.
 const PARTS_IN_FLIGHT: usize = 2;
 
 /// Where objects live, parsed from `STORAGE_URL` and its companion variables.
@@ -298,8 +302,13 @@ impl Storage {
             .put_multipart(&StorePath::from(key))
             .await
             .map_err(|e| StorageError::from_store(key, e))?;
+        let part_size = if self.backend == "file" {
+            LOCAL_PART_SIZE
+        } else {
+            REMOTE_PART_SIZE
+        };
         Ok(ObjectWriter {
-            inner: WriteMultipart::new_with_chunk_size(upload, PART_SIZE),
+            inner: WriteMultipart::new_with_chunk_size(upload, part_size),
             key: key.to_owned(),
             written: 0,
         })
@@ -383,6 +392,14 @@ impl Storage {
             Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
             Err(e) => Err(StorageError::from_store(key, e)),
         }
+    }
+
+    /// Move an object to a new key (atomic on local disk; copy then delete on object stores).
+    pub async fn rename(&self, from: &str, to: &str) -> Result<(), StorageError> {
+        self.store
+            .rename(&StorePath::from(from), &StorePath::from(to))
+            .await
+            .map_err(|e| StorageError::from_store(from, e))
     }
 
     /// Readiness probe: a head request on a key that need not exist. It proves the

@@ -142,3 +142,21 @@ pub fn init(
         .try_init()?;
     Ok(TelemetryGuard { provider })
 }
+
+/// The current span's W3C `traceparent`, when tracing is exported.
+pub fn current_traceparent() -> Option<String> {
+    use tracing_opentelemetry::OpenTelemetrySpanExt;
+    let context = tracing::Span::current().context();
+    let mut carrier = std::collections::HashMap::new();
+    opentelemetry::global::get_text_map_propagator(|p| p.inject_context(&context, &mut carrier));
+    carrier.remove("traceparent")
+}
+
+/// Make `span` a child of the remote `traceparent` (from a stream message).
+pub fn set_remote_parent(span: &tracing::Span, traceparent: &str) {
+    use tracing_opentelemetry::OpenTelemetrySpanExt;
+    let carrier =
+        std::collections::HashMap::from([("traceparent".to_owned(), traceparent.to_owned())]);
+    let context = opentelemetry::global::get_text_map_propagator(|p| p.extract(&carrier));
+    let _ = span.set_parent(context);
+}

@@ -11,6 +11,7 @@
 
 mod database;
 mod process;
+mod proxy;
 mod redis_ns;
 mod s3;
 
@@ -20,6 +21,7 @@ use std::time::{Duration, Instant};
 
 pub use database::TestDatabase;
 pub use process::{ServiceProcess, assert_each_missing_variable_is_named, run_to_end};
+pub use proxy::TcpProxy;
 pub use redis_ns::TestRedis;
 pub use s3::S3Server;
 

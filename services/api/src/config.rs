@@ -17,6 +17,8 @@ pub struct Config {
     pub telemetry: TelemetryConfig,
     pub auth: AuthConfig,
     pub max_upload_bytes: u64,
+    /// Attempts a job gets before it is dead.
+    pub max_job_attempts: i32,
     pub allowed_origins: Vec<String>,
     /// Apply migrations at start (on by default; turn off when a release step runs `api migrate`).
     pub migrate_on_start: bool,
@@ -27,8 +29,10 @@ pub struct AuthConfig {
     pub admin_token: SecretString,
     pub service_token: SecretString,
     pub jwt_secret: SecretString,
-    /// The JWT claim that carries the user's household id.
+    /// The JWT claim that carries the user's household id (a dotted path is allowed).
     pub household_claim: String,
+    /// Required `aud` of user JWTs, when set (Supabase uses `authenticated`).
+    pub jwt_audience: Option<String>,
 }
 
 impl Config {
@@ -41,6 +45,7 @@ impl Config {
                 .get("JWT_HOUSEHOLD_CLAIM")
                 .unwrap_or("household_id")
                 .to_owned(),
+            jwt_audience: vars.get("JWT_AUDIENCE").map(str::to_owned),
         };
         if auth.admin_token.expose_secret() == auth.service_token.expose_secret() {
             return Err(ConfigError::new(
@@ -63,6 +68,16 @@ impl Config {
             telemetry: TelemetryConfig::from_vars(vars)?,
             auth,
             max_upload_bytes,
+            max_job_attempts: {
+                let n: i32 = vars.parse_or("MAX_JOB_ATTEMPTS", 5)?;
+                if !(1..=100).contains(&n) {
+                    return Err(ConfigError::new(
+                        "MAX_JOB_ATTEMPTS",
+                        "must be between 1 and 100",
+                    ));
+                }
+                n
+            },
             allowed_origins: vars.list("ALLOWED_ORIGINS"),
             migrate_on_start: vars.flag_or("MIGRATE_ON_START", true)?,
         })
@@ -145,6 +160,7 @@ mod tests {
             ("RUST_LOG", "info,[bad"),
             ("REDIS_NAMESPACE", "a b"),
             ("MIGRATE_ON_START", "perhaps"),
+            ("MAX_JOB_ATTEMPTS", "0"),
         ];
         for (name, value) in cases {
             let err = Config::from_vars(&with(name, value)).unwrap_err();

@@ -1,7 +1,11 @@
 //! The readme API: admin upload, book and chunk reads, jobs, health and metrics.
 
+pub mod auth;
 pub mod config;
 pub mod error;
+pub mod metrics;
+pub mod openapi;
+pub mod pagination;
 pub mod routes;
 pub mod startup;
 

@@ -2,16 +2,27 @@
 
 use std::net::TcpListener;
 
+use actix_cors::Cors;
 use actix_web::dev::Server;
+use actix_web::http::{Method, header};
+use actix_web::middleware::from_fn;
 use actix_web::{App, HttpServer, web};
 use anyhow::Context;
 use deadpool_postgres::Pool;
+use shared_domain::auth::{JwtVerifier, StaticToken};
 use shared_domain::redis::Redis;
 use shared_domain::{Storage, lifecycle};
 use tracing_actix_web::TracingLogger;
 
 use crate::config::Config;
-use crate::routes;
+use crate::{error, metrics, routes};
+
+/// The credentials callers can present.
+pub struct AuthState {
+    pub admin: StaticToken,
+    pub service: StaticToken,
+    pub jwt: JwtVerifier,
+}
 
 /// What every request handler can reach.
 pub struct AppState {
@@ -19,6 +30,7 @@ pub struct AppState {
     pub db: Pool,
     pub redis: Redis,
     pub storage: Storage,
+    pub auth: AuthState,
 }
 
 pub struct Application {
@@ -38,21 +50,36 @@ impl Application {
         let db = shared_domain::db::pool(&config.database).context("building the Postgres pool")?;
         let redis = Redis::connect(&config.redis).context("building the Redis pools")?;
         let storage = Storage::from_config(&config.storage).context("opening object storage")?;
+        let auth = AuthState {
+            admin: StaticToken::new(&config.auth.admin_token),
+            service: StaticToken::new(&config.auth.service_token),
+            jwt: JwtVerifier::new(
+                &config.auth.jwt_secret,
+                &config.auth.household_claim,
+                config.auth.jwt_audience.as_deref(),
+            ),
+        };
+        metrics::handle();
 
         let listener = TcpListener::bind((config.http.host, config.http.port))
             .with_context(|| format!("binding {}:{}", config.http.host, config.http.port))?;
         let port = listener.local_addr()?.port();
         let grace = config.http.shutdown_grace;
+        let origins = config.allowed_origins.clone();
         let state = web::Data::new(AppState {
             config,
             db,
             redis,
             storage,
+            auth,
         });
         let server = HttpServer::new(move || {
             App::new()
+                .wrap(cors(&origins))
+                .wrap(from_fn(metrics::track))
                 .wrap(TracingLogger::default())
                 .app_data(state.clone())
+                .configure(error::extractor_configs)
                 .configure(routes::configure)
         })
         .listen(listener)?
@@ -72,4 +99,16 @@ impl Application {
         let handle = self.server.handle();
         lifecycle::serve_until_shutdown(self.server, move || handle.stop(true)).await
     }
+}
+
+/// CORS for `ALLOWED_ORIGINS` only; preflight allows the headers browsers send.
+fn cors(origins: &[String]) -> Cors {
+    let mut cors = Cors::default()
+        .allowed_methods([Method::GET, Method::POST, Method::PATCH, Method::DELETE])
+        .allowed_headers([header::AUTHORIZATION, header::CONTENT_TYPE])
+        .max_age(3600);
+    for origin in origins {
+        cors = cors.allowed_origin(origin);
+    }
+    cors
 }

@@ -5,6 +5,9 @@
 //! verifies the server against the public web PKI roots plus, when set,
 //! `DATABASE_CA_CERT_PATH`.
 
+pub mod books;
+pub mod chunks;
+pub mod jobs;
 mod migrate;
 
 use std::str::FromStr;
@@ -36,6 +39,27 @@ pub enum DbError {
     Migration(#[source] refinery::Error),
     #[error("timed out connecting to Postgres")]
     Timeout,
+    #[error("unexpected data in the database: {0}")]
+    Corrupt(String),
+}
+
+impl DbError {
+    /// Postgres is down or unreachable (as opposed to a bad query): callers answer 503.
+    pub fn is_unavailable(&self) -> bool {
+        match self {
+            Self::Checkout(_) | Self::Timeout => true,
+            Self::Query(e) => {
+                e.is_closed()
+                    || e.code()
+                        .is_none_or(|c| c.code().starts_with("08") || c.code().starts_with("57P"))
+            }
+            _ => false,
+        }
+    }
+
+    pub fn is_unique_violation(&self) -> bool {
+        matches!(self, Self::Query(e) if e.code() == Some(&tokio_postgres::error::SqlState::UNIQUE_VIOLATION))
+    }
 }
 
 pub(crate) fn pg_config(config: &DatabaseConfig) -> Result<tokio_postgres::Config, DbError> {

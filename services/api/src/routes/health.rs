@@ -3,38 +3,37 @@
 use actix_web::{HttpResponse, web};
 use serde_json::json;
 
+use crate::error::ErrorBody;
 use crate::startup::AppState;
 
-pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("/health", web::get().to(live))
-        .route("/health/ready", web::get().to(ready));
-}
-
-async fn live() -> HttpResponse {
+/// Liveness: the process answers.
+#[utoipa::path(get, path = "/health", tag = "operations", responses((status = 200, description = "`{\"status\":\"ok\",...}`")))]
+pub async fn live() -> HttpResponse {
     HttpResponse::Ok()
         .json(json!({"status": "ok", "service": "api", "version": env!("CARGO_PKG_VERSION")}))
 }
 
-/// Checks Postgres, Redis and storage concurrently; 503 names whatever is down.
-async fn ready(state: web::Data<AppState>) -> HttpResponse {
+/// Readiness: Postgres, Redis and storage answer. 503 names whatever is down.
+#[utoipa::path(get, path = "/health/ready", tag = "operations", responses(
+    (status = 200, description = "All dependencies answer"),
+    (status = 503, description = "`down` lists what does not", body = ErrorBody),
+))]
+pub async fn ready(state: web::Data<AppState>) -> HttpResponse {
     let (db, redis, storage) = tokio::join!(
         shared_domain::db::ping(&state.db),
         state.redis.ping(),
-        state.storage.check(),
+        state.storage.check()
     );
     let checks = [
         ("postgres", db.err().map(|e| format!("{e:#}"))),
         ("redis", redis.err().map(|e| e.to_string())),
         ("storage", storage.err().map(|e| e.to_string())),
     ];
-    let down: Vec<&str> = checks
-        .iter()
-        .filter(|(_, e)| e.is_some())
-        .map(|(name, _)| *name)
-        .collect();
+    let mut down = Vec::new();
     for (name, error) in &checks {
         if let Some(error) = error {
             tracing::warn!(dependency = name, %error, "readiness check failed");
+            down.push(*name);
         }
     }
     if down.is_empty() {

@@ -1,6 +1,6 @@
 use serde_json::Value;
 
-use crate::helpers::{spawn_app, spawn_app_with};
+use crate::helpers::{set, spawn_app, spawn_app_with};
 
 #[tokio::test]
 async fn health_answers_ok_with_the_service_name() {
@@ -27,14 +27,9 @@ async fn ready_checks_postgres_redis_and_storage() {
 #[tokio::test]
 async fn ready_names_redis_when_it_is_down() {
     let dead_port = test_support::free_port();
-    let app = spawn_app_with(|vars| {
-        for (k, v) in vars.iter_mut() {
-            if k == "REDIS_URL" {
-                *v = format!("redis://127.0.0.1:{dead_port}");
-            }
-        }
-    })
-    .await;
+    let app =
+        spawn_app_with(|_, vars| set(vars, "REDIS_URL", format!("redis://127.0.0.1:{dead_port}")))
+            .await;
     let res = app.get("/health/ready").await;
     assert_eq!(res.status(), 503);
     let body: Value = res.json().await.unwrap();

@@ -1,0 +1,169 @@
+//! The `books` table.
+
+use chrono::{DateTime, Utc};
+use deadpool_postgres::GenericClient;
+use tokio_postgres::Row;
+use uuid::Uuid;
+
+use super::DbError;
+use super::jobs::{self, Job};
+use crate::domain::{BookId, BookStatus, HouseholdId, JobId, JobKind};
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Book {
+    pub id: BookId,
+    pub household_id: HouseholdId,
+    pub title: String,
+    pub storage_path: String,
+    pub content_sha256: String,
+    pub byte_size: i64,
+    pub status: BookStatus,
+    pub error_code: Option<String>,
+    pub error_message: Option<String>,
+    pub page_count: Option<i32>,
+    pub chunk_count: Option<i32>,
+    pub text_engine: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub ready_at: Option<DateTime<Utc>>,
+}
+
+pub(crate) const COLUMNS: &str = "id, household_id, title, storage_path, content_sha256, byte_size, status, error_code, \
+     error_message, page_count, chunk_count, text_engine, created_at, updated_at, ready_at";
+
+impl Book {
+    pub(crate) fn from_row(row: &Row) -> Result<Self, DbError> {
+        let status: String = row.try_get("status")?;
+        Ok(Self {
+            id: BookId(row.try_get("id")?),
+            household_id: HouseholdId(row.try_get("household_id")?),
+            title: row.try_get("title")?,
+            storage_path: row.try_get("storage_path")?,
+            content_sha256: row.try_get("content_sha256")?,
+            byte_size: row.try_get("byte_size")?,
+            status: status
+                .parse()
+                .map_err(|e| DbError::Corrupt(format!("{e}")))?,
+            error_code: row.try_get("error_code")?,
+            error_message: row.try_get("error_message")?,
+            page_count: row.try_get("page_count")?,
+            chunk_count: row.try_get("chunk_count")?,
+            text_engine: row.try_get("text_engine")?,
+            created_at: row.try_get("created_at")?,
+            updated_at: row.try_get("updated_at")?,
+            ready_at: row.try_get("ready_at")?,
+        })
+    }
+}
+
+/// What an upload knows about a new book.
+#[derive(Debug, Clone)]
+pub struct NewBook {
+    pub id: BookId,
+    pub household_id: HouseholdId,
+    pub title: String,
+    pub storage_path: String,
+    pub content_sha256: String,
+    pub byte_size: i64,
+}
+
+/// The outcome of [`insert_with_job`].
+#[derive(Debug)]
+pub enum Inserted {
+    /// A new book and its first job.
+    Created { book: Book, job: Job },
+    /// The household already has these bytes: the existing book and its latest job.
+    Existing { book: Book, job: Option<Job> },
+}
+
+/// Insert the book and its processing job in one transaction — or, when the
+/// household already has a book with the same content hash, return that one.
+#[tracing::instrument(skip_all, fields(book_id = %new.id, household_id = %new.household_id))]
+pub async fn insert_with_job(
+    client: &mut deadpool_postgres::Object,
+    new: &NewBook,
+    job_id: JobId,
+    max_attempts: i32,
+) -> Result<Inserted, DbError> {
+    let tx = client.transaction().await?;
+    let inserted = tx
+        .query_opt(
+            &format!(
+                "INSERT INTO books (id, household_id, title, storage_path, content_sha256, byte_size) VALUES ($1, $2, $3, $4, $5, $6) \
+                 ON CONFLICT (household_id, content_sha256) DO NOTHING RETURNING {COLUMNS}"
+            ),
+            &[&new.id.0, &new.household_id.0, &new.title, &new.storage_path, &new.content_sha256, &new.byte_size],
+        )
+        .await?;
+    let outcome = match inserted {
+        Some(row) => {
+            let book = Book::from_row(&row)?;
+            let job =
+                jobs::insert(&tx, job_id, book.id, JobKind::ProcessBook, max_attempts).await?;
+            Inserted::Created { book, job }
+        }
+        None => {
+            let row = tx
+                .query_one(&format!("SELECT {COLUMNS} FROM books WHERE household_id = $1 AND content_sha256 = $2"), &[&new.household_id.0, &new.content_sha256])
+                .await?;
+            let book = Book::from_row(&row)?;
+            let job = jobs::latest_for_book(&tx, book.id).await?;
+            Inserted::Existing { book, job }
+        }
+    };
+    tx.commit().await?;
+    Ok(outcome)
+}
+
+pub async fn get(client: &impl GenericClient, id: BookId) -> Result<Option<Book>, DbError> {
+    client
+        .query_opt(
+            &format!("SELECT {COLUMNS} FROM books WHERE id = $1"),
+            &[&id.0],
+        )
+        .await?
+        .as_ref()
+        .map(Book::from_row)
+        .transpose()
+}
+
+/// A household's books, newest first, after the `(created_at, id)` cursor.
+pub async fn list_for_household(
+    client: &impl GenericClient,
+    household: HouseholdId,
+    after: Option<(DateTime<Utc>, Uuid)>,
+    limit: i64,
+) -> Result<Vec<Book>, DbError> {
+    let rows = match after {
+        None => {
+            client
+                .query(&format!("SELECT {COLUMNS} FROM books WHERE household_id = $1 ORDER BY created_at DESC, id DESC LIMIT $2"), &[&household.0, &limit])
+                .await?
+        }
+        Some((at, id)) => {
+            client
+                .query(
+                    &format!(
+                        "SELECT {COLUMNS} FROM books WHERE household_id = $1 AND (created_at, id) < ($2, $3) \
+                         ORDER BY created_at DESC, id DESC LIMIT $4"
+                    ),
+                    &[&household.0, &at, &id, &limit],
+                )
+                .await?
+        }
+    };
+    rows.iter().map(Book::from_row).collect()
+}
+
+/// Delete the book (its chunks and jobs go with it); returns the deleted row.
+pub async fn delete(client: &impl GenericClient, id: BookId) -> Result<Option<Book>, DbError> {
+    client
+        .query_opt(
+            &format!("DELETE FROM books WHERE id = $1 RETURNING {COLUMNS}"),
+            &[&id.0],
+        )
+        .await?
+        .as_ref()
+        .map(Book::from_row)
+        .transpose()
+}

@@ -1,0 +1,352 @@
+//! Books and their chunks: status, keyset-paginated chunks, a household's library,
+//! delete and reprocess.
+
+use actix_web::{HttpResponse, web};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use shared_domain::ErrorCode;
+use shared_domain::db::books::{self, Book};
+use shared_domain::db::chunks::{self, Chunk};
+use shared_domain::db::jobs::{self, EnqueueError, Job};
+use shared_domain::domain::{BookId, HouseholdId, JobId};
+use utoipa::{IntoParams, ToSchema};
+use uuid::Uuid;
+
+use crate::auth::{Admin, Caller};
+use crate::error::{ApiError, ErrorBody};
+use crate::pagination;
+use crate::startup::AppState;
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Progress {
+    pub pages_done: i32,
+    pub pages_total: Option<i32>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct BookError {
+    /// Stable code, e.g. `encrypted_pdf`, `no_text_layer`.
+    pub code: String,
+    pub message: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct BookStatusResponse {
+    pub book_id: Uuid,
+    pub household_id: Uuid,
+    pub title: String,
+    /// `processing`, `ready` or `failed`.
+    pub status: String,
+    pub page_count: Option<i32>,
+    pub chunk_count: Option<i32>,
+    /// Extraction progress of the latest job.
+    pub progress: Option<Progress>,
+    pub error: Option<BookError>,
+    pub byte_size: i64,
+    pub content_sha256: String,
+    /// The extraction engine that produced the text.
+    pub text_engine: Option<String>,
+    pub latest_job_id: Option<Uuid>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub ready_at: Option<DateTime<Utc>>,
+}
+
+impl BookStatusResponse {
+    fn new(book: Book, job: Option<Job>) -> Self {
+        Self {
+            book_id: book.id.0,
+            household_id: book.household_id.0,
+            title: book.title,
+            status: book.status.to_string(),
+            page_count: book.page_count,
+            chunk_count: book.chunk_count,
+            progress: job.as_ref().map(|j| Progress {
+                pages_done: j.progress_done,
+                pages_total: j.progress_total,
+            }),
+            error: book.error_code.map(|code| BookError {
+                code,
+                message: book.error_message,
+            }),
+            byte_size: book.byte_size,
+            content_sha256: book.content_sha256,
+            text_engine: book.text_engine,
+            latest_job_id: job.map(|j| j.id.0),
+            created_at: book.created_at,
+            updated_at: book.updated_at,
+            ready_at: book.ready_at,
+        }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ChunkResponse {
+    pub ordinal: i32,
+    pub text: String,
+    pub char_count: i32,
+    pub page_start: i32,
+    pub page_end: i32,
+    pub chapter: Option<String>,
+}
+
+impl From<Chunk> for ChunkResponse {
+    fn from(c: Chunk) -> Self {
+        Self {
+            ordinal: c.ordinal,
+            text: c.text,
+            char_count: c.char_count,
+            page_start: c.page_start,
+            page_end: c.page_end,
+            chapter: c.chapter,
+        }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ChunkPage {
+    pub book_id: Uuid,
+    pub chunks: Vec<ChunkResponse>,
+    /// Pass as `after` for the next page; null on the last page.
+    pub next_after: Option<i32>,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ChunkQuery {
+    /// Return chunks with ordinal greater than this (omit to start at the beginning).
+    pub after: Option<i32>,
+    /// Page size, 1–200 (default 50).
+    pub limit: Option<i64>,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ListQuery {
+    /// The `next_cursor` of the previous page.
+    pub cursor: Option<String>,
+    /// Page size, 1–200 (default 50).
+    pub limit: Option<i64>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct BookList {
+    pub books: Vec<BookStatusResponse>,
+    /// Null on the last page.
+    pub next_cursor: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ReprocessResponse {
+    pub book_id: Uuid,
+    pub job_id: Uuid,
+    pub status: String,
+}
+
+async fn load_book(state: &AppState, id: BookId) -> Result<Book, ApiError> {
+    let client = state.db.get().await?;
+    books::get(&client, id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("book"))
+}
+
+/// A book's processing status.
+#[utoipa::path(get, path = "/books/{id}/status", tag = "books", security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "Book id")),
+    responses(
+        (status = 200, body = BookStatusResponse),
+        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 503, body = ErrorBody),
+    ))]
+#[tracing::instrument(skip_all, fields(book_id = %id))]
+pub async fn status(
+    caller: Caller,
+    state: web::Data<AppState>,
+    id: web::Path<BookId>,
+) -> Result<HttpResponse, ApiError> {
+    let id = id.into_inner();
+    let client = state.db.get().await?;
+    let book = books::get(&client, id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("book"))?;
+    caller.authorize(book.household_id)?;
+    let job = jobs::latest_for_book(&client, id).await?;
+    Ok(HttpResponse::Ok().json(BookStatusResponse::new(book, job)))
+}
+
+/// A page of a book's chunks, in reading order.
+#[utoipa::path(get, path = "/books/{id}/chunks", tag = "books", security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "Book id"), ChunkQuery),
+    responses(
+        (status = 200, body = ChunkPage),
+        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 503, body = ErrorBody),
+    ))]
+#[tracing::instrument(skip_all, fields(book_id = %id))]
+pub async fn chunk_page(
+    caller: Caller,
+    state: web::Data<AppState>,
+    id: web::Path<BookId>,
+    query: web::Query<ChunkQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let id = id.into_inner();
+    let limit = pagination::limit(query.limit)?;
+    if query.after.is_some_and(|a| a < -1) {
+        return Err(ApiError::bad_request("after must be -1 or more"));
+    }
+    let book = load_book(&state, id).await?;
+    caller.authorize(book.household_id)?;
+    let client = state.db.get().await?;
+    // One extra row tells whether another page follows.
+    let mut rows = chunks::page(&client, id, query.after, limit + 1).await?;
+    let more = rows.len() as i64 > limit;
+    rows.truncate(usize::try_from(limit).unwrap_or(usize::MAX));
+    let next_after = if more {
+        rows.last().map(|c| c.ordinal)
+    } else {
+        None
+    };
+    Ok(HttpResponse::Ok().json(ChunkPage {
+        book_id: id.0,
+        chunks: rows.into_iter().map(Into::into).collect(),
+        next_after,
+    }))
+}
+
+/// One chunk by ordinal.
+#[utoipa::path(get, path = "/books/{id}/chunks/{ordinal}", tag = "books", security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "Book id"), ("ordinal" = i32, Path, description = "Chunk ordinal, from 0")),
+    responses(
+        (status = 200, body = ChunkResponse),
+        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 503, body = ErrorBody),
+    ))]
+#[tracing::instrument(skip_all, fields(book_id = %path.0, ordinal = path.1))]
+pub async fn chunk(
+    caller: Caller,
+    state: web::Data<AppState>,
+    path: web::Path<(BookId, i32)>,
+) -> Result<HttpResponse, ApiError> {
+    let (id, ordinal) = path.into_inner();
+    let book = load_book(&state, id).await?;
+    caller.authorize(book.household_id)?;
+    let client = state.db.get().await?;
+    let chunk = chunks::get(&client, id, ordinal)
+        .await?
+        .ok_or_else(|| ApiError::not_found("chunk"))?;
+    Ok(HttpResponse::Ok().json(ChunkResponse::from(chunk)))
+}
+
+/// A household's books, newest first.
+#[utoipa::path(get, path = "/households/{id}/books", tag = "books", security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "Household id"), ListQuery),
+    responses(
+        (status = 200, body = BookList),
+        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 503, body = ErrorBody),
+    ))]
+#[tracing::instrument(skip_all, fields(household_id = %id))]
+pub async fn household_books(
+    caller: Caller,
+    state: web::Data<AppState>,
+    id: web::Path<HouseholdId>,
+    query: web::Query<ListQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let household = id.into_inner();
+    caller.authorize(household)?;
+    let limit = pagination::limit(query.limit)?;
+    let after = query
+        .cursor
+        .as_deref()
+        .map(pagination::decode)
+        .transpose()?;
+    let client = state.db.get().await?;
+    let mut rows = books::list_for_household(&client, household, after, limit + 1).await?;
+    let more = rows.len() as i64 > limit;
+    rows.truncate(usize::try_from(limit).unwrap_or(usize::MAX));
+    let next_cursor = if more {
+        rows.last()
+            .map(|b| pagination::encode(b.created_at, b.id.0))
+    } else {
+        None
+    };
+    let mut latest =
+        jobs::latest_for_books(&client, &rows.iter().map(|b| b.id).collect::<Vec<_>>()).await?;
+    let books = rows.into_iter().map(|book| {
+        let job = latest.remove(&book.id);
+        BookStatusResponse::new(book, job)
+    });
+    let books = books.collect();
+    Ok(HttpResponse::Ok().json(BookList { books, next_cursor }))
+}
+
+/// Delete a book: its object, chunks and jobs.
+#[utoipa::path(delete, path = "/admin/books/{id}", tag = "admin", security(("admin_token" = [])),
+    params(("id" = Uuid, Path, description = "Book id")),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 503, body = ErrorBody),
+    ))]
+#[tracing::instrument(skip_all, fields(book_id = %id))]
+pub async fn delete(
+    _admin: Admin,
+    state: web::Data<AppState>,
+    id: web::Path<BookId>,
+) -> Result<HttpResponse, ApiError> {
+    let client = state.db.get().await?;
+    // Rows first: once they are gone nothing can reach the object. If deleting the
+    // object then fails, it is an orphan that retention removes, never a dangling row.
+    let book = books::delete(&client, id.into_inner())
+        .await?
+        .ok_or_else(|| ApiError::not_found("book"))?;
+    if let Err(e) = state.storage.delete(&book.storage_path).await {
+        tracing::error!(key = %book.storage_path, error = %e, "book deleted but its object was not; retention will remove it");
+    }
+    tracing::info!(book_id = %book.id, "book deleted");
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// Process a book again with a new job. Its current chunks stay until the new run succeeds.
+#[utoipa::path(post, path = "/admin/books/{id}/reprocess", tag = "admin", security(("admin_token" = [])),
+    params(("id" = Uuid, Path, description = "Book id")),
+    responses(
+        (status = 202, body = ReprocessResponse),
+        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 409, description = "A job is already queued or running", body = ErrorBody),
+        (status = 503, body = ErrorBody),
+    ))]
+#[tracing::instrument(skip_all, fields(book_id = %id))]
+pub async fn reprocess(
+    _admin: Admin,
+    state: web::Data<AppState>,
+    id: web::Path<BookId>,
+) -> Result<HttpResponse, ApiError> {
+    let id = id.into_inner();
+    let mut client = state.db.get().await?;
+    let job = jobs::enqueue_reprocess(&mut client, id, JobId::new(), state.config.max_job_attempts)
+        .await
+        .map_err(enqueue_error("book"))?;
+    drop(client);
+    super::jobs::publish_or_defer(&state, &job).await;
+    Ok(HttpResponse::Accepted().json(ReprocessResponse {
+        book_id: id.0,
+        job_id: job.id.0,
+        status: job.status.to_string(),
+    }))
+}
+
+pub(super) fn enqueue_error(what: &'static str) -> impl Fn(EnqueueError) -> ApiError {
+    move |e| match e {
+        EnqueueError::NotFound => ApiError::not_found(what),
+        EnqueueError::AlreadyActive => ApiError::new(
+            ErrorCode::Conflict,
+            "the book already has a job queued or running",
+        ),
+        EnqueueError::NotRetryable(status) => ApiError::new(
+            ErrorCode::Conflict,
+            format!("the job is {status}; only failed or dead jobs can be retried"),
+        ),
+        EnqueueError::Db(e) => e.into(),
+    }
+}

@@ -1,0 +1,493 @@
+//! `POST /admin/books/upload`: a PDF streamed into storage, then the book and its
+//! job recorded in one transaction, then the job published to the stream.
+//!
+//! The body is never held whole: the file field streams into a multipart write
+//! while it is hashed (SHA-256) and counted, with memory bounded by the storage
+//! part size. The first KiB is sniffed for a PDF header before anything is
+//! written. Either the object, the book row and the job row all exist, or none:
+//! any failure after the object is written deletes it.
+//!
+//! Field order: `household_id` normally comes first (the seeds' curl sends it
+//! first) and the file then streams straight to `{household_id}/books/{book_id}.pdf`.
+//! A client that sends `file` first is served too: the file is staged at
+//! `uploads/{book_id}.pdf` and renamed once `household_id` arrives (a server-side
+//! copy on object stores).
+
+use actix_multipart::{Field, Multipart, MultipartError};
+use actix_web::http::header::CONTENT_LENGTH;
+use actix_web::{HttpRequest, HttpResponse, web};
+use bytes::{Bytes, BytesMut};
+use futures::TryStreamExt;
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+use shared_domain::ErrorCode;
+use shared_domain::db::books::{self, Inserted, NewBook};
+use shared_domain::domain::{BookId, BookStatus, HouseholdId, JobId, book_object_key};
+use utoipa::ToSchema;
+
+use crate::auth::Admin;
+use crate::error::{ApiError, ErrorBody};
+use crate::startup::AppState;
+
+/// How far into the file a PDF header may start (as PDF readers allow).
+const SNIFF_BYTES: usize = 1024;
+/// Longest accepted text field, in bytes.
+const MAX_TEXT_FIELD: usize = 4096;
+/// Longest title, in characters.
+const MAX_TITLE_CHARS: usize = 500;
+/// Room for the multipart framing and text fields on top of the file limit.
+const FORM_OVERHEAD: u64 = 64 * 1024;
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct UploadResponse {
+    pub book_id: uuid::Uuid,
+    /// `processing` for a new book; the existing book's status when deduplicated.
+    #[schema(example = "processing")]
+    pub status: String,
+    #[schema(example = "11111111-1111-1111-1111-111111111111/books/2b1c…pdf")]
+    pub storage_path: String,
+    /// The book's processing job (for a deduplicated upload, its latest job).
+    pub job_id: Option<uuid::Uuid>,
+    /// True when this household already had these exact bytes.
+    pub deduplicated: bool,
+}
+
+/// The multipart form of an upload (for the OpenAPI document).
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct UploadForm {
+    /// The household that owns the book.
+    household_id: uuid::Uuid,
+    /// The PDF. Recognised by content (a `%PDF-` header), not by name or type.
+    #[schema(format = Binary, content_media_type = "application/pdf")]
+    file: String,
+    /// Defaults to the file name without its extension.
+    title: Option<String>,
+}
+
+/// Upload a PDF book.
+#[utoipa::path(
+    post,
+    path = "/admin/books/upload",
+    tag = "admin",
+    security(("admin_token" = [])),
+    request_body(content = UploadForm, content_type = "multipart/form-data"),
+    responses(
+        (status = 200, description = "Stored and queued (or deduplicated)", body = UploadResponse),
+        (status = 400, description = "A field is missing, invalid, repeated or unknown", body = ErrorBody),
+        (status = 401, description = "No or invalid token", body = ErrorBody),
+        (status = 403, description = "Not the admin token", body = ErrorBody),
+        (status = 413, description = "Larger than MAX_UPLOAD_BYTES", body = ErrorBody),
+        (status = 415, description = "Not a PDF (by content)", body = ErrorBody),
+        (status = 503, description = "Database or storage unavailable", body = ErrorBody),
+    )
+)]
+#[tracing::instrument(skip_all, fields(book_id = tracing::field::Empty, household_id = tracing::field::Empty))]
+pub async fn upload(
+    _admin: Admin,
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    form: Multipart,
+) -> Result<HttpResponse, ApiError> {
+    let limit = state.config.max_upload_bytes;
+    let declared = req
+        .headers()
+        .get(CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > limit + FORM_OVERHEAD) {
+        return Err(too_large(limit));
+    }
+
+    let book_id = BookId::new();
+    tracing::Span::current().record("book_id", tracing::field::display(book_id));
+    let mut received = Received::default();
+    if let Err(e) = receive_form(&state, form, book_id, &mut received).await {
+        received.discard(&state).await;
+        return Err(e);
+    }
+    let Received {
+        household,
+        title,
+        file,
+    } = received;
+    let Some(file) = file else {
+        return Err(ApiError::bad_request("missing field `file` (the PDF)"));
+    };
+    let Some(household) = household else {
+        discard(&state, &file.key).await;
+        return Err(ApiError::bad_request("missing field `household_id`"));
+    };
+    tracing::Span::current().record("household_id", tracing::field::display(household));
+    let title = title.unwrap_or_else(|| title_from_filename(file.filename.as_deref()));
+
+    // From here the object exists: finish in a task of its own so that a client
+    // hanging up cannot leave an object without rows (or rows without an object).
+    let state = state.into_inner();
+    tokio::spawn(async move { commit(&state, book_id, household, title, file).await })
+        .await
+        .map_err(ApiError::internal)?
+        .map(|r| HttpResponse::Ok().json(r))
+}
+
+/// What the form has delivered so far.
+#[derive(Default)]
+struct Received {
+    household: Option<HouseholdId>,
+    title: Option<String>,
+    file: Option<StoredFile>,
+}
+
+impl Received {
+    async fn discard(&self, state: &AppState) {
+        if let Some(file) = &self.file {
+            discard(state, &file.key).await;
+        }
+    }
+}
+
+/// A file fully written to storage.
+struct StoredFile {
+    key: String,
+    filename: Option<String>,
+    sha256: String,
+    size: u64,
+}
+
+async fn receive_form(
+    state: &AppState,
+    mut form: Multipart,
+    book_id: BookId,
+    received: &mut Received,
+) -> Result<(), ApiError> {
+    while let Some(field) = form.try_next().await.map_err(multipart_error)? {
+        let name = field.name().unwrap_or_default().to_owned();
+        match name.as_str() {
+            "household_id" => {
+                if received.household.is_some() {
+                    return Err(repeated("household_id"));
+                }
+                let text = read_text(field, "household_id").await?;
+                let household = text.trim().parse().map_err(|_| {
+                    ApiError::bad_request(format!(
+                        "field `household_id` is not a UUID: {:?}",
+                        truncate(&text, 64)
+                    ))
+                })?;
+                if let Some(file) = &mut received.file {
+                    // The file came first and waits in staging: move it under its household.
+                    let key = book_object_key(household, book_id);
+                    state.storage.rename(&file.key, &key).await?;
+                    file.key = key;
+                }
+                received.household = Some(household);
+            }
+            "title" => {
+                if received.title.is_some() {
+                    return Err(repeated("title"));
+                }
+                received.title = Some(validate_title(&read_text(field, "title").await?)?);
+            }
+            "file" => {
+                if received.file.is_some() {
+                    return Err(repeated("file"));
+                }
+                let key = match received.household {
+                    Some(h) => book_object_key(h, book_id),
+                    None => format!("uploads/{book_id}.pdf"),
+                };
+                received.file = Some(receive_file(state, field, key).await?);
+            }
+            "" => return Err(ApiError::bad_request("a form field has no name")),
+            other => {
+                return Err(ApiError::bad_request(format!(
+                    "unknown field `{}`; expected household_id, file and optionally title",
+                    truncate(other, 64)
+                )));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Stream the file field to `key`: sniff, hash, count, enforce the limit.
+async fn receive_file(
+    state: &AppState,
+    mut field: Field,
+    key: String,
+) -> Result<StoredFile, ApiError> {
+    let limit = state.config.max_upload_bytes;
+    let filename = field
+        .content_disposition()
+        .and_then(|cd| cd.get_filename())
+        .map(str::to_owned);
+    let mut hasher = Sha256::new();
+    let mut size = 0u64;
+    let mut count = |chunk: &Bytes| -> Result<(), ApiError> {
+        size += chunk.len() as u64;
+        if size > limit {
+            return Err(too_large(limit));
+        }
+        hasher.update(chunk);
+        Ok(())
+    };
+
+    // Nothing is written until the content looks like a PDF.
+    let mut head = BytesMut::new();
+    // A field must not be polled again once it has ended.
+    let mut ended = false;
+    while head.len() < SNIFF_BYTES {
+        match field.try_next().await.map_err(multipart_error)? {
+            Some(chunk) => {
+                count(&chunk)?;
+                head.extend_from_slice(&chunk);
+            }
+            None => {
+                ended = true;
+                break;
+            }
+        }
+    }
+    if !looks_like_pdf(&head) {
+        return Err(ApiError::new(
+            ErrorCode::UnsupportedMediaType,
+            if head.is_empty() {
+                "the file is empty".to_owned()
+            } else {
+                "the file is not a PDF (no %PDF-n.n header in its first KiB)".to_owned()
+            },
+        ));
+    }
+
+    let mut writer = state.storage.writer(&key).await?;
+    let mut pending = Some(head.freeze());
+    loop {
+        let chunk = match pending.take() {
+            Some(head) => head,
+            None if ended => break,
+            None => match field.try_next().await {
+                Ok(Some(chunk)) => {
+                    if let Err(e) = count(&chunk) {
+                        writer.abort().await;
+                        return Err(e);
+                    }
+                    chunk
+                }
+                Ok(None) => {
+                    ended = true;
+                    break;
+                }
+                Err(e) => {
+                    writer.abort().await;
+                    return Err(multipart_error(e));
+                }
+            },
+        };
+        if let Err(e) = writer.write(chunk).await {
+            writer.abort().await;
+            return Err(e.into());
+        }
+    }
+    writer.finish().await?;
+    metrics::counter!("upload_bytes_total").increment(size);
+    Ok(StoredFile {
+        key,
+        filename,
+        sha256: hex::encode(hasher.finalize()),
+        size,
+    })
+}
+
+/// Record the book and job (or find the duplicate), then publish the job.
+async fn commit(
+    state: &AppState,
+    book_id: BookId,
+    household: HouseholdId,
+    title: String,
+    file: StoredFile,
+) -> Result<UploadResponse, ApiError> {
+    let new = NewBook {
+        id: book_id,
+        household_id: household,
+        title,
+        storage_path: file.key.clone(),
+        content_sha256: file.sha256.clone(),
+        byte_size: i64::try_from(file.size).map_err(ApiError::internal)?,
+    };
+    let inserted = async {
+        let mut client = state.db.get().await?;
+        books::insert_with_job(
+            &mut client,
+            &new,
+            JobId::new(),
+            state.config.max_job_attempts,
+        )
+        .await
+        .map_err(ApiError::from)
+    }
+    .await;
+    match inserted {
+        Ok(Inserted::Created { book, job }) => {
+            tracing::info!(book_id = %book.id, job_id = %job.id, bytes = file.size, "book uploaded");
+            super::jobs::publish_or_defer(state, &job).await;
+            Ok(UploadResponse {
+                book_id: book.id.0,
+                status: BookStatus::Processing.to_string(),
+                storage_path: book.storage_path,
+                job_id: Some(job.id.0),
+                deduplicated: false,
+            })
+        }
+        Ok(Inserted::Existing { book, job }) => {
+            discard(state, &file.key).await;
+            tracing::info!(book_id = %book.id, "upload deduplicated");
+            Ok(UploadResponse {
+                book_id: book.id.0,
+                status: book.status.to_string(),
+                storage_path: book.storage_path,
+                job_id: job.map(|j| j.id.0),
+                deduplicated: true,
+            })
+        }
+        Err(e) => {
+            discard(state, &file.key).await;
+            Err(e)
+        }
+    }
+}
+
+/// Delete an object we wrote; a failure leaves an orphan for retention, so log it.
+async fn discard(state: &AppState, key: &str) {
+    if let Err(e) = state.storage.delete(key).await {
+        tracing::error!(key, error = %e, "could not delete an uploaded object after a failed upload");
+    }
+}
+
+async fn read_text(mut field: Field, name: &str) -> Result<String, ApiError> {
+    let mut buf = BytesMut::new();
+    while let Some(chunk) = field.try_next().await.map_err(multipart_error)? {
+        if buf.len() + chunk.len() > MAX_TEXT_FIELD {
+            return Err(ApiError::bad_request(format!(
+                "field `{name}` is longer than {MAX_TEXT_FIELD} bytes"
+            )));
+        }
+        buf.extend_from_slice(&chunk);
+    }
+    String::from_utf8(buf.to_vec())
+        .map_err(|_| ApiError::bad_request(format!("field `{name}` is not UTF-8 text")))
+}
+
+fn validate_title(raw: &str) -> Result<String, ApiError> {
+    let title: String = raw
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect::<String>()
+        .trim()
+        .to_owned();
+    if title.is_empty() {
+        return Err(ApiError::bad_request("field `title` is empty"));
+    }
+    if title.chars().count() > MAX_TITLE_CHARS {
+        return Err(ApiError::bad_request(format!(
+            "field `title` is longer than {MAX_TITLE_CHARS} characters"
+        )));
+    }
+    Ok(title)
+}
+
+/// The file name without directories or extension, or "Untitled".
+fn title_from_filename(filename: Option<&str>) -> String {
+    let base = filename
+        .unwrap_or_default()
+        .rsplit(['/', '\\'])
+        .next()
+        .unwrap_or_default();
+    let stem = match base.rsplit_once('.') {
+        Some((stem, _)) if !stem.is_empty() => stem,
+        _ => base,
+    };
+    validate_title(stem).map_or_else(
+        |_| "Untitled".to_owned(),
+        |t| t.chars().take(MAX_TITLE_CHARS).collect(),
+    )
+}
+
+/// A `%PDF-n.n` header starting within the first KiB (what PDF readers accept).
+fn looks_like_pdf(head: &[u8]) -> bool {
+    let window = &head[..head.len().min(SNIFF_BYTES + 7)];
+    window.windows(8).any(|w| {
+        w.starts_with(b"%PDF-") && w[5].is_ascii_digit() && w[6] == b'.' && w[7].is_ascii_digit()
+    })
+}
+
+fn too_large(limit: u64) -> ApiError {
+    ApiError::new(
+        ErrorCode::PayloadTooLarge,
+        format!("the file is larger than the {limit}-byte limit"),
+    )
+}
+
+fn repeated(field: &str) -> ApiError {
+    ApiError::bad_request(format!("field `{field}` is given more than once"))
+}
+
+fn multipart_error(e: MultipartError) -> ApiError {
+    match e {
+        MultipartError::ContentTypeMissing
+        | MultipartError::ContentTypeParse
+        | MultipartError::ContentTypeIncompatible => {
+            ApiError::bad_request("expected a multipart/form-data body")
+        }
+        other => ApiError::bad_request(format!("malformed multipart body: {other}")),
+    }
+}
+
+fn truncate(s: &str, max: usize) -> String {
+    s.chars().take(max).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn titles_come_from_file_names() {
+        assert_eq!(title_from_filename(Some("Moby Dick.pdf")), "Moby Dick");
+        assert_eq!(title_from_filename(Some("/tmp/a/b/book.v2.pdf")), "book.v2");
+        assert_eq!(
+            title_from_filename(Some("C:\\Users\\me\\Alice.PDF")),
+            "Alice"
+        );
+        assert_eq!(title_from_filename(Some(".pdf")), ".pdf");
+        assert_eq!(title_from_filename(Some("")), "Untitled");
+        assert_eq!(title_from_filename(None), "Untitled");
+    }
+
+    #[test]
+    fn pdf_sniffing_allows_a_late_header_but_not_none() {
+        assert!(looks_like_pdf(b"%PDF-1.7\n"));
+        assert!(looks_like_pdf(b"\xef\xbb\xbf  junk %PDF-1.4"));
+        assert!(!looks_like_pdf(b"\x89PNG\r\n\x1a\n"));
+        assert!(!looks_like_pdf(b"<!doctype html><html>"));
+        assert!(!looks_like_pdf(b""));
+        assert!(!looks_like_pdf(
+            b"<p>a %PDF- header looks like %PDF-x.y</p>"
+        ));
+        assert!(looks_like_pdf(b"%PDF-2.0"));
+        let mut late = vec![b' '; 1023];
+        late.extend_from_slice(b"%PDF-1.4");
+        assert!(
+            looks_like_pdf(&late),
+            "a header starting at byte 1023 counts"
+        );
+        late.insert(0, b' ');
+        assert!(!looks_like_pdf(&late), "one starting at byte 1024 does not");
+    }
+
+    #[test]
+    fn titles_are_cleaned_and_bounded() {
+        assert_eq!(validate_title("  A\ttale \n").unwrap(), "A tale");
+        assert!(validate_title("   ").is_err());
+        assert!(validate_title(&"x".repeat(501)).is_err());
+    }
+}
