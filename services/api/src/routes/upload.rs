@@ -273,10 +273,7 @@ async fn receive_file(
                     }
                     chunk
                 }
-                Ok(None) => {
-                    ended = true;
-                    break;
-                }
+                Ok(None) => break,
                 Err(e) => {
                     writer.abort().await;
                     return Err(multipart_error(e));
