@@ -193,3 +193,32 @@ impl TestApp {
             .collect()
     }
 }
+
+impl TestApp {
+    /// Upload a book and give it `n` chunks as a worker would, marking it ready.
+    pub async fn ready_book(&self, household: &str, label: &str, n: i32) -> uuid::Uuid {
+        let body = self
+            .upload_ok(household, pdf(label), &format!("{label}.pdf"))
+            .await;
+        let id: uuid::Uuid = body["book_id"]
+            .as_str()
+            .expect("book_id")
+            .parse()
+            .expect("uuid");
+        let db = self.db().await;
+        for ordinal in 0..n {
+            let text = format!("Sentence number {ordinal} of {label}.");
+            db.execute(
+                "INSERT INTO book_chunks (book_id, ordinal, text, char_count, page_start, page_end, chapter) VALUES ($1, $2, $3, $4, $5, $5, 'One')",
+                &[&id, &ordinal, &text, &(text.chars().count() as i32), &(ordinal / 10 + 1)],
+            )
+            .await
+            .expect("insert chunk");
+        }
+        db.execute("UPDATE books SET status = 'ready', page_count = 9, chunk_count = $2, ready_at = now() WHERE id = $1", &[&id, &n]).await.expect("ready");
+        db.execute("UPDATE jobs SET status = 'succeeded', started_at = now(), heartbeat_at = now(), finished_at = now() WHERE book_id = $1", &[&id])
+            .await
+            .expect("job done");
+        id
+    }
+}

@@ -3,8 +3,13 @@
 // Test code: a failed step should panic with its message.
 #![allow(clippy::expect_used, clippy::unwrap_used)]
 
+mod admin;
+mod big_upload;
+mod corpus;
 mod health;
 mod helpers;
 mod lifecycle;
+mod reads;
+mod surface;
 mod telemetry;
 mod upload;
