@@ -1,0 +1,49 @@
+//! `readme-bench`: load clients behind `scripts/bench`. Each prints a table of
+//! figures; none asserts a target (targets live in the issues, figures here).
+//!
+//!   readme-bench upload --api URL --token T --pid API_PID --storage DIR --size-mib N --concurrency C [--header 1]
+
+// Printing figures is this tool's whole job.
+#![allow(clippy::print_stdout)]
+
+mod stats;
+mod upload;
+
+use std::collections::HashMap;
+
+fn main() -> anyhow::Result<()> {
+    let mut args = std::env::args().skip(1);
+    let command = args.next().unwrap_or_default();
+    let mut flags = HashMap::new();
+    while let Some(flag) = args.next() {
+        let name = flag
+            .strip_prefix("--")
+            .ok_or_else(|| anyhow::anyhow!("unexpected argument {flag:?}"))?
+            .to_owned();
+        let value = args
+            .next()
+            .ok_or_else(|| anyhow::anyhow!("--{name} needs a value"))?;
+        flags.insert(name, value);
+    }
+    let flag = |name: &str| {
+        flags
+            .get(name)
+            .cloned()
+            .ok_or_else(|| anyhow::anyhow!("missing --{name}"))
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    match command.as_str() {
+        "upload" => runtime.block_on(upload::run(upload::Options {
+            api: flag("api")?,
+            token: flag("token")?,
+            pid: flag("pid")?.parse()?,
+            storage: flag("storage")?.into(),
+            size_mib: flag("size-mib")?.parse()?,
+            concurrency: flag("concurrency")?.parse()?,
+            header: flags.contains_key("header"),
+        })),
+        other => anyhow::bail!("unknown benchmark {other:?}; try: upload"),
+    }
+}
