@@ -125,9 +125,9 @@ fn clear_storage(root: &std::path::Path) -> std::io::Result<()> {
     for entry in std::fs::read_dir(root)?.flatten() {
         let path = entry.path();
         if path.is_dir() {
-            std::fs::remove_dir_all(path)?
+            std::fs::remove_dir_all(path)?;
         } else {
-            std::fs::remove_file(path)?
+            std::fs::remove_file(path)?;
         }
     }
     Ok(())
