@@ -3,7 +3,6 @@
 pub mod auth;
 pub mod config;
 pub mod error;
-pub mod metrics;
 pub mod openapi;
 pub mod pagination;
 pub mod routes;

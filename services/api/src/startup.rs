@@ -2,9 +2,8 @@
 
 use std::net::TcpListener;
 
-use actix_cors::Cors;
 use actix_web::dev::Server;
-use actix_web::http::{Method, header};
+use actix_web::http::Method;
 use actix_web::middleware::from_fn;
 use actix_web::{App, HttpServer, web};
 use anyhow::Context;
@@ -15,7 +14,8 @@ use shared_domain::{Storage, lifecycle};
 use tracing_actix_web::TracingLogger;
 
 use crate::config::Config;
-use crate::{error, metrics, routes};
+use crate::{error, routes};
+use http_support::metrics;
 
 /// The credentials callers can present.
 pub struct AuthState {
@@ -75,7 +75,10 @@ impl Application {
         });
         let server = HttpServer::new(move || {
             App::new()
-                .wrap(cors(&origins))
+                .wrap(http_support::cors(
+                    &origins,
+                    &[Method::GET, Method::POST, Method::DELETE],
+                ))
                 .wrap(from_fn(metrics::track))
                 .wrap(TracingLogger::default())
                 .app_data(state.clone())
@@ -99,16 +102,4 @@ impl Application {
         let handle = self.server.handle();
         lifecycle::serve_until_shutdown(self.server, move || handle.stop(true)).await
     }
-}
-
-/// CORS for `ALLOWED_ORIGINS` only; preflight allows the headers browsers send.
-fn cors(origins: &[String]) -> Cors {
-    let mut cors = Cors::default()
-        .allowed_methods([Method::GET, Method::POST, Method::PATCH, Method::DELETE])
-        .allowed_headers([header::AUTHORIZATION, header::CONTENT_TYPE])
-        .max_age(3600);
-    for origin in origins {
-        cors = cors.allowed_origin(origin);
-    }
-    cors
 }

@@ -1,10 +1,13 @@
 //! The bot gateway: starts Pipecat bot sessions for signed-in users, holding the
 //! provider's secret and the call state (in Redis) on the server side.
 
+pub mod auth;
+pub mod calls;
 pub mod config;
 pub mod error;
 pub mod routes;
 pub mod startup;
+pub mod upstream;
 
 pub use config::Config;
 pub use startup::{AppState, Application};

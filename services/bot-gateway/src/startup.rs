@@ -3,18 +3,29 @@
 use std::net::TcpListener;
 
 use actix_web::dev::Server;
+use actix_web::http::Method;
+use actix_web::middleware::from_fn;
 use actix_web::{App, HttpServer, web};
 use anyhow::Context;
+use shared_domain::ErrorCode;
+use shared_domain::auth::{JwtVerifier, StaticToken};
 use shared_domain::lifecycle;
 use shared_domain::redis::Redis;
 use tracing_actix_web::TracingLogger;
 
+use crate::calls::Calls;
 use crate::config::Config;
+use crate::error::GatewayError;
 use crate::routes;
+use crate::upstream::Upstream;
 
 pub struct AppState {
     pub config: Config,
     pub redis: Redis,
+    pub calls: Calls,
+    pub upstream: Upstream,
+    pub jwt: JwtVerifier,
+    pub service_token: StaticToken,
 }
 
 pub struct Application {
@@ -25,15 +36,44 @@ pub struct Application {
 impl Application {
     pub async fn build(config: Config) -> anyhow::Result<Self> {
         let redis = Redis::connect(&config.redis).context("building the Redis pools")?;
-        let listener = TcpListener::bind((config.http.host, config.http.port))
-            .with_context(|| format!("binding {}:{}", config.http.host, config.http.port))?;
+        let upstream =
+            Upstream::new(config.upstream.clone()).context("building the upstream HTTP client")?;
+        let state = AppState {
+            calls: Calls::new(redis.clone(), config.calls.clone()),
+            jwt: JwtVerifier::new(
+                &config.jwt_secret,
+                &config.household_claim,
+                config.jwt_audience.as_deref(),
+            ),
+            service_token: StaticToken::new(&config.service_token),
+            redis,
+            upstream,
+            config,
+        };
+        http_support::metrics::handle();
+        let listener = TcpListener::bind((state.config.http.host, state.config.http.port))
+            .with_context(|| {
+                format!(
+                    "binding {}:{}",
+                    state.config.http.host, state.config.http.port
+                )
+            })?;
         let port = listener.local_addr()?.port();
-        let grace = config.http.shutdown_grace;
-        let state = web::Data::new(AppState { config, redis });
+        let grace = state.config.http.shutdown_grace;
+        let origins = state.config.allowed_origins.clone();
+        let state = web::Data::new(state);
         let server = HttpServer::new(move || {
             App::new()
+                .wrap(http_support::cors(
+                    &origins,
+                    &[Method::GET, Method::POST, Method::PATCH, Method::DELETE],
+                ))
+                .wrap(from_fn(http_support::metrics::track))
                 .wrap(TracingLogger::default())
                 .app_data(state.clone())
+                .app_data(web::PathConfig::default().error_handler(|err, _| {
+                    GatewayError::new(ErrorCode::BadRequest, format!("invalid path: {err}")).into()
+                }))
                 .configure(routes::configure)
         })
         .listen(listener)?

@@ -5,11 +5,7 @@ use actix_web::HttpResponse;
 /// Prometheus metrics in the text exposition format.
 #[utoipa::path(get, path = "/metrics", tag = "operations", responses((status = 200, description = "Prometheus text format", content_type = "text/plain")))]
 pub async fn metrics() -> HttpResponse {
-    let handle = crate::metrics::handle();
-    handle.run_upkeep();
-    HttpResponse::Ok()
-        .content_type("text/plain; version=0.0.4")
-        .body(handle.render())
+    http_support::metrics_endpoint().await
 }
 
 /// This document.

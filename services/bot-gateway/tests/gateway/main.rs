@@ -6,3 +6,5 @@
 mod health;
 mod helpers;
 mod lifecycle;
+mod sessions;
+mod start;

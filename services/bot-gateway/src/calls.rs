@@ -1,0 +1,286 @@
+//! Call state in Redis (layout: `docs/redis-keys.md`).
+//!
+//! A user has at most one call. `user:{uid}:active_call` is taken with `SET NX`
+//! before the (billed) upstream start, holding a one-off token with a TTL just over
+//! the upstream timeout, so a gateway that dies mid-start frees the user soon. On
+//! success it is re-pointed at the session id with the active-call TTL, which every
+//! bot event refreshes; a failed start, a `DELETE` or an `ended` event releases it.
+//! Releases compare before deleting, so a stale release never frees another call.
+//!
+//! `call:{sid}:state` (hash) and `call:{sid}:events` (stream, trimmed) live for the
+//! configured state TTL, refreshed on every event.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use redis::Script;
+use shared_domain::redis::{Redis, RedisError};
+
+use crate::config::CallPolicy;
+
+/// Delete KEYS[1] only while it still holds ARGV[1].
+const RELEASE: &str = r"if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) else return 0 end";
+/// Re-point KEYS[1] from ARGV[1] to ARGV[2] with TTL ARGV[3], only while it holds ARGV[1].
+const PROMOTE: &str = r"if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('SET', KEYS[1], ARGV[2], 'EX', ARGV[3]) return 1 else return 0 end";
+/// Fixed-window counter: INCR, set the window's TTL on the first hit; returns {count, ttl}.
+const RATE: &str = r"local n = redis.call('INCR', KEYS[1]) if n == 1 then redis.call('EXPIRE', KEYS[1], ARGV[1]) end return {n, redis.call('TTL', KEYS[1])}";
+/// Refresh KEYS[1]'s TTL to ARGV[2] only while it holds ARGV[1].
+const REFRESH: &str = r"if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('EXPIRE', KEYS[1], ARGV[2]) else return 0 end";
+
+/// Events kept per call; older ones are trimmed (a timeline, not a queue).
+const MAX_EVENTS: usize = 1000;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CallState {
+    pub session_id: String,
+    pub user_id: String,
+    pub household_id: String,
+    pub transport: String,
+    /// `active` or `ended`.
+    pub status: String,
+    pub started_at: String,
+    pub ended_at: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct CallEvent {
+    pub id: String,
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub at: String,
+    pub data: serde_json::Value,
+}
+
+pub struct Calls {
+    redis: Redis,
+    policy: CallPolicy,
+}
+
+fn secs(d: Duration) -> u64 {
+    d.as_secs().max(1)
+}
+
+impl Calls {
+    pub fn new(redis: Redis, policy: CallPolicy) -> Self {
+        Self { redis, policy }
+    }
+
+    pub fn policy(&self) -> &CallPolicy {
+        &self.policy
+    }
+
+    /// Count a start; `Err(retry_after)` when the user is over the limit.
+    pub async fn count_start(&self, user: &str) -> Result<Result<(), Duration>, RedisError> {
+        let mut conn = self.redis.conn().await?;
+        let (count, ttl): (u32, i64) = Script::new(RATE)
+            .key(self.redis.keys.start_rate(user))
+            .arg(secs(self.policy.start_window))
+            .invoke_async(&mut conn)
+            .await?;
+        if count > self.policy.start_limit {
+            return Ok(Err(Duration::from_secs(
+                u64::try_from(ttl).unwrap_or(1).max(1),
+            )));
+        }
+        Ok(Ok(()))
+    }
+
+    /// Take the user's call lock for a start in progress.
+    pub async fn lock(&self, user: &str, token: &str, ttl: Duration) -> Result<bool, RedisError> {
+        let mut conn = self.redis.conn().await?;
+        let set: Option<String> = redis::cmd("SET")
+            .arg(self.redis.keys.active_call(user))
+            .arg(token)
+            .arg("NX")
+            .arg("EX")
+            .arg(secs(ttl))
+            .query_async(&mut conn)
+            .await?;
+        Ok(set.is_some())
+    }
+
+    /// Release the lock if it still holds `value`.
+    pub async fn release(&self, user: &str, value: &str) -> Result<(), RedisError> {
+        let mut conn = self.redis.conn().await?;
+        let _: i64 = Script::new(RELEASE)
+            .key(self.redis.keys.active_call(user))
+            .arg(value)
+            .invoke_async(&mut conn)
+            .await?;
+        Ok(())
+    }
+
+    /// Record a started call and point the user's lock at it, atomically enough:
+    /// state and first event in one MULTI, then the lock.
+    pub async fn record_start(
+        &self,
+        state: &CallState,
+        lock_token: &str,
+    ) -> Result<(), RedisError> {
+        let keys = &self.redis.keys;
+        let (state_key, events_key) = (
+            keys.call_state(&state.session_id),
+            keys.call_events(&state.session_id),
+        );
+        let ttl = secs(self.policy.state_ttl);
+        let mut conn = self.redis.conn().await?;
+        let () = redis::pipe()
+            .atomic()
+            .hset_multiple(
+                &state_key,
+                &[
+                    ("session_id", state.session_id.as_str()),
+                    ("user_id", &state.user_id),
+                    ("household_id", &state.household_id),
+                    ("transport", &state.transport),
+                    ("status", &state.status),
+                    ("started_at", &state.started_at),
+                ],
+            )
+            .ignore()
+            .expire(&state_key, ttl as i64)
+            .ignore()
+            .cmd("XADD")
+            .arg(&events_key)
+            .arg("MAXLEN")
+            .arg("~")
+            .arg(MAX_EVENTS)
+            .arg("*")
+            .arg("type")
+            .arg("started")
+            .arg("at")
+            .arg(&state.started_at)
+            .arg("data")
+            .arg(serde_json::json!({"transport": state.transport}).to_string())
+            .ignore()
+            .expire(&events_key, ttl as i64)
+            .ignore()
+            .query_async(&mut conn)
+            .await?;
+        let _: i64 = Script::new(PROMOTE)
+            .key(keys.active_call(&state.user_id))
+            .arg(lock_token)
+            .arg(&state.session_id)
+            .arg(secs(self.policy.active_call_ttl))
+            .invoke_async(&mut conn)
+            .await?;
+        Ok(())
+    }
+
+    pub async fn get(&self, session_id: &str) -> Result<Option<CallState>, RedisError> {
+        let mut conn = self.redis.conn().await?;
+        let map: HashMap<String, String> = redis::cmd("HGETALL")
+            .arg(self.redis.keys.call_state(session_id))
+            .query_async(&mut conn)
+            .await?;
+        let field = |k: &str| map.get(k).cloned();
+        Ok(
+            match (
+                field("user_id"),
+                field("household_id"),
+                field("transport"),
+                field("status"),
+                field("started_at"),
+            ) {
+                (
+                    Some(user_id),
+                    Some(household_id),
+                    Some(transport),
+                    Some(status),
+                    Some(started_at),
+                ) => Some(CallState {
+                    session_id: session_id.to_owned(),
+                    user_id,
+                    household_id,
+                    transport,
+                    status,
+                    started_at,
+                    ended_at: field("ended_at"),
+                }),
+                _ => None,
+            },
+        )
+    }
+
+    /// Append a bot event; refresh the call's TTLs and the owner's lock.
+    pub async fn append_event(
+        &self,
+        state: &CallState,
+        kind: &str,
+        data: &serde_json::Value,
+    ) -> Result<String, RedisError> {
+        let keys = &self.redis.keys;
+        let (state_key, events_key) = (
+            keys.call_state(&state.session_id),
+            keys.call_events(&state.session_id),
+        );
+        let ttl = secs(self.policy.state_ttl) as i64;
+        let at = chrono::Utc::now().to_rfc3339();
+        let mut conn = self.redis.conn().await?;
+        let (id,): (String,) = redis::pipe()
+            .atomic()
+            .cmd("XADD")
+            .arg(&events_key)
+            .arg("MAXLEN")
+            .arg("~")
+            .arg(MAX_EVENTS)
+            .arg("*")
+            .arg("type")
+            .arg(kind)
+            .arg("at")
+            .arg(&at)
+            .arg("data")
+            .arg(data.to_string())
+            .expire(&events_key, ttl)
+            .ignore()
+            .expire(&state_key, ttl)
+            .ignore()
+            .query_async(&mut conn)
+            .await?;
+        let _: i64 = Script::new(REFRESH)
+            .key(keys.active_call(&state.user_id))
+            .arg(&state.session_id)
+            .arg(secs(self.policy.active_call_ttl))
+            .invoke_async(&mut conn)
+            .await?;
+        Ok(id)
+    }
+
+    pub async fn events(&self, session_id: &str) -> Result<Vec<CallEvent>, RedisError> {
+        let mut conn = self.redis.conn().await?;
+        let entries: Vec<(String, HashMap<String, String>)> = redis::cmd("XRANGE")
+            .arg(self.redis.keys.call_events(session_id))
+            .arg("-")
+            .arg("+")
+            .query_async(&mut conn)
+            .await?;
+        Ok(entries
+            .into_iter()
+            .map(|(id, mut fields)| CallEvent {
+                id,
+                kind: fields.remove("type").unwrap_or_default(),
+                at: fields.remove("at").unwrap_or_default(),
+                data: fields
+                    .remove("data")
+                    .and_then(|d| serde_json::from_str(&d).ok())
+                    .unwrap_or(serde_json::Value::Null),
+            })
+            .collect())
+    }
+
+    /// Mark the call ended and free its owner for another call.
+    pub async fn end(&self, state: &CallState) -> Result<(), RedisError> {
+        let mut conn = self.redis.conn().await?;
+        let () = redis::cmd("HSET")
+            .arg(self.redis.keys.call_state(&state.session_id))
+            .arg("status")
+            .arg("ended")
+            .arg("ended_at")
+            .arg(chrono::Utc::now().to_rfc3339())
+            .query_async(&mut conn)
+            .await
+            .map(|_: i64| ())?;
+        drop(conn);
+        self.release(&state.user_id, &state.session_id).await
+    }
+}

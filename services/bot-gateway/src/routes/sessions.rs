@@ -1,0 +1,181 @@
+//! A user's session: its state, its events, the WebRTC offer proxy, and ending it.
+//! A session is visible only to the user who started it; to anyone else it does
+//! not exist (404).
+
+use actix_web::http::header::CONTENT_TYPE;
+use actix_web::{HttpRequest, HttpResponse, web};
+use serde_json::json;
+use shared_domain::ErrorCode;
+
+use super::start::{redis_down, upstream_error};
+use crate::auth::{Bot, SignedIn};
+use crate::calls::CallState;
+use crate::error::GatewayError;
+use crate::startup::AppState;
+
+/// Largest event the bot may report.
+const MAX_EVENT_BYTES: usize = 8 * 1024;
+/// Largest SDP offer or ICE candidate batch forwarded.
+const MAX_OFFER_BYTES: usize = 256 * 1024;
+
+fn valid_session_id(sid: &str) -> bool {
+    (1..=128).contains(&sid.len())
+        && sid
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+}
+
+async fn load(state: &AppState, sid: &str) -> Result<CallState, GatewayError> {
+    let not_found = || GatewayError::new(ErrorCode::NotFound, "No such reading session.");
+    if !valid_session_id(sid) {
+        return Err(not_found());
+    }
+    state
+        .calls
+        .get(sid)
+        .await
+        .map_err(redis_down)?
+        .ok_or_else(not_found)
+}
+
+async fn owned(state: &AppState, sid: &str, user: &SignedIn) -> Result<CallState, GatewayError> {
+    let call = load(state, sid).await?;
+    if call.user_id != user.0.id {
+        return Err(GatewayError::new(
+            ErrorCode::NotFound,
+            "No such reading session.",
+        ));
+    }
+    Ok(call)
+}
+
+pub async fn get(
+    user: SignedIn,
+    state: web::Data<AppState>,
+    sid: web::Path<String>,
+) -> Result<HttpResponse, GatewayError> {
+    let call = owned(&state, &sid, &user).await?;
+    Ok(HttpResponse::Ok().json(json!({
+        "sessionId": call.session_id,
+        "status": call.status,
+        "transport": call.transport,
+        "householdId": call.household_id,
+        "startedAt": call.started_at,
+        "endedAt": call.ended_at,
+    })))
+}
+
+pub async fn events(
+    user: SignedIn,
+    state: web::Data<AppState>,
+    sid: web::Path<String>,
+) -> Result<HttpResponse, GatewayError> {
+    let call = owned(&state, &sid, &user).await?;
+    let events = state
+        .calls
+        .events(&call.session_id)
+        .await
+        .map_err(redis_down)?;
+    Ok(HttpResponse::Ok().json(json!({"sessionId": call.session_id, "events": events})))
+}
+
+/// End the session: stop the bot on Pipecat Cloud (when a private key is set), mark
+/// it ended, free the user for another call. Ending an ended session is fine.
+pub async fn end(
+    user: SignedIn,
+    state: web::Data<AppState>,
+    sid: web::Path<String>,
+) -> Result<HttpResponse, GatewayError> {
+    let call = owned(&state, &sid, &user).await?;
+    if call.status != "ended" {
+        state
+            .upstream
+            .stop(&call.session_id)
+            .await
+            .map_err(upstream_error)?;
+        state.calls.end(&call).await.map_err(redis_down)?;
+        tracing::info!(session_id = %call.session_id, "bot session ended by its user");
+    }
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// `POST|PATCH /api/sessions/{sid}/api/offer`: the SmallWebRTC transport's offer and
+/// ICE candidates, forwarded to the session's bot with the server's credentials.
+pub async fn offer(
+    user: SignedIn,
+    state: web::Data<AppState>,
+    sid: web::Path<String>,
+    req: HttpRequest,
+    payload: web::Payload,
+) -> Result<HttpResponse, GatewayError> {
+    let call = owned(&state, &sid, &user).await?;
+    let body = super::read_body(payload, MAX_OFFER_BYTES).await?;
+    if call.status == "ended" {
+        return Err(GatewayError::new(
+            ErrorCode::NotFound,
+            "That reading session has ended.",
+        ));
+    }
+    let method = reqwest::Method::from_bytes(req.method().as_str().as_bytes())
+        .map_err(GatewayError::internal)?;
+    let content_type = req
+        .headers()
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    let (status, content_type, answer) = state
+        .upstream
+        .offer(&call.session_id, method, content_type, body)
+        .await
+        .map_err(upstream_error)?;
+    let mut response = HttpResponse::build(
+        actix_web::http::StatusCode::from_u16(status).map_err(GatewayError::internal)?,
+    );
+    if let Some(ct) = content_type {
+        response.insert_header((CONTENT_TYPE, ct));
+    }
+    Ok(response.body(answer))
+}
+
+/// `POST /internal/sessions/{sid}/events`: the bot reports where it is, e.g.
+/// `{"type": "chunk_reached", "book_id": "…", "ordinal": 12}`; `{"type": "ended"}`
+/// ends the call.
+pub async fn report(
+    _bot: Bot,
+    state: web::Data<AppState>,
+    sid: web::Path<String>,
+    payload: web::Payload,
+) -> Result<HttpResponse, GatewayError> {
+    let body = super::read_body(payload, MAX_EVENT_BYTES).await?;
+    let event: serde_json::Value = serde_json::from_slice(&body).map_err(|e| {
+        GatewayError::new(
+            ErrorCode::BadRequest,
+            format!("the event is not valid JSON: {e}"),
+        )
+    })?;
+    let kind = event
+        .get("type")
+        .and_then(|t| t.as_str())
+        .filter(|t| {
+            (1..=64).contains(&t.len())
+                && t.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '.')
+        })
+        .ok_or_else(|| {
+            GatewayError::new(
+                ErrorCode::BadRequest,
+                "an event needs a \"type\" of up to 64 letters, digits, '_' or '.'",
+            )
+        })?
+        .to_owned();
+    let call = load(&state, &sid).await?;
+    let id = state
+        .calls
+        .append_event(&call, &kind, &event)
+        .await
+        .map_err(redis_down)?;
+    if kind == "ended" && call.status != "ended" {
+        state.calls.end(&call).await.map_err(redis_down)?;
+    }
+    Ok(HttpResponse::Accepted().json(json!({"id": id})))
+}

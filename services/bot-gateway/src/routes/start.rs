@@ -1,0 +1,241 @@
+//! `POST /api/start`: start a bot session for the signed-in user.
+
+use std::time::Duration;
+
+use actix_web::http::header::RETRY_AFTER;
+use actix_web::{HttpResponse, web};
+use serde::Deserialize;
+use serde_json::{Map, Value};
+use shared_domain::ErrorCode;
+
+use crate::auth::SignedIn;
+use crate::calls::CallState;
+use crate::config::Transport;
+use crate::error::GatewayError;
+use crate::startup::AppState;
+use crate::upstream::{DEFAULT_RETRY_AFTER, UpstreamError};
+
+/// The largest browser body accepted (Pipecat's own limit on `body`).
+pub const MAX_START_BODY: usize = 1024 * 1024;
+
+/// Fields inside `body` that could steer the bot to another room or identity: the
+/// server decides these, whatever the browser sends.
+const SERVER_OWNED: &[&str] = &[
+    "user_id",
+    "household_id",
+    "session_started_at",
+    "room_url",
+    "roomUrl",
+    "room",
+    "token",
+    "dailyRoom",
+    "dailyToken",
+    "daily_room_url",
+    "daily_token",
+    "createDailyRoom",
+    "dailyRoomProperties",
+    "dailyMeetingTokenProperties",
+];
+
+#[derive(Debug, Default, Deserialize)]
+struct StartRequest {
+    transport: Option<String>,
+    body: Option<Value>,
+}
+
+pub async fn start(
+    user: SignedIn,
+    state: web::Data<AppState>,
+    payload: web::Payload,
+) -> Result<HttpResponse, GatewayError> {
+    let user = user.0;
+    let raw = super::read_body(payload, MAX_START_BODY).await?;
+    let request: StartRequest = if raw.iter().all(u8::is_ascii_whitespace) {
+        StartRequest::default()
+    } else {
+        serde_json::from_slice(&raw).map_err(|e| {
+            GatewayError::new(
+                ErrorCode::BadRequest,
+                format!("The request body is not valid JSON: {e}"),
+            )
+        })?
+    };
+    let transport = match request.transport.as_deref() {
+        None => state.config.upstream.default_transport,
+        Some(t) => Transport::parse(t).ok_or_else(|| {
+            GatewayError::new(
+                ErrorCode::BadRequest,
+                "transport must be \"daily\" or \"webrtc\"",
+            )
+        })?,
+    };
+    let mut body = match request.body {
+        None | Some(Value::Null) => Map::new(),
+        Some(Value::Object(map)) => map,
+        Some(_) => {
+            return Err(GatewayError::new(
+                ErrorCode::BadRequest,
+                "body must be a JSON object",
+            ));
+        }
+    };
+    body.retain(|k, _| !SERVER_OWNED.contains(&k.as_str()));
+    let started_at = chrono::Utc::now().to_rfc3339();
+    body.insert("user_id".into(), Value::String(user.id.clone()));
+    body.insert(
+        "household_id".into(),
+        Value::String(user.household.to_string()),
+    );
+    body.insert(
+        "session_started_at".into(),
+        Value::String(started_at.clone()),
+    );
+
+    if let Err(retry_after) = state
+        .calls
+        .count_start(&user.id)
+        .await
+        .map_err(redis_down)?
+    {
+        metrics::counter!("bot_starts_total", "outcome" => "rate_limited").increment(1);
+        return Err(GatewayError::new(
+            ErrorCode::RateLimited,
+            "Too many starts; wait a moment and try again.",
+        )
+        .retry_after(retry_after));
+    }
+    let lock_token = format!("starting:{}", uuid::Uuid::new_v4());
+    let lock_ttl = state.config.upstream.total_timeout + Duration::from_secs(30);
+    if !state
+        .calls
+        .lock(&user.id, &lock_token, lock_ttl)
+        .await
+        .map_err(redis_down)?
+    {
+        metrics::counter!("bot_starts_total", "outcome" => "call_active").increment(1);
+        return Err(GatewayError::new(
+            ErrorCode::CallActive,
+            "You already have a reading session running. End it before starting another.",
+        ));
+    }
+
+    let start_body = state.upstream.start_body(transport, body);
+    let started = match state.upstream.start(transport, &start_body).await {
+        Ok(started) => started,
+        Err(e) => {
+            if let Err(release) = state.calls.release(&user.id, &lock_token).await {
+                tracing::error!(error = %release, "could not release a call lock after a failed start; it expires on its own");
+            }
+            metrics::counter!("bot_starts_total", "outcome" => outcome(&e)).increment(1);
+            return Err(upstream_error(e));
+        }
+    };
+
+    // A session id we already track would hand one user's call to another.
+    if state
+        .calls
+        .get(&started.session_id)
+        .await
+        .map_err(redis_down)?
+        .is_some()
+    {
+        let _ = state.calls.release(&user.id, &lock_token).await;
+        return Err(upstream_error(UpstreamError::Bad(format!(
+            "session id {} is already in use",
+            started.session_id
+        ))));
+    }
+    let call = CallState {
+        session_id: started.session_id.clone(),
+        user_id: user.id.clone(),
+        household_id: user.household.to_string(),
+        transport: transport.as_str().to_owned(),
+        status: "active".to_owned(),
+        started_at,
+        ended_at: None,
+    };
+    if let Err(e) = state.calls.record_start(&call, &lock_token).await {
+        // The bot runs but we cannot track it: stop it rather than leave it unowned.
+        tracing::error!(session_id = %call.session_id, error = %e, "could not record a started call; stopping it");
+        let _ = state.upstream.stop(&call.session_id).await;
+        let _ = state.calls.release(&user.id, &lock_token).await;
+        return Err(redis_down(e));
+    }
+    metrics::counter!("bot_starts_total", "outcome" => "started").increment(1);
+    tracing::info!(session_id = %call.session_id, user_id = %call.user_id, transport = %call.transport, "bot session started");
+    Ok(HttpResponse::Ok().json(started.payload))
+}
+
+fn outcome(e: &UpstreamError) -> &'static str {
+    match e {
+        UpstreamError::AtCapacity { .. } => "at_capacity",
+        UpstreamError::Unavailable { .. } => "bot_unavailable",
+        UpstreamError::Misconfigured { .. } => "upstream_misconfigured",
+        UpstreamError::TooLarge => "too_large",
+        UpstreamError::Timeout(_) | UpstreamError::Unreachable(_) => "upstream_timeout",
+        UpstreamError::Bad(_) | UpstreamError::NoSession => "upstream_error",
+    }
+}
+
+pub(crate) fn redis_down(e: impl Into<anyhow::Error>) -> GatewayError {
+    GatewayError::new(
+        ErrorCode::ServiceUnavailable,
+        "The reader is temporarily unavailable; try again shortly.",
+    )
+    .with_source(e)
+}
+
+/// The error map of DESIGN.md §6. Details go to the log, never the key.
+pub(crate) fn upstream_error(e: UpstreamError) -> GatewayError {
+    let message = e.to_string();
+    let (code, info) = match &e {
+        UpstreamError::AtCapacity { .. } => (
+            ErrorCode::AtCapacity,
+            "All readers are busy right now; try again in a moment.",
+        ),
+        UpstreamError::Unavailable { .. } => (
+            ErrorCode::BotUnavailable,
+            "The reader is not available right now; try again later.",
+        ),
+        UpstreamError::Misconfigured { .. } => (
+            ErrorCode::UpstreamMisconfigured,
+            "The reader is misconfigured; we have been told.",
+        ),
+        UpstreamError::TooLarge => (ErrorCode::PayloadTooLarge, "The request is too large."),
+        UpstreamError::Timeout(_) | UpstreamError::Unreachable(_) => (
+            ErrorCode::UpstreamTimeout,
+            "The reader took too long to answer; try again.",
+        ),
+        UpstreamError::Bad(_) => (
+            ErrorCode::UpstreamError,
+            "The reader could not be started; try again.",
+        ),
+        UpstreamError::NoSession => (ErrorCode::NotFound, "That reading session is not running."),
+    };
+    let upstream_code = match &e {
+        UpstreamError::AtCapacity { code, .. } | UpstreamError::Unavailable { code, .. } => {
+            code.clone()
+        }
+        _ => None,
+    };
+    let retry = match &e {
+        UpstreamError::AtCapacity { retry_after, .. } => {
+            Some(retry_after.map_or(DEFAULT_RETRY_AFTER, Duration::from_secs))
+        }
+        _ => None,
+    };
+    tracing::warn!(code = %code, upstream = %message, "upstream call failed");
+    let mut error = GatewayError::new(code, info).with_source(e);
+    if let Some(c) = upstream_code {
+        error = error.upstream_code(c);
+    }
+    if let Some(r) = retry {
+        error = error.retry_after(r);
+    }
+    error
+}
+
+/// `Retry-After` in whole seconds.
+pub(crate) fn retry_after_header(d: Duration) -> (actix_web::http::header::HeaderName, String) {
+    (RETRY_AFTER, d.as_secs().max(1).to_string())
+}
