@@ -107,7 +107,7 @@ async fn an_empty_body_starts_with_the_default_transport() {
             v,
             "BOT_DAILY_ROOM_PROPERTIES",
             r#"{"start_video_off":true,"exp_seconds":3600}"#,
-        )
+        );
     })
     .await;
     Mock::given(method("POST"))
@@ -197,7 +197,16 @@ async fn the_bearer_key_is_sent_only_when_configured_and_never_echoed() {
 
 #[tokio::test]
 async fn every_row_of_the_error_map() {
-    let cases: Vec<(u16, Value, Option<&str>, u16, &str, Option<&str>)> = vec![
+    // (upstream status, upstream body, upstream Retry-After, our status, our code, our Retry-After)
+    type Row = (
+        u16,
+        Value,
+        Option<&'static str>,
+        u16,
+        &'static str,
+        Option<&'static str>,
+    );
+    let cases: Vec<Row> = vec![
         (
             429,
             json!({"status": 429, "code": "429", "message": "at capacity"}),
