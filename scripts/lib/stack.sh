@@ -34,7 +34,9 @@ stack::ensure_packages() {
   command -v psql >/dev/null 2>&1 || missing+=(postgresql-client-15)
   command -v pdftotext >/dev/null 2>&1 || missing+=(poppler-utils)
   command -v curl >/dev/null 2>&1 || missing+=(curl)
-  command -v python3 >/dev/null 2>&1 || missing+=(python3)
+  command -v python3 >/dev/null 2>&1 || missing+=(python3 python3-venv)
+  command -v node >/dev/null 2>&1 || missing+=(nodejs)
+  command -v npm >/dev/null 2>&1 || missing+=(npm)
   [ ${#missing[@]} -eq 0 ] && return 0
   stack::log "installing ${missing[*]} with apt-get"
   stack::as_root apt-get update -qq
@@ -144,4 +146,25 @@ stack::ensure_s3s_fs() {
     cargo install --locked s3s-fs@0.14.1 --features binary --quiet
   fi
   command -v s3s-fs 2>/dev/null || echo "$HOME/.cargo/bin/s3s-fs"
+}
+
+# The real Pipecat peers the gateway's tests talk to: the development runner
+# (PyPI pipecat-ai, in a venv) and the JS client (npm @pipecat-ai/client-js).
+# Cached under DIR; exports PIPECAT_PYTHON and PIPECAT_CLIENT_JS_MODULES.
+stack::ensure_pipecat_peers() {
+  local dir=$1
+  mkdir -p "$dir"
+  if ! "$dir/venv/bin/python" -c 'import pipecat.runner.run, aiortc' >/dev/null 2>&1; then
+    stack::log "installing the Pipecat runner (pipecat-ai[runner,webrtc]==1.14.0) into $dir/venv"
+    rm -rf "$dir/venv"
+    python3 -m venv "$dir/venv"
+    "$dir/venv/bin/pip" install --quiet --disable-pip-version-check "pipecat-ai[runner,webrtc]==1.14.0"
+  fi
+  if [ ! -f "$dir/js/node_modules/@pipecat-ai/client-js/package.json" ]; then
+    stack::log "installing @pipecat-ai/client-js@1.13.1 into $dir/js"
+    mkdir -p "$dir/js"
+    (cd "$dir/js" && { [ -f package.json ] || npm init -y >/dev/null; } && npm install --silent --no-audit --no-fund @pipecat-ai/client-js@1.13.1)
+  fi
+  export PIPECAT_PYTHON=$dir/venv/bin/python
+  export PIPECAT_CLIENT_JS_MODULES=$dir/js/node_modules
 }

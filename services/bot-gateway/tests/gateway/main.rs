@@ -6,5 +6,6 @@
 mod health;
 mod helpers;
 mod lifecycle;
+mod real_peers;
 mod sessions;
 mod start;
