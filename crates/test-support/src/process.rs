@@ -22,8 +22,28 @@ fn command(bin: &Path, vars: &[(String, String)]) -> Command {
 impl ServiceProcess {
     /// Start `bin` with exactly `vars` (plus PATH); `health_port` is where it serves `/health`.
     pub fn spawn(bin: &Path, vars: &[(String, String)], health_port: u16) -> Self {
+        Self::spawn_with_stdout(bin, vars, health_port, Stdio::null())
+    }
+
+    /// As [`spawn`](Self::spawn), with the service's stdout (its logs) going to `log`.
+    pub fn spawn_logging_to(
+        bin: &Path,
+        vars: &[(String, String)],
+        health_port: u16,
+        log: &Path,
+    ) -> Self {
+        let file = std::fs::File::create(log).expect("create the log file");
+        Self::spawn_with_stdout(bin, vars, health_port, Stdio::from(file))
+    }
+
+    fn spawn_with_stdout(
+        bin: &Path,
+        vars: &[(String, String)],
+        health_port: u16,
+        stdout: Stdio,
+    ) -> Self {
         let child = command(bin, vars)
-            .stdout(Stdio::null())
+            .stdout(stdout)
             .stderr(Stdio::inherit())
             .spawn()
             .unwrap_or_else(|e| panic!("cannot start {}: {e}", bin.display()));

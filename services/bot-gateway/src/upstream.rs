@@ -125,7 +125,31 @@ impl Upstream {
         if (200..300).contains(&status) {
             return parse_started(transport, &body);
         }
-        Err(classify(status, retry_after, &body))
+        Err(self.redact(classify(status, retry_after, &body)))
+    }
+
+    /// Remove our keys from upstream text before it can reach a log: a provider may
+    /// echo the credential it rejected.
+    fn redact(&self, error: UpstreamError) -> UpstreamError {
+        let keys: Vec<&str> = [&self.config.public_api_key, &self.config.private_api_key]
+            .into_iter()
+            .flatten()
+            .map(|k| k.expose_secret())
+            .filter(|k| !k.is_empty())
+            .collect();
+        let clean = |text: String| keys.iter().fold(text, |t, k| t.replace(k, "[REDACTED]"));
+        match error {
+            UpstreamError::Unavailable { code, detail } => UpstreamError::Unavailable {
+                code,
+                detail: clean(detail),
+            },
+            UpstreamError::Misconfigured { status, detail } => UpstreamError::Misconfigured {
+                status,
+                detail: clean(detail),
+            },
+            UpstreamError::Bad(detail) => UpstreamError::Bad(clean(detail)),
+            other => other,
+        }
     }
 
     /// Forward a WebRTC offer (POST) or ICE candidates (PATCH) to the session's bot.
@@ -156,7 +180,7 @@ impl Upstream {
         match status {
             200..=299 => Ok((status, content_type, body)),
             404 => Err(UpstreamError::NoSession),
-            _ => Err(classify(status, None, &body)),
+            _ => Err(self.redact(classify(status, None, &body))),
         }
     }
 
@@ -178,7 +202,7 @@ impl Upstream {
             200..=299 | 404 => Ok(()),
             status => {
                 let body = response.bytes().await.unwrap_or_default();
-                Err(classify(status, None, &body))
+                Err(self.redact(classify(status, None, &body)))
             }
         }
     }

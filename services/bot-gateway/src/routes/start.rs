@@ -224,7 +224,13 @@ pub(crate) fn upstream_error(e: UpstreamError) -> GatewayError {
         }
         _ => None,
     };
-    tracing::warn!(code = %code, upstream = %message, "upstream call failed");
+    let detail = match &e {
+        UpstreamError::Unavailable { detail, .. } | UpstreamError::Misconfigured { detail, .. } => {
+            Some(detail.as_str())
+        }
+        _ => None,
+    };
+    tracing::warn!(code = %code, upstream = %message, detail, "upstream call failed");
     let mut error = GatewayError::new(code, info).with_source(e);
     if let Some(c) = upstream_code {
         error = error.upstream_code(c);
