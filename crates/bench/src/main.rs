@@ -1,11 +1,14 @@
 //! `readme-bench`: load clients behind `scripts/bench`. Each prints a table of
 //! figures; none asserts a target (targets live in the issues, figures here).
 //!
+//!   readme-bench gateway --gateway-bin PATH [--requests N] [--concurrency C]
 //!   readme-bench upload --api URL --token T --pid API_PID --storage DIR --size-mib N --concurrency C [--header 1]
 
 // Printing figures is this tool's whole job.
 #![allow(clippy::print_stdout)]
 
+mod fake_upstream;
+mod gateway;
 mod stats;
 mod upload;
 
@@ -44,6 +47,11 @@ fn main() -> anyhow::Result<()> {
             concurrency: flag("concurrency")?.parse()?,
             header: flags.contains_key("header"),
         })),
-        other => anyhow::bail!("unknown benchmark {other:?}; try: upload"),
+        "gateway" => runtime.block_on(gateway::run(gateway::Options {
+            gateway_bin: flag("gateway-bin")?,
+            requests: flags.get("requests").map_or(Ok(5000), |r| r.parse())?,
+            concurrency: flags.get("concurrency").map_or(Ok(50), |c| c.parse())?,
+        })),
+        other => anyhow::bail!("unknown benchmark {other:?}; try: upload, gateway"),
     }
 }

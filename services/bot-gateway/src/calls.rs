@@ -20,10 +20,30 @@ use crate::config::CallPolicy;
 
 /// Delete KEYS[1] only while it still holds ARGV[1].
 const RELEASE: &str = r"if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) else return 0 end";
-/// Re-point KEYS[1] from ARGV[1] to ARGV[2] with TTL ARGV[3], only while it holds ARGV[1].
-const PROMOTE: &str = r"if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('SET', KEYS[1], ARGV[2], 'EX', ARGV[3]) return 1 else return 0 end";
-/// Fixed-window counter: INCR, set the window's TTL on the first hit; returns {count, ttl}.
-const RATE: &str = r"local n = redis.call('INCR', KEYS[1]) if n == 1 then redis.call('EXPIRE', KEYS[1], ARGV[1]) end return {n, redis.call('TTL', KEYS[1])}";
+/// Before a start, in one round trip: count it in the user's fixed rate window
+/// (KEYS[1], ARGV[1] seconds, ARGV[2] allowed), then take the call lock (KEYS[2] =
+/// ARGV[3] with TTL ARGV[4], NX). Returns {0, 0} when both pass, {1, ttl} when over
+/// the limit, {2, 0} when a call is active.
+const BEGIN_START: &str = r"
+local n = redis.call('INCR', KEYS[1])
+if n == 1 then redis.call('EXPIRE', KEYS[1], ARGV[1]) end
+if n > tonumber(ARGV[2]) then return {1, redis.call('TTL', KEYS[1])} end
+if redis.call('SET', KEYS[2], ARGV[3], 'NX', 'EX', ARGV[4]) then return {0, 0} end
+return {2, 0}";
+/// After a start, in one round trip: refuse a session id already tracked (returns
+/// 0), else write the state hash (KEYS[1]) and the first event (KEYS[2]) with the
+/// state TTL, and re-point the lock (KEYS[3]) from the start token to the session.
+/// ARGV: session, user, household, transport, started_at, state ttl, lock token,
+/// active-call ttl, max events, event data.
+const FINISH_START: &str = r"
+if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
+redis.call('HSET', KEYS[1], 'session_id', ARGV[1], 'user_id', ARGV[2], 'household_id', ARGV[3],
+  'transport', ARGV[4], 'status', 'active', 'started_at', ARGV[5])
+redis.call('EXPIRE', KEYS[1], ARGV[6])
+redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[9], '*', 'type', 'started', 'at', ARGV[5], 'data', ARGV[10])
+redis.call('EXPIRE', KEYS[2], ARGV[6])
+if redis.call('GET', KEYS[3]) == ARGV[7] then redis.call('SET', KEYS[3], ARGV[1], 'EX', ARGV[8]) end
+return 1";
 /// Refresh KEYS[1]'s TTL to ARGV[2] only while it holds ARGV[1].
 const REFRESH: &str = r"if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('EXPIRE', KEYS[1], ARGV[2]) else return 0 end";
 
@@ -51,6 +71,14 @@ pub struct CallEvent {
     pub data: serde_json::Value,
 }
 
+/// The outcome of [`Calls::begin_start`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Begin {
+    Locked,
+    RateLimited(Duration),
+    CallActive,
+}
+
 pub struct Calls {
     redis: Redis,
     policy: CallPolicy,
@@ -69,34 +97,32 @@ impl Calls {
         &self.policy
     }
 
-    /// Count a start; `Err(retry_after)` when the user is over the limit.
-    pub async fn count_start(&self, user: &str) -> Result<Result<(), Duration>, RedisError> {
+    /// Count a start against the user's rate limit and take their call lock
+    /// (holding `token` for `ttl`), in one round trip.
+    pub async fn begin_start(
+        &self,
+        user: &str,
+        token: &str,
+        ttl: Duration,
+    ) -> Result<Begin, RedisError> {
+        let keys = &self.redis.keys;
         let mut conn = self.redis.conn().await?;
-        let (count, ttl): (u32, i64) = Script::new(RATE)
-            .key(self.redis.keys.start_rate(user))
+        let (outcome, retry): (i64, i64) = Script::new(BEGIN_START)
+            .key(keys.start_rate(user))
+            .key(keys.active_call(user))
             .arg(secs(self.policy.start_window))
+            .arg(self.policy.start_limit)
+            .arg(token)
+            .arg(secs(ttl))
             .invoke_async(&mut conn)
             .await?;
-        if count > self.policy.start_limit {
-            return Ok(Err(Duration::from_secs(
-                u64::try_from(ttl).unwrap_or(1).max(1),
-            )));
-        }
-        Ok(Ok(()))
-    }
-
-    /// Take the user's call lock for a start in progress.
-    pub async fn lock(&self, user: &str, token: &str, ttl: Duration) -> Result<bool, RedisError> {
-        let mut conn = self.redis.conn().await?;
-        let set: Option<String> = redis::cmd("SET")
-            .arg(self.redis.keys.active_call(user))
-            .arg(token)
-            .arg("NX")
-            .arg("EX")
-            .arg(secs(ttl))
-            .query_async(&mut conn)
-            .await?;
-        Ok(set.is_some())
+        Ok(match outcome {
+            0 => Begin::Locked,
+            1 => Begin::RateLimited(Duration::from_secs(
+                u64::try_from(retry).unwrap_or(1).max(1),
+            )),
+            _ => Begin::CallActive,
+        })
     }
 
     /// Release the lock if it still holds `value`.
@@ -110,61 +136,32 @@ impl Calls {
         Ok(())
     }
 
-    /// Record a started call and point the user's lock at it, atomically enough:
-    /// state and first event in one MULTI, then the lock.
-    pub async fn record_start(
+    /// Record a started call and point the user's lock at it, in one atomic step.
+    /// `Ok(false)`: the session id is already tracked, and nothing was written.
+    pub async fn finish_start(
         &self,
         state: &CallState,
         lock_token: &str,
-    ) -> Result<(), RedisError> {
+    ) -> Result<bool, RedisError> {
         let keys = &self.redis.keys;
-        let (state_key, events_key) = (
-            keys.call_state(&state.session_id),
-            keys.call_events(&state.session_id),
-        );
-        let ttl = secs(self.policy.state_ttl);
         let mut conn = self.redis.conn().await?;
-        let () = redis::pipe()
-            .atomic()
-            .hset_multiple(
-                &state_key,
-                &[
-                    ("session_id", state.session_id.as_str()),
-                    ("user_id", &state.user_id),
-                    ("household_id", &state.household_id),
-                    ("transport", &state.transport),
-                    ("status", &state.status),
-                    ("started_at", &state.started_at),
-                ],
-            )
-            .ignore()
-            .expire(&state_key, ttl as i64)
-            .ignore()
-            .cmd("XADD")
-            .arg(&events_key)
-            .arg("MAXLEN")
-            .arg("~")
-            .arg(MAX_EVENTS)
-            .arg("*")
-            .arg("type")
-            .arg("started")
-            .arg("at")
-            .arg(&state.started_at)
-            .arg("data")
-            .arg(serde_json::json!({"transport": state.transport}).to_string())
-            .ignore()
-            .expire(&events_key, ttl as i64)
-            .ignore()
-            .query_async(&mut conn)
-            .await?;
-        let _: i64 = Script::new(PROMOTE)
+        let recorded: i64 = Script::new(FINISH_START)
+            .key(keys.call_state(&state.session_id))
+            .key(keys.call_events(&state.session_id))
             .key(keys.active_call(&state.user_id))
-            .arg(lock_token)
             .arg(&state.session_id)
+            .arg(&state.user_id)
+            .arg(&state.household_id)
+            .arg(&state.transport)
+            .arg(&state.started_at)
+            .arg(secs(self.policy.state_ttl))
+            .arg(lock_token)
             .arg(secs(self.policy.active_call_ttl))
+            .arg(MAX_EVENTS)
+            .arg(serde_json::json!({"transport": state.transport}).to_string())
             .invoke_async(&mut conn)
             .await?;
-        Ok(())
+        Ok(recorded == 1)
     }
 
     pub async fn get(&self, session_id: &str) -> Result<Option<CallState>, RedisError> {

@@ -9,7 +9,7 @@ use serde_json::{Map, Value};
 use shared_domain::ErrorCode;
 
 use crate::auth::SignedIn;
-use crate::calls::CallState;
+use crate::calls::{Begin, CallState};
 use crate::config::Transport;
 use crate::error::GatewayError;
 use crate::startup::AppState;
@@ -91,32 +91,30 @@ pub async fn start(
         Value::String(started_at.clone()),
     );
 
-    if let Err(retry_after) = state
-        .calls
-        .count_start(&user.id)
-        .await
-        .map_err(redis_down)?
-    {
-        metrics::counter!("bot_starts_total", "outcome" => "rate_limited").increment(1);
-        return Err(GatewayError::new(
-            ErrorCode::RateLimited,
-            "Too many starts; wait a moment and try again.",
-        )
-        .retry_after(retry_after));
-    }
     let lock_token = format!("starting:{}", uuid::Uuid::new_v4());
     let lock_ttl = state.config.upstream.total_timeout + Duration::from_secs(30);
-    if !state
+    match state
         .calls
-        .lock(&user.id, &lock_token, lock_ttl)
+        .begin_start(&user.id, &lock_token, lock_ttl)
         .await
         .map_err(redis_down)?
     {
-        metrics::counter!("bot_starts_total", "outcome" => "call_active").increment(1);
-        return Err(GatewayError::new(
-            ErrorCode::CallActive,
-            "You already have a reading session running. End it before starting another.",
-        ));
+        Begin::Locked => {}
+        Begin::RateLimited(retry_after) => {
+            metrics::counter!("bot_starts_total", "outcome" => "rate_limited").increment(1);
+            return Err(GatewayError::new(
+                ErrorCode::RateLimited,
+                "Too many starts; wait a moment and try again.",
+            )
+            .retry_after(retry_after));
+        }
+        Begin::CallActive => {
+            metrics::counter!("bot_starts_total", "outcome" => "call_active").increment(1);
+            return Err(GatewayError::new(
+                ErrorCode::CallActive,
+                "You already have a reading session running. End it before starting another.",
+            ));
+        }
     }
 
     let start_body = state.upstream.start_body(transport, body);
@@ -131,20 +129,6 @@ pub async fn start(
         }
     };
 
-    // A session id we already track would hand one user's call to another.
-    if state
-        .calls
-        .get(&started.session_id)
-        .await
-        .map_err(redis_down)?
-        .is_some()
-    {
-        let _ = state.calls.release(&user.id, &lock_token).await;
-        return Err(upstream_error(UpstreamError::Bad(format!(
-            "session id {} is already in use",
-            started.session_id
-        ))));
-    }
     let call = CallState {
         session_id: started.session_id.clone(),
         user_id: user.id.clone(),
@@ -154,12 +138,23 @@ pub async fn start(
         started_at,
         ended_at: None,
     };
-    if let Err(e) = state.calls.record_start(&call, &lock_token).await {
-        // The bot runs but we cannot track it: stop it rather than leave it unowned.
-        tracing::error!(session_id = %call.session_id, error = %e, "could not record a started call; stopping it");
-        let _ = state.upstream.stop(&call.session_id).await;
-        let _ = state.calls.release(&user.id, &lock_token).await;
-        return Err(redis_down(e));
+    match state.calls.finish_start(&call, &lock_token).await {
+        Ok(true) => {}
+        Ok(false) => {
+            // A session id we already track would hand one user's call to another.
+            let _ = state.calls.release(&user.id, &lock_token).await;
+            return Err(upstream_error(UpstreamError::Bad(format!(
+                "session id {} is already in use",
+                call.session_id
+            ))));
+        }
+        Err(e) => {
+            // The bot runs but we cannot track it: stop it rather than leave it unowned.
+            tracing::error!(session_id = %call.session_id, error = %e, "could not record a started call; stopping it");
+            let _ = state.upstream.stop(&call.session_id).await;
+            let _ = state.calls.release(&user.id, &lock_token).await;
+            return Err(redis_down(e));
+        }
     }
     metrics::counter!("bot_starts_total", "outcome" => "started").increment(1);
     tracing::info!(session_id = %call.session_id, user_id = %call.user_id, transport = %call.transport, "bot session started");
