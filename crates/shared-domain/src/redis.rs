@@ -1,10 +1,12 @@
 //! Redis: connection pools and the key layout.
 //!
-//! Two pools: `commands` for ordinary requests (a response timeout catches a hung
-//! server), and `blocking` for `XREADGROUP BLOCK` and friends, whose connections
-//! have no response timeout because the server legitimately stays silent while a
-//! read blocks. Sharing one pool would either time out blocking reads or let a hung
-//! server stall every request.
+//! Two kinds of connection: for ordinary commands, one shared multiplexed
+//! connection (`ConnectionManager`: requests from every task pipeline over it, it
+//! reconnects by itself, and a response timeout catches a hung server) — no pool
+//! checkout and no health-check PING per command; and the `blocking` pool for
+//! `XREADGROUP BLOCK` and friends, whose connections have no response timeout
+//! because the server legitimately stays silent while a read blocks (and a blocked
+//! read must not hold up the shared connection).
 //!
 //! Every key starts with the configured namespace (`REDIS_NAMESPACE`), so dev, prod
 //! and parallel tests can share one server. The layout lives in [`Keys`] and
@@ -13,13 +15,18 @@
 use std::fmt;
 use std::time::Duration;
 
+use std::sync::Arc;
+
 use deadpool_redis::{Manager, Pool, Runtime};
 use redis::AsyncConnectionConfig;
+use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use secrecy::ExposeSecret;
+use tokio::sync::OnceCell;
 
 use crate::config::RedisConfig;
 
-pub use deadpool_redis::Connection;
+/// A connection for ordinary commands (cheap to clone; clones share one socket).
+pub type Connection = ConnectionManager;
 
 #[derive(Debug, thiserror::Error)]
 pub enum RedisError {
@@ -33,10 +40,12 @@ pub enum RedisError {
     Command(#[from] redis::RedisError),
 }
 
-/// The two pools and the key namespace; cheap to clone.
+/// The shared command connection, the blocking pool and the key namespace; cheap to clone.
 #[derive(Clone)]
 pub struct Redis {
-    pub commands: Pool,
+    client: redis::Client,
+    /// Made on first use, so a service starts (and answers 503s) while Redis is down.
+    commands: Arc<OnceCell<ConnectionManager>>,
     pub blocking: Pool,
     pub keys: Keys,
 }
@@ -58,9 +67,6 @@ impl Redis {
     /// Build both pools. Connections are made lazily; call [`Redis::ping`] to fail fast.
     pub fn connect(config: &RedisConfig) -> Result<Self, RedisError> {
         let url = config.url.expose_secret();
-        let commands = AsyncConnectionConfig::new()
-            .set_connection_timeout(Some(CONNECT_TIMEOUT))
-            .set_response_timeout(Some(RESPONSE_TIMEOUT));
         let blocking = AsyncConnectionConfig::new()
             .set_connection_timeout(Some(CONNECT_TIMEOUT))
             .set_response_timeout(None);
@@ -75,14 +81,26 @@ impl Redis {
                 .build()?)
         };
         Ok(Self {
-            commands: build(commands, config.pool_size)?,
+            client: redis::Client::open(url).map_err(RedisError::BadUrl)?,
+            commands: Arc::new(OnceCell::new()),
             blocking: build(blocking, config.pool_size)?,
             keys: Keys::new(&config.namespace),
         })
     }
 
     pub async fn conn(&self) -> Result<Connection, RedisError> {
-        Ok(self.commands.get().await?)
+        let manager = self
+            .commands
+            .get_or_try_init(|| async {
+                let config = ConnectionManagerConfig::new()
+                    .set_connection_timeout(Some(CONNECT_TIMEOUT))
+                    .set_response_timeout(Some(RESPONSE_TIMEOUT))
+                    .set_number_of_retries(1)
+                    .set_max_delay(std::time::Duration::from_millis(500));
+                ConnectionManager::new_with_config(self.client.clone(), config).await
+            })
+            .await?;
+        Ok(manager.clone())
     }
 
     /// One round trip: proves Redis answers.
