@@ -53,8 +53,9 @@ pub async fn run(opts: Options) -> anyhow::Result<()> {
     let secret = SecretString::from(JWT_SECRET.to_owned());
     let exp = chrono::Utc::now().timestamp() + 3600;
     // One user per start: each holds its call, as real users would.
+    let run = uuid::Uuid::new_v4().simple().to_string();
     let tokens: Vec<String> = (0..opts.requests * 2)
-        .map(|i| shared_domain::auth::sign_user_token(&secret, &json!({"sub": format!("bench-user-{i}"), "exp": exp, "household_id": "11111111-1111-1111-1111-111111111111"})))
+        .map(|i| shared_domain::auth::sign_user_token(&secret, &json!({"sub": format!("bench-{run}-{i}"), "exp": exp, "household_id": "11111111-1111-1111-1111-111111111111"})))
         .collect::<Result<_, _>>()?;
 
     println!(
