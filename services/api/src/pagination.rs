@@ -42,6 +42,20 @@ pub fn limit(requested: Option<i64>) -> Result<i64, ApiError> {
     }
 }
 
+/// Trim a fetch of `limit + 1` rows to `limit`; the extra row, when present, says
+/// another page follows, whose cursor is `next_of` the last row kept.
+pub fn split_page<T, C>(
+    mut rows: Vec<T>,
+    limit: i64,
+    next_of: impl Fn(&T) -> C,
+) -> (Vec<T>, Option<C>) {
+    let keep = usize::try_from(limit).unwrap_or(usize::MAX);
+    let more = rows.len() > keep;
+    rows.truncate(keep);
+    let next = if more { rows.last().map(next_of) } else { None };
+    (rows, next)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -55,6 +69,13 @@ mod tests {
         assert_eq!(at2.timestamp_micros(), at.timestamp_micros());
         assert!(decode("not-a-cursor").is_err());
         assert!(decode(&URL_SAFE_NO_PAD.encode("x|y")).is_err());
+    }
+
+    #[test]
+    fn pages_split_at_the_limit() {
+        assert_eq!(split_page(vec![1, 2, 3], 2, |n| *n), (vec![1, 2], Some(2)));
+        assert_eq!(split_page(vec![1, 2], 2, |n| *n), (vec![1, 2], None));
+        assert_eq!(split_page(Vec::<i32>::new(), 2, |n| *n), (vec![], None));
     }
 
     #[test]

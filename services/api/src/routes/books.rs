@@ -198,14 +198,11 @@ pub async fn chunk_page(
     caller.authorize(book.household_id)?;
     let client = state.db.get().await?;
     // One extra row tells whether another page follows.
-    let mut rows = chunks::page(&client, id, query.after, limit + 1).await?;
-    let more = rows.len() as i64 > limit;
-    rows.truncate(usize::try_from(limit).unwrap_or(usize::MAX));
-    let next_after = if more {
-        rows.last().map(|c| c.ordinal)
-    } else {
-        None
-    };
+    let (rows, next_after) = pagination::split_page(
+        chunks::page(&client, id, query.after, limit + 1).await?,
+        limit,
+        |c| c.ordinal,
+    );
     Ok(HttpResponse::Ok().json(ChunkPage {
         book_id: id.0,
         chunks: rows.into_iter().map(Into::into).collect(),
@@ -261,15 +258,11 @@ pub async fn household_books(
         .map(pagination::decode)
         .transpose()?;
     let client = state.db.get().await?;
-    let mut rows = books::list_for_household(&client, household, after, limit + 1).await?;
-    let more = rows.len() as i64 > limit;
-    rows.truncate(usize::try_from(limit).unwrap_or(usize::MAX));
-    let next_cursor = if more {
-        rows.last()
-            .map(|b| pagination::encode(b.created_at, b.id.0))
-    } else {
-        None
-    };
+    let (rows, next_cursor) = pagination::split_page(
+        books::list_for_household(&client, household, after, limit + 1).await?,
+        limit,
+        |b| pagination::encode(b.created_at, b.id.0),
+    );
     let mut latest =
         jobs::latest_for_books(&client, &rows.iter().map(|b| b.id).collect::<Vec<_>>()).await?;
     let books = rows.into_iter().map(|book| {

@@ -132,15 +132,11 @@ pub async fn list(
         .map(pagination::decode)
         .transpose()?;
     let client = state.db.get().await?;
-    let mut rows = jobs::list_by_status(&client, status, after, limit + 1).await?;
-    let more = rows.len() as i64 > limit;
-    rows.truncate(usize::try_from(limit).unwrap_or(usize::MAX));
-    let next_cursor = if more {
-        rows.last()
-            .map(|j| pagination::encode(j.created_at, j.id.0))
-    } else {
-        None
-    };
+    let (rows, next_cursor) = pagination::split_page(
+        jobs::list_by_status(&client, status, after, limit + 1).await?,
+        limit,
+        |j| pagination::encode(j.created_at, j.id.0),
+    );
     Ok(HttpResponse::Ok().json(JobList {
         jobs: rows.into_iter().map(Into::into).collect(),
         next_cursor,
