@@ -31,12 +31,13 @@ async fn a_one_gib_upload_keeps_the_api_under_64_mib_resident() {
     let sampler = {
         let (peak, done) = (peak.clone(), done.clone());
         tokio::spawn(async move {
-            let probe = move || rss(pid);
+            // The sampling cadence, not a wait for something to happen.
+            let mut every = tokio::time::interval(Duration::from_millis(20));
             while !done.load(Ordering::Relaxed) {
-                if let Some(now) = probe() {
+                every.tick().await;
+                if let Some(now) = rss(pid) {
                     peak.fetch_max(now, Ordering::Relaxed);
                 }
-                tokio::time::sleep(Duration::from_millis(20)).await;
             }
         })
     };

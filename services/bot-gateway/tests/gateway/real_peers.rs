@@ -3,7 +3,7 @@
 
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde_json::{Value, json};
 use wiremock::matchers::{method, path};
@@ -119,22 +119,21 @@ impl Runner {
             .spawn()
             .expect("start the Pipecat runner");
         let client = reqwest::Client::new();
-        let deadline = Instant::now() + Duration::from_secs(90);
-        loop {
-            if let Ok(r) = client
-                .get(format!("http://127.0.0.1:{port}/status"))
-                .send()
-                .await
-                && r.status().is_success()
-            {
-                break;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "the Pipecat runner did not answer /status within 90 s"
-            );
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
+        let url = format!("http://127.0.0.1:{port}/status");
+        test_support::eventually(
+            "the Pipecat runner to answer /status",
+            Duration::from_secs(90),
+            || async {
+                client
+                    .get(&url)
+                    .send()
+                    .await
+                    .ok()
+                    .filter(|r| r.status().is_success())
+                    .map(|_| ())
+            },
+        )
+        .await;
         Self { child, port }
     }
 }
