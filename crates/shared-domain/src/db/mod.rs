@@ -49,9 +49,14 @@ impl DbError {
         match self {
             Self::Checkout(_) | Self::Timeout => true,
             Self::Query(e) => {
-                e.is_closed()
-                    || e.code()
-                        .is_none_or(|c| c.code().starts_with("08") || c.code().starts_with("57P"))
+                // The connection closed or failed at the I/O level, or the server
+                // said so (class 08: connection exception; 57P: shutting down).
+                // Anything else — a constraint, a bad row conversion — is our bug.
+                let io = std::error::Error::source(e).is_some_and(|s| s.is::<std::io::Error>());
+                let server_going = e
+                    .code()
+                    .is_some_and(|c| c.code().starts_with("08") || c.code().starts_with("57P"));
+                e.is_closed() || io || server_going
             }
             _ => false,
         }

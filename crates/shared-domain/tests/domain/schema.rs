@@ -204,3 +204,36 @@ async fn updated_at_moves_on_every_update() {
         .get(0);
     assert!(fresh);
 }
+
+#[tokio::test]
+async fn only_a_lost_connection_counts_as_the_database_being_unavailable() {
+    use shared_domain::db::DbError;
+    let tdb = TestDatabase::create().await;
+    let db = tdb.client().await;
+    insert_book(&db, Uuid::new_v4(), SHA).await.unwrap();
+
+    // A query the server refuses: our bug, not an outage.
+    let refused = DbError::from(
+        db.execute("SELECT * FROM no_such_table", &[])
+            .await
+            .unwrap_err(),
+    );
+    assert!(!refused.is_unavailable());
+    // A row that does not convert (no SQLSTATE at all): also our bug.
+    let row = db.query_one("SELECT 'text'::text AS t", &[]).await.unwrap();
+    let conversion = DbError::from(row.try_get::<_, i32>("t").unwrap_err());
+    assert!(!conversion.is_unavailable());
+    // A connection the server has closed: an outage.
+    let pid: i32 = db
+        .query_one("SELECT pg_backend_pid()", &[])
+        .await
+        .unwrap()
+        .get(0);
+    let other = tdb.client().await;
+    other
+        .execute("SELECT pg_terminate_backend($1)", &[&pid])
+        .await
+        .unwrap();
+    let lost = DbError::from(db.execute("SELECT 1", &[]).await.unwrap_err());
+    assert!(lost.is_unavailable(), "{lost:?}");
+}
