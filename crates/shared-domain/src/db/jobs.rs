@@ -137,17 +137,19 @@ pub async fn list_by_status(
     after: Option<(DateTime<Utc>, Uuid)>,
     limit: i64,
 ) -> Result<Vec<Job>, DbError> {
-    let rows = match after {
-        None => client.query(&format!("SELECT {COLUMNS} FROM jobs WHERE status = $1 ORDER BY created_at DESC, id DESC LIMIT $2"), &[&status.as_str(), &limit]).await?,
-        Some((at, id)) => {
-            client
-                .query(
-                    &format!("SELECT {COLUMNS} FROM jobs WHERE status = $1 AND (created_at, id) < ($2, $3) ORDER BY created_at DESC, id DESC LIMIT $4"),
-                    &[&status.as_str(), &at, &id, &limit],
-                )
-                .await?
-        }
-    };
+    // No cursor = from the newest: the bound is then above every row, and the
+    // row comparison stays an index condition either way.
+    let (at, id) = after.unzip();
+    let rows = client
+        .query(
+            &format!(
+                "SELECT {COLUMNS} FROM jobs WHERE status = $1 \
+                 AND (created_at, id) < (COALESCE($2, 'infinity'::timestamptz), COALESCE($3, 'ffffffff-ffff-ffff-ffff-ffffffffffff'::uuid)) \
+                 ORDER BY created_at DESC, id DESC LIMIT $4"
+            ),
+            &[&status.as_str(), &at, &id, &limit],
+        )
+        .await?;
     rows.iter().map(Job::from_row).collect()
 }
 
