@@ -35,6 +35,12 @@ pub(crate) fn required_env(name: &str) -> String {
     })
 }
 
+/// Set `name` to `value` in a service's variable list, replacing any earlier value.
+pub fn set_var(vars: &mut Vec<(String, String)>, name: &str, value: impl Into<String>) {
+    vars.retain(|(k, _)| k != name);
+    vars.push((name.to_owned(), value.into()));
+}
+
 /// A TCP port free on 127.0.0.1 right now.
 pub fn free_port() -> u16 {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind an ephemeral port");

@@ -33,10 +33,7 @@ pub fn vars(env: &TestEnv) -> Vec<(String, String)> {
     vars
 }
 
-pub fn set(vars: &mut Vec<(String, String)>, name: &str, value: impl Into<String>) {
-    vars.retain(|(k, _)| k != name);
-    vars.push((name.to_owned(), value.into()));
-}
+pub use test_support::set_var as set;
 
 pub async fn spawn_app() -> TestApp {
     spawn_app_with(|_, _| {}).await

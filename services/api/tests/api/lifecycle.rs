@@ -16,8 +16,7 @@ async fn the_binary_serves_health_and_exits_0_on_sigterm() {
     let env = TestEnv::new().await;
     let port = free_port();
     let mut vars = vars(&env);
-    vars.retain(|(k, _)| k != "PORT");
-    vars.push(("PORT".into(), port.to_string()));
+    test_support::set_var(&mut vars, "PORT", port.to_string());
 
     let mut process = ServiceProcess::spawn(Path::new(BIN), &vars, port);
     process.wait_healthy().await;

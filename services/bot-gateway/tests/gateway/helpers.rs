@@ -36,10 +36,7 @@ pub fn vars(redis: &TestRedis, upstream: &str) -> Vec<(String, String)> {
     .to_vec()
 }
 
-pub fn set(vars: &mut Vec<(String, String)>, name: &str, value: impl Into<String>) {
-    vars.retain(|(k, _)| k != name);
-    vars.push((name.to_owned(), value.into()));
-}
+pub use test_support::set_var as set;
 
 pub async fn spawn_app() -> TestApp {
     spawn_app_with(|_| {}).await

@@ -13,8 +13,7 @@ async fn the_binary_serves_health_and_exits_0_on_sigterm() {
     let redis = TestRedis::new();
     let port = free_port();
     let mut vars = vars(&redis, "http://localhost:7860/start");
-    vars.retain(|(k, _)| k != "PORT");
-    vars.push(("PORT".into(), port.to_string()));
+    test_support::set_var(&mut vars, "PORT", port.to_string());
     let mut process = ServiceProcess::spawn(Path::new(BIN), &vars, port);
     process.wait_healthy().await;
     let status = process.terminate().await;
