@@ -3,12 +3,11 @@
 
 use std::time::{Duration, Instant};
 
-use futures::StreamExt;
 use secrecy::SecretString;
 use serde_json::json;
 
 use crate::fake_upstream;
-use crate::stats::percentile;
+use crate::stats::{drive, percentile};
 
 pub struct Options {
     /// The gateway binary; started here so it can point at the in-process upstream.
@@ -64,21 +63,21 @@ pub async fn run(opts: Options) -> anyhow::Result<()> {
     );
     // Warm up both paths (connections, caches), then measure.
     let warm = opts.requests / 10;
-    measure(&client, opts.concurrency, warm, |_| {
+    measure(opts.concurrency, warm, |_| {
         client
             .post(&start_url)
             .header("content-type", "application/json")
             .body(direct_body.clone())
     })
     .await?;
-    measure(&client, opts.concurrency, warm, |i| {
+    measure(opts.concurrency, warm, |i| {
         client
             .post(&gateway_url)
             .bearer_auth(&tokens[opts.requests + i])
             .body(r#"{"body":{"bookId":"b"}}"#)
     })
     .await?;
-    let direct = measure(&client, opts.concurrency, opts.requests, |_| {
+    let direct = measure(opts.concurrency, opts.requests, |_| {
         client
             .post(&start_url)
             .header("content-type", "application/json")
@@ -86,7 +85,7 @@ pub async fn run(opts: Options) -> anyhow::Result<()> {
     })
     .await?;
     direct.print("upstream directly", opts.concurrency);
-    let via = measure(&client, opts.concurrency, opts.requests, |i| {
+    let via = measure(opts.concurrency, opts.requests, |i| {
         client
             .post(&gateway_url)
             .bearer_auth(&tokens[i])
@@ -127,30 +126,12 @@ impl Run {
 }
 
 async fn measure<'a>(
-    _client: &reqwest::Client,
     concurrency: usize,
     requests: usize,
     make: impl Fn(usize) -> reqwest::RequestBuilder + 'a,
 ) -> anyhow::Result<Run> {
-    let started = Instant::now();
-    let mut latencies: Vec<Duration> = futures::stream::iter(0..requests)
-        .map(|i| {
-            let request = make(i);
-            async move {
-                let t = Instant::now();
-                let res = request.send().await?;
-                let status = res.status();
-                res.bytes().await?;
-                anyhow::ensure!(status.is_success(), "answered {status}");
-                Ok::<_, anyhow::Error>(t.elapsed())
-            }
-        })
-        .buffer_unordered(concurrency)
-        .collect::<Vec<_>>()
-        .await
-        .into_iter()
-        .collect::<Result<_, _>>()?;
-    let elapsed = started.elapsed().as_secs_f64();
+    let (mut latencies, elapsed) = drive(requests, concurrency, make).await?;
+    let elapsed = elapsed.as_secs_f64();
     let max = latencies.iter().max().copied().unwrap_or_default();
     Ok(Run {
         requests,

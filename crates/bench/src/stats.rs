@@ -1,6 +1,36 @@
 //! Latency percentiles and process memory.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
+
+use futures::StreamExt;
+
+/// Send `count` requests, `concurrency` at a time; each must answer 2xx. Returns
+/// every request's latency (send to last body byte) and the whole run's wall time.
+pub async fn drive(
+    count: usize,
+    concurrency: usize,
+    make: impl Fn(usize) -> reqwest::RequestBuilder,
+) -> anyhow::Result<(Vec<Duration>, Duration)> {
+    let started = Instant::now();
+    let latencies = futures::stream::iter(0..count)
+        .map(|i| {
+            let request = make(i);
+            async move {
+                let t = Instant::now();
+                let res = request.send().await?;
+                let status = res.status();
+                res.bytes().await?;
+                anyhow::ensure!(status.is_success(), "answered {status}");
+                Ok::<_, anyhow::Error>(t.elapsed())
+            }
+        })
+        .buffer_unordered(concurrency)
+        .collect::<Vec<_>>()
+        .await
+        .into_iter()
+        .collect::<Result<_, _>>()?;
+    Ok((latencies, started.elapsed()))
+}
 
 /// The `p`th percentile (0–100) of `samples`, nearest-rank.
 pub fn percentile(samples: &mut [Duration], p: f64) -> Duration {

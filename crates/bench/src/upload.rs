@@ -1,14 +1,12 @@
 //! Upload throughput and latency against a running API, with its peak RSS.
 
 use std::path::PathBuf;
-use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use bytes::Bytes;
-use futures::StreamExt;
 use reqwest::multipart::{Form, Part};
 
-use crate::stats::{mib, percentile, proc_status_bytes};
+use crate::stats::{drive, mib, percentile, proc_status_bytes};
 
 pub struct Options {
     pub api: String,
@@ -74,43 +72,23 @@ async fn scenario(
 ) -> anyhow::Result<Row> {
     // One shared body per size; each upload gets a unique first line so none is deduplicated.
     let filler = Bytes::from(vec![b'x'; size]);
-    let opts_api = Arc::new((opts.api.clone(), opts.token.clone()));
-    let started = Instant::now();
-    let mut latencies: Vec<Duration> = futures::stream::iter(0..count)
-        .map(|_| {
-            let (client, filler, opts_api) = (client.clone(), filler.clone(), opts_api.clone());
-            async move {
-                let header = Bytes::from(format!("%PDF-1.7\n% {}\n", uuid::Uuid::new_v4()));
-                let length = (header.len() + filler.len()) as u64;
-                let body = reqwest::Body::wrap_stream(futures::stream::iter([
-                    Ok::<_, std::io::Error>(header),
-                    Ok(filler),
-                ]));
-                let part = Part::stream_with_length(body, length)
-                    .file_name("bench.pdf")
-                    .mime_str("application/pdf")?;
-                let form = Form::new()
-                    .text("household_id", uuid::Uuid::new_v4().to_string())
-                    .part("file", part);
-                let t = Instant::now();
-                let res = client
-                    .post(format!("{}/admin/books/upload", opts_api.0))
-                    .bearer_auth(&opts_api.1)
-                    .multipart(form)
-                    .send()
-                    .await?;
-                let status = res.status();
-                res.bytes().await?;
-                anyhow::ensure!(status.is_success(), "upload answered {status}");
-                Ok::<_, anyhow::Error>(t.elapsed())
-            }
-        })
-        .buffer_unordered(concurrency)
-        .collect::<Vec<_>>()
-        .await
-        .into_iter()
-        .collect::<Result<_, _>>()?;
-    let elapsed = started.elapsed().as_secs_f64();
+    let url = format!("{}/admin/books/upload", opts.api);
+    let (mut latencies, elapsed) = drive(count, concurrency, |_| {
+        let header = Bytes::from(format!("%PDF-1.7\n% {}\n", uuid::Uuid::new_v4()));
+        let length = (header.len() + filler.len()) as u64;
+        let body = reqwest::Body::wrap_stream(futures::stream::iter([
+            Ok::<_, std::io::Error>(header),
+            Ok(filler.clone()),
+        ]));
+        // No part type: the API decides by content.
+        let part = Part::stream_with_length(body, length).file_name("bench.pdf");
+        let form = Form::new()
+            .text("household_id", uuid::Uuid::new_v4().to_string())
+            .part("file", part);
+        client.post(&url).bearer_auth(&opts.token).multipart(form)
+    })
+    .await?;
+    let elapsed = elapsed.as_secs_f64();
     let peak = proc_status_bytes(opts.pid, "VmHWM:").unwrap_or(0);
     Ok(Row {
         per_sec: count as f64 / elapsed,
