@@ -10,7 +10,7 @@ RUN --mount=type=cache,target=/usr/local/cargo/registry \
 
 FROM debian:bookworm-slim
 RUN apt-get update \
- && apt-get install -y --no-install-recommends ca-certificates tini poppler-utils \
+ && apt-get install -y --no-install-recommends ca-certificates tini poppler-utils poppler-data \
  && rm -rf /var/lib/apt/lists/* \
  && useradd --system --uid 10001 --home-dir /nonexistent --shell /usr/sbin/nologin readme \
  && mkdir -p /data/objects && chown readme /data/objects

@@ -33,6 +33,8 @@ stack::ensure_packages() {
   stack::pg_bindir >/dev/null 2>&1 || missing+=(postgresql-15)
   command -v psql >/dev/null 2>&1 || missing+=(postgresql-client-15)
   command -v pdftotext >/dev/null 2>&1 || missing+=(poppler-utils)
+  # CMaps for Chinese, Japanese and Korean fonts: without them pdftotext drops those characters.
+  [ -d /usr/share/poppler/cMap ] || missing+=(poppler-data)
   command -v curl >/dev/null 2>&1 || missing+=(curl)
   command -v python3 >/dev/null 2>&1 || missing+=(python3 python3-venv)
   command -v node >/dev/null 2>&1 || missing+=(nodejs)

@@ -113,10 +113,11 @@ pub enum BookErrorCode {
     ExtractionFailed,
     ExtractionTimeout,
     RetriesExhausted,
+    SourceMissing,
 }
 
 impl BookErrorCode {
-    pub const ALL: [Self; 7] = [
+    pub const ALL: [Self; 8] = [
         Self::InvalidPdf,
         Self::EncryptedPdf,
         Self::NoTextLayer,
@@ -124,6 +125,7 @@ impl BookErrorCode {
         Self::ExtractionFailed,
         Self::ExtractionTimeout,
         Self::RetriesExhausted,
+        Self::SourceMissing,
     ];
 
     pub const fn as_str(self) -> &'static str {
@@ -135,6 +137,7 @@ impl BookErrorCode {
             Self::ExtractionFailed => "extraction_failed",
             Self::ExtractionTimeout => "extraction_timeout",
             Self::RetriesExhausted => "retries_exhausted",
+            Self::SourceMissing => "source_missing",
         }
     }
 }

@@ -402,6 +402,27 @@ impl Storage {
             .map_err(|e| StorageError::from_store(from, e))
     }
 
+    /// Every object under `prefix` (all objects when `None`), as (key, info).
+    pub fn list(
+        &self,
+        prefix: Option<&str>,
+    ) -> BoxStream<'static, Result<(String, ObjectInfo), StorageError>> {
+        let prefix = prefix.map(StorePath::from);
+        self.store
+            .list(prefix.as_ref())
+            .map_ok(|meta| {
+                (
+                    meta.location.to_string(),
+                    ObjectInfo {
+                        size: meta.size,
+                        last_modified: meta.last_modified,
+                    },
+                )
+            })
+            .map_err(|e| StorageError::from_store("(listing)", e))
+            .boxed()
+    }
+
     /// Readiness probe: a head request on a key that need not exist. It proves the
     /// store answers and accepts our credentials.
     pub async fn check(&self) -> Result<(), StorageError> {

@@ -1,6 +1,7 @@
 //! The worker's configuration, from environment variables only.
 
 use std::net::IpAddr;
+use std::path::PathBuf;
 use std::time::Duration;
 
 use shared_domain::{
@@ -21,6 +22,53 @@ pub struct Config {
     /// How long in-flight jobs may run on after SIGTERM before they are handed back.
     pub shutdown_grace: Duration,
     pub migrate_on_start: bool,
+    pub queue: QueueConfig,
+    pub pipeline: PipelineConfig,
+    pub sweeper: SweeperConfig,
+}
+
+/// How jobs are delivered, leased and retried.
+#[derive(Debug, Clone)]
+pub struct QueueConfig {
+    /// A job whose worker is silent this long is taken over (`VISIBILITY_TIMEOUT_SECONDS`);
+    /// live workers heartbeat at a third of it.
+    pub visibility_timeout: Duration,
+    /// First retry delay after a transient failure; doubles per attempt (`RETRY_BASE_SECONDS`).
+    pub retry_base: Duration,
+    /// Longest retry delay (`RETRY_MAX_SECONDS`).
+    pub retry_max: Duration,
+    /// How long a blocking read waits before looking around (`QUEUE_BLOCK_MS`).
+    pub block: Duration,
+}
+
+/// Extraction limits and chunk sizes.
+#[derive(Debug, Clone)]
+pub struct PipelineConfig {
+    pub use_pdf_extract: bool,
+    /// `pdftotext` (poppler) when it is among `TEXT_ENGINES`.
+    pub pdftotext: Option<PathBuf>,
+    /// Extraction child processes per book and per worker (`EXTRACT_PARALLELISM`).
+    pub parallelism: u32,
+    pub memory_mb: u64,
+    pub timeout: Duration,
+    pub max_pages: u32,
+    pub chunk_target: usize,
+    pub chunk_max: usize,
+    /// Where PDFs are downloaded while they are processed (`WORK_DIR`).
+    pub work_dir: PathBuf,
+}
+
+/// The leader's periodic duties.
+#[derive(Debug, Clone)]
+pub struct SweeperConfig {
+    pub interval: Duration,
+    /// Queued jobs published this long ago but never claimed are published again
+    /// (a lost message, e.g. Redis restored from an old snapshot).
+    pub republish_after: Duration,
+    pub retention_interval: Duration,
+    pub dead_letter_retention_days: u32,
+    pub object_retention_days: u32,
+    pub retention_dry_run: bool,
 }
 
 impl Config {
@@ -44,8 +92,124 @@ impl Config {
             concurrency,
             shutdown_grace: vars.seconds_or("SHUTDOWN_GRACE_SECONDS", 25, 1..=3600)?,
             migrate_on_start: vars.flag_or("MIGRATE_ON_START", true)?,
+            queue: QueueConfig {
+                visibility_timeout: vars.seconds_or("VISIBILITY_TIMEOUT_SECONDS", 60, 3..=3600)?,
+                retry_base: vars.seconds_or("RETRY_BASE_SECONDS", 5, 1..=3600)?,
+                retry_max: vars.seconds_or("RETRY_MAX_SECONDS", 900, 1..=86_400)?,
+                block: Duration::from_millis(bounded(vars, "QUEUE_BLOCK_MS", 5000, 10..=60_000)?),
+            },
+            pipeline: PipelineConfig::from_vars(vars, default_concurrency)?,
+            sweeper: SweeperConfig {
+                interval: vars.seconds_or("SWEEP_INTERVAL_SECONDS", 5, 1..=3600)?,
+                republish_after: vars.seconds_or("REPUBLISH_AFTER_SECONDS", 900, 10..=86_400)?,
+                retention_interval: vars.seconds_or(
+                    "RETENTION_INTERVAL_SECONDS",
+                    3600,
+                    1..=604_800,
+                )?,
+                dead_letter_retention_days: u32::try_from(bounded(
+                    vars,
+                    "DEAD_LETTER_RETENTION_DAYS",
+                    30,
+                    0..=3650,
+                )?)
+                .unwrap_or(30),
+                object_retention_days: u32::try_from(bounded(
+                    vars,
+                    "OBJECT_RETENTION_DAYS",
+                    30,
+                    0..=3650,
+                )?)
+                .unwrap_or(30),
+                retention_dry_run: vars.flag_or("RETENTION_DRY_RUN", false)?,
+            },
         })
     }
+}
+
+fn bounded(
+    vars: &Vars,
+    name: &str,
+    default: u64,
+    range: std::ops::RangeInclusive<u64>,
+) -> Result<u64, ConfigError> {
+    let v: u64 = vars.parse_or(name, default)?;
+    if range.contains(&v) {
+        Ok(v)
+    } else {
+        Err(ConfigError::new(
+            name,
+            format!(
+                "must be between {} and {}, got {v}",
+                range.start(),
+                range.end()
+            ),
+        ))
+    }
+}
+
+impl PipelineConfig {
+    pub fn from_vars(vars: &Vars, cpus: usize) -> Result<Self, ConfigError> {
+        let engines = match vars.list("TEXT_ENGINES") {
+            l if l.is_empty() => vec!["pdf-extract".to_owned(), "pdftotext".to_owned()],
+            l => l,
+        };
+        if let Some(bad) = engines
+            .iter()
+            .find(|e| !matches!(e.as_str(), "pdf-extract" | "pdftotext"))
+        {
+            return Err(ConfigError::new(
+                "TEXT_ENGINES",
+                format!("unknown engine {bad:?}; use pdf-extract and/or pdftotext"),
+            ));
+        }
+        let pdftotext = if engines.iter().any(|e| e == "pdftotext") {
+            let name = vars.get("PDFTOTEXT_PATH").unwrap_or("pdftotext");
+            Some(find_program(name).ok_or_else(|| {
+                ConfigError::new("PDFTOTEXT_PATH", format!("{name:?} not found (install poppler-utils, or leave pdftotext out of TEXT_ENGINES)"))
+            })?)
+        } else {
+            None
+        };
+        let chunk_max =
+            usize::try_from(bounded(vars, "CHUNK_MAX_CHARS", 1500, 100..=100_000)?).unwrap_or(1500);
+        let chunk_target =
+            usize::try_from(bounded(vars, "CHUNK_TARGET_CHARS", 800, 50..=100_000)?).unwrap_or(800);
+        if chunk_target > chunk_max {
+            return Err(ConfigError::new(
+                "CHUNK_TARGET_CHARS",
+                format!("must not exceed CHUNK_MAX_CHARS ({chunk_max})"),
+            ));
+        }
+        Ok(Self {
+            use_pdf_extract: engines.iter().any(|e| e == "pdf-extract"),
+            pdftotext,
+            parallelism: u32::try_from(bounded(vars, "EXTRACT_PARALLELISM", cpus as u64, 1..=64)?)
+                .unwrap_or(1),
+            memory_mb: bounded(vars, "EXTRACT_MEMORY_MB", 2048, 64..=65_536)?,
+            timeout: vars.seconds_or("EXTRACT_TIMEOUT_SECONDS", 600, 1..=86_400)?,
+            max_pages: u32::try_from(bounded(vars, "MAX_PAGES", 5000, 1..=1_000_000)?)
+                .unwrap_or(5000),
+            chunk_target,
+            chunk_max,
+            work_dir: vars
+                .get("WORK_DIR")
+                .map_or_else(std::env::temp_dir, PathBuf::from),
+        })
+    }
+}
+
+/// `name` as given when it has a slash, else the first match on `PATH`.
+fn find_program(name: &str) -> Option<PathBuf> {
+    if name.contains('/') {
+        let p = PathBuf::from(name);
+        return p.is_file().then_some(p);
+    }
+    std::env::var_os("PATH")?
+        .to_str()?
+        .split(':')
+        .map(|dir| PathBuf::from(dir).join(name))
+        .find(|p| p.is_file())
 }
 
 #[cfg(test)]
@@ -73,6 +237,11 @@ mod tests {
         for (name, value) in [
             ("HEALTH_PORT", "http"),
             ("WORKER_CONCURRENCY", "0"),
+            ("VISIBILITY_TIMEOUT_SECONDS", "1"),
+            ("TEXT_ENGINES", "ocr"),
+            ("PDFTOTEXT_PATH", "/nonexistent/pdftotext"),
+            ("CHUNK_TARGET_CHARS", "2000"),
+            ("EXTRACT_MEMORY_MB", "lots"),
             ("STORAGE_URL", "s3:///nobucket"),
             ("AWS_ACCESS_KEY_ID", "AKIA"),
         ] {

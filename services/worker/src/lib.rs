@@ -2,8 +2,13 @@
 //! speakable chunks. One binary, scaled horizontally.
 
 pub mod config;
+pub mod consumer;
+pub mod extract;
 pub mod health;
+pub mod pipeline;
 pub mod startup;
+pub mod sweeper;
+pub mod text;
 
 pub use config::Config;
 pub use startup::Worker;

@@ -1,21 +1,34 @@
-//! Building and running the worker process.
+//! Building and running the worker process: the stream consumer, the sweeper and
+//! the optional health endpoint, stopped together on SIGTERM.
 
 use std::net::TcpListener;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
 
 use actix_web::dev::Server;
 use anyhow::Context;
 use deadpool_postgres::Pool;
 use shared_domain::redis::Redis;
 use shared_domain::{Storage, lifecycle};
+use tokio::sync::{Semaphore, watch};
 
 use crate::config::Config;
+use crate::consumer::{Consumer, consumer_name};
+use crate::extract::Extractor;
 use crate::health;
+use crate::pipeline::Pipeline;
+use crate::sweeper::Sweeper;
 
 pub struct Worker {
     pub config: Config,
     pub db: Pool,
     pub redis: Redis,
     pub storage: Storage,
+    pub consumer_name: String,
+    pub is_leader: Arc<AtomicBool>,
+    /// The binary run as the isolated extractor (this one, unless told otherwise).
+    pub extractor_exe: PathBuf,
     health: Option<(u16, Server)>,
 }
 
@@ -29,21 +42,33 @@ impl Worker {
         let db = shared_domain::db::pool(&config.database).context("building the Postgres pool")?;
         let redis = Redis::connect(&config.redis).context("building the Redis pools")?;
         let storage = Storage::from_config(&config.storage).context("opening object storage")?;
+        std::fs::create_dir_all(&config.pipeline.work_dir)
+            .with_context(|| format!("creating WORK_DIR {}", config.pipeline.work_dir.display()))?;
+        let consumer_name = consumer_name();
+        let is_leader = Arc::new(AtomicBool::new(false));
         let health = match config.health_port {
             Some(port) => {
                 let listener = TcpListener::bind((config.health_host, port))
                     .with_context(|| format!("binding HEALTH_PORT {port}"))?;
                 let port = listener.local_addr()?.port();
                 tracing::info!(port, "worker health endpoint listening");
-                Some((port, health::server(listener)?))
+                let status = health::Status {
+                    consumer: consumer_name.clone(),
+                    is_leader: Arc::clone(&is_leader),
+                };
+                Some((port, health::server(listener, status)?))
             }
             None => None,
         };
+        let extractor_exe = std::env::current_exe().context("locating the worker binary")?;
         Ok(Self {
             config,
             db,
             redis,
             storage,
+            consumer_name,
+            is_leader,
+            extractor_exe,
             health,
         })
     }
@@ -53,20 +78,65 @@ impl Worker {
         self.health.as_ref().map(|(port, _)| *port)
     }
 
-    /// Run until SIGTERM/SIGINT.
-    pub async fn run_until_stopped(mut self) -> anyhow::Result<()> {
+    /// Run until SIGTERM/SIGINT: stop reading, let in-flight jobs finish within the
+    /// grace period, hand back the rest, then stop the sweeper and health endpoint.
+    pub async fn run_until_stopped(self) -> anyhow::Result<()> {
+        self.run_until(lifecycle::shutdown_signal()).await
+    }
+
+    pub async fn run_until(mut self, stop_signal: impl Future<Output = ()>) -> anyhow::Result<()> {
         let health = self.health.take().map(|(_, server)| {
             let handle = server.handle();
             (handle, tokio::spawn(server))
         });
-        tracing::info!(concurrency = self.config.concurrency, "worker started");
-        lifecycle::shutdown_signal().await;
+        let (stop, stop_rx) = watch::channel(false);
+        let pipeline_config = self.config.pipeline.clone();
+        let extractor = Extractor::new(
+            &pipeline_config,
+            self.extractor_exe.clone(),
+            Arc::new(Semaphore::new(pipeline_config.parallelism as usize)),
+        );
+        let consumer = Arc::new(Consumer {
+            name: self.consumer_name.clone(),
+            redis: self.redis.clone(),
+            db: self.db.clone(),
+            pipeline: Pipeline {
+                db: self.db.clone(),
+                storage: self.storage.clone(),
+                extractor: Arc::new(extractor),
+                config: pipeline_config,
+            },
+            config: self.config.queue.clone(),
+            concurrency: self.config.concurrency,
+        });
+        let sweeper = Sweeper {
+            db: self.db.clone(),
+            redis: self.redis.clone(),
+            storage: self.storage.clone(),
+            config: self.config.sweeper.clone(),
+            queue: self.config.queue.clone(),
+            is_leader: Arc::clone(&self.is_leader),
+        };
+        tracing::info!(
+            consumer = %self.consumer_name,
+            concurrency = self.config.concurrency,
+            extract_parallelism = self.config.pipeline.parallelism,
+            "worker started"
+        );
+        let consuming = tokio::spawn(consumer.run(stop_rx.clone(), self.config.shutdown_grace));
+        let sweeping = tokio::spawn(sweeper.run(stop_rx));
+        stop_signal.await;
+        tracing::info!("shutting down");
+        let _ = stop.send(true);
+        consuming.await.context("consumer task")?;
+        sweeping.await.context("sweeper task")?;
         if let Some((handle, task)) = health {
             handle.stop(true).await;
             task.await
                 .context("health server task")?
                 .context("health server")?;
         }
+        tracing::info!("worker stopped");
         Ok(())
     }
 }

@@ -162,3 +162,62 @@ pub async fn delete(client: &impl GenericClient, id: BookId) -> Result<Option<Bo
         .map(Book::from_row)
         .transpose()
 }
+
+/// Mark the book ready with its counts and engine (inside the chunk-storing transaction).
+pub async fn mark_ready(
+    tx: &impl GenericClient,
+    id: BookId,
+    page_count: i32,
+    chunk_count: i32,
+    text_engine: &str,
+) -> Result<(), DbError> {
+    tx.execute(
+        "UPDATE books SET status = 'ready', error_code = NULL, error_message = NULL, page_count = $2, chunk_count = $3, \
+         text_engine = $4, ready_at = now() WHERE id = $1",
+        &[&id.0, &page_count, &chunk_count, &text_engine],
+    )
+    .await?;
+    Ok(())
+}
+
+/// Failed books whose uploaded file is still stored and that failed before `days` ago.
+pub async fn failed_with_source_older_than(
+    client: &impl GenericClient,
+    days: i32,
+    limit: i64,
+) -> Result<Vec<Book>, DbError> {
+    let rows = client
+        .query(
+            &format!(
+                "SELECT {COLUMNS} FROM books WHERE status = 'failed' AND source_deleted_at IS NULL \
+                 AND updated_at < now() - make_interval(days => $1) ORDER BY updated_at LIMIT $2"
+            ),
+            &[&days, &limit],
+        )
+        .await?;
+    rows.iter().map(Book::from_row).collect()
+}
+
+/// Record that retention deleted the book's uploaded file.
+pub async fn mark_source_deleted(client: &impl GenericClient, id: BookId) -> Result<(), DbError> {
+    client
+        .execute(
+            "UPDATE books SET source_deleted_at = now() WHERE id = $1",
+            &[&id.0],
+        )
+        .await?;
+    Ok(())
+}
+
+/// Which of `ids` exist.
+pub async fn existing(
+    client: &impl GenericClient,
+    ids: &[uuid::Uuid],
+) -> Result<std::collections::HashSet<uuid::Uuid>, DbError> {
+    let rows = client
+        .query("SELECT id FROM books WHERE id = ANY($1)", &[&ids])
+        .await?;
+    rows.iter()
+        .map(|r| r.try_get(0).map_err(DbError::from))
+        .collect()
+}

@@ -62,3 +62,62 @@ pub async fn get(
         .map(Chunk::from_row)
         .transpose()
 }
+
+/// A chunk to store; its ordinal is its position.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewChunk {
+    pub text: String,
+    pub page_start: i32,
+    pub page_end: i32,
+    pub chapter: Option<String>,
+}
+
+/// Replace the book's chunks with `chunks` (ordinals 0..n), by binary COPY.
+/// Run it inside the transaction that marks the book ready.
+pub async fn replace(
+    tx: &tokio_postgres::Transaction<'_>,
+    book: BookId,
+    chunks: &[NewChunk],
+) -> Result<u64, DbError> {
+    use tokio_postgres::binary_copy::BinaryCopyInWriter;
+    use tokio_postgres::types::Type;
+
+    tx.execute("DELETE FROM book_chunks WHERE book_id = $1", &[&book.0])
+        .await?;
+    let sink = tx
+        .copy_in("COPY book_chunks (book_id, ordinal, text, char_count, page_start, page_end, chapter) FROM STDIN BINARY")
+        .await?;
+    let writer = BinaryCopyInWriter::new(
+        sink,
+        &[
+            Type::UUID,
+            Type::INT4,
+            Type::TEXT,
+            Type::INT4,
+            Type::INT4,
+            Type::INT4,
+            Type::TEXT,
+        ],
+    );
+    futures::pin_mut!(writer);
+    for (ordinal, chunk) in chunks.iter().enumerate() {
+        let ordinal =
+            i32::try_from(ordinal).map_err(|_| DbError::Corrupt("too many chunks".into()))?;
+        let chars = i32::try_from(chunk.text.chars().count())
+            .map_err(|_| DbError::Corrupt("chunk too long".into()))?;
+        writer
+            .as_mut()
+            .write(&[
+                &book.0,
+                &ordinal,
+                &chunk.text,
+                &chars,
+                &chunk.page_start,
+                &chunk.page_end,
+                &chunk.chapter,
+            ])
+            .await?;
+    }
+    let written = writer.finish().await?;
+    Ok(written)
+}

@@ -235,3 +235,300 @@ pub async fn latest_for_books(
         .map(|r| Job::from_row(r).map(|j| (j.book_id, j)))
         .collect()
 }
+
+// ---------------------------------------------------------------------------
+// Worker transitions. A claim makes the job `running` and bumps `attempts`; the
+// attempt number is the lease: every later write by that worker is fenced on
+// `status = 'running' AND attempts = lease`, so a worker that lost its job (its
+// heartbeat expired and another took over) can never overwrite the new run.
+
+/// A claimed job: the row after the claim, and the lease to fence writes with.
+#[derive(Debug, Clone)]
+pub struct Lease {
+    pub job: Job,
+    pub attempt: i32,
+}
+
+/// Why a claim did not happen.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NotClaimed {
+    /// No such job (its book was deleted).
+    Missing,
+    /// Finished, running elsewhere, out of attempts, or not due yet.
+    Unavailable(JobStatus),
+}
+
+/// Claim `id` for `worker`: a queued job that is due, or a running one whose
+/// heartbeat is older than `stale_after_secs` (its worker died).
+pub async fn claim(
+    client: &impl GenericClient,
+    id: JobId,
+    worker: &str,
+    stale_after_secs: f64,
+) -> Result<Result<Lease, NotClaimed>, DbError> {
+    let row = client
+        .query_opt(
+            &format!(
+                "UPDATE jobs SET status = 'running', attempts = attempts + 1, started_at = now(), heartbeat_at = now(), \
+                 worker = $2, progress_done = 0, progress_total = NULL, finished_at = NULL \
+                 WHERE id = $1 AND attempts < max_attempts AND run_after <= now() \
+                 AND (status = 'queued' OR (status = 'running' AND heartbeat_at < now() - make_interval(secs => $3))) \
+                 RETURNING {COLUMNS}"
+            ),
+            &[&id.0, &worker, &stale_after_secs],
+        )
+        .await?;
+    if let Some(row) = row {
+        let job = Job::from_row(&row)?;
+        return Ok(Ok(Lease {
+            attempt: job.attempts,
+            job,
+        }));
+    }
+    Ok(Err(match get(client, id).await? {
+        None => NotClaimed::Missing,
+        Some(job) => NotClaimed::Unavailable(job.status),
+    }))
+}
+
+/// Still ours? Record that the worker is alive (and how far it got).
+pub async fn heartbeat(
+    client: &impl GenericClient,
+    lease: &Lease,
+    progress: Option<(i32, i32)>,
+) -> Result<bool, DbError> {
+    let (done, total) = progress.unzip();
+    Ok(client
+        .execute(
+            "UPDATE jobs SET heartbeat_at = now(), \
+             progress_total = COALESCE($3, progress_total), progress_done = COALESCE(LEAST($4, COALESCE($3, progress_total)), progress_done) \
+             WHERE id = $1 AND status = 'running' AND attempts = $2",
+            &[&lease.job.id.0, &lease.attempt, &total, &done],
+        )
+        .await?
+        == 1)
+}
+
+/// The lease was lost: another worker owns the job now.
+#[derive(Debug, thiserror::Error)]
+pub enum FinishError {
+    #[error("the job is no longer ours (lease {0} lost)")]
+    LostLease(i32),
+    #[error(transparent)]
+    Db(#[from] DbError),
+}
+
+impl From<tokio_postgres::Error> for FinishError {
+    fn from(e: tokio_postgres::Error) -> Self {
+        Self::Db(e.into())
+    }
+}
+
+/// Lock the leased row inside `tx`, or report the lease lost.
+pub async fn lock_lease(tx: &impl GenericClient, lease: &Lease) -> Result<(), FinishError> {
+    let row = tx
+        .query_opt(
+            "SELECT 1 FROM jobs WHERE id = $1 AND status = 'running' AND attempts = $2 FOR UPDATE",
+            &[&lease.job.id.0, &lease.attempt],
+        )
+        .await?;
+    row.map(|_| ()).ok_or(FinishError::LostLease(lease.attempt))
+}
+
+/// Mark the leased job succeeded (inside the transaction that stored its output).
+pub async fn succeed(tx: &impl GenericClient, lease: &Lease) -> Result<(), FinishError> {
+    tx.execute(
+        "UPDATE jobs SET status = 'succeeded', finished_at = now(), heartbeat_at = now(), last_error = NULL, \
+         progress_done = COALESCE(progress_total, progress_done) WHERE id = $1 AND attempts = $2",
+        &[&lease.job.id.0, &lease.attempt],
+    )
+    .await?;
+    Ok(())
+}
+
+/// A permanent failure: the job is `failed` and so is its book (unless the book
+/// is ready from an earlier run and keeps its chunks).
+pub async fn fail(
+    client: &mut deadpool_postgres::Object,
+    lease: &Lease,
+    code: &str,
+    message: &str,
+) -> Result<(), FinishError> {
+    let tx = client.transaction().await?;
+    lock_lease(&tx, lease).await?;
+    tx.execute(
+        "UPDATE jobs SET status = 'failed', finished_at = now(), last_error = $2 WHERE id = $1",
+        &[&lease.job.id.0, &format!("{code}: {message}")],
+    )
+    .await?;
+    fail_book(&tx, lease.job.book_id, code, message).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+async fn fail_book(
+    tx: &impl GenericClient,
+    book: BookId,
+    code: &str,
+    message: &str,
+) -> Result<(), DbError> {
+    tx.execute(
+        "UPDATE books SET status = 'failed', error_code = $2, error_message = $3 WHERE id = $1 AND status = 'processing'",
+        &[&book.0, &code, &message],
+    )
+    .await?;
+    Ok(())
+}
+
+/// What became of a job after a transient failure.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AfterFailure {
+    /// Back in the queue, due after the backoff.
+    Retrying { run_after: DateTime<Utc> },
+    /// Out of attempts: `dead`, its book `failed` with `retries_exhausted`.
+    Dead,
+}
+
+/// The message a book shows once its job has run out of attempts.
+pub const RETRIES_EXHAUSTED_MESSAGE: &str =
+    "processing kept failing for a temporary reason; an admin can retry it";
+
+/// A transient failure: queue the job again after `backoff_secs`, or bury it.
+pub async fn retry_later(
+    client: &mut deadpool_postgres::Object,
+    lease: &Lease,
+    error: &str,
+    backoff_secs: f64,
+) -> Result<AfterFailure, FinishError> {
+    let tx = client.transaction().await?;
+    lock_lease(&tx, lease).await?;
+    let row = tx
+        .query_one(
+            "UPDATE jobs SET \
+               status = CASE WHEN attempts >= max_attempts THEN 'dead' ELSE 'queued' END, \
+               finished_at = CASE WHEN attempts >= max_attempts THEN now() END, \
+               run_after = now() + make_interval(secs => $2), published_at = NULL, \
+               heartbeat_at = NULL, worker = NULL, last_error = $3 \
+             WHERE id = $1 RETURNING status, run_after",
+            &[&lease.job.id.0, &backoff_secs, &error],
+        )
+        .await?;
+    let status: String = row.try_get(0).map_err(DbError::from)?;
+    let outcome = if status == "dead" {
+        fail_book(
+            &tx,
+            lease.job.book_id,
+            "retries_exhausted",
+            RETRIES_EXHAUSTED_MESSAGE,
+        )
+        .await?;
+        AfterFailure::Dead
+    } else {
+        AfterFailure::Retrying {
+            run_after: row.try_get(1).map_err(DbError::from)?,
+        }
+    };
+    tx.commit().await?;
+    Ok(outcome)
+}
+
+/// Give an unfinished job back (shutdown): queued again, due now, the attempt not
+/// counted. Returns the job to publish.
+pub async fn hand_back(client: &impl GenericClient, lease: &Lease) -> Result<Option<Job>, DbError> {
+    client
+        .query_opt(
+            &format!(
+                "UPDATE jobs SET status = 'queued', attempts = attempts - 1, run_after = now(), published_at = NULL, \
+                 started_at = NULL, heartbeat_at = NULL, worker = NULL \
+                 WHERE id = $1 AND status = 'running' AND attempts = $2 RETURNING {COLUMNS}"
+            ),
+            &[&lease.job.id.0, &lease.attempt],
+        )
+        .await?
+        .as_ref()
+        .map(Job::from_row)
+        .transpose()
+}
+
+/// A job the sweeper found with an expired heartbeat.
+#[derive(Debug, Clone)]
+pub struct Expired {
+    pub job: Job,
+    pub dead: bool,
+}
+
+/// Requeue `running` jobs silent for longer than `stale_after_secs`, burying those
+/// out of attempts (their books fail with `retries_exhausted`).
+pub async fn requeue_expired(
+    client: &mut deadpool_postgres::Object,
+    stale_after_secs: f64,
+    limit: i64,
+) -> Result<Vec<Expired>, DbError> {
+    let tx = client.transaction().await?;
+    let rows = tx
+        .query(
+            &format!(
+                "UPDATE jobs SET \
+                   status = CASE WHEN attempts >= max_attempts THEN 'dead' ELSE 'queued' END, \
+                   finished_at = CASE WHEN attempts >= max_attempts THEN now() END, \
+                   run_after = now(), published_at = NULL, heartbeat_at = NULL, worker = NULL, \
+                   last_error = COALESCE(worker, 'a worker') || ' stopped while running it (no heartbeat)' \
+                 WHERE id IN (SELECT id FROM jobs WHERE status = 'running' AND heartbeat_at < now() - make_interval(secs => $1) \
+                              ORDER BY heartbeat_at LIMIT $2 FOR UPDATE SKIP LOCKED) \
+                 RETURNING {COLUMNS}"
+            ),
+            &[&stale_after_secs, &limit],
+        )
+        .await?;
+    let mut out = Vec::with_capacity(rows.len());
+    for row in &rows {
+        let job = Job::from_row(row)?;
+        let dead = job.status == JobStatus::Dead;
+        if dead {
+            fail_book(
+                &tx,
+                job.book_id,
+                "retries_exhausted",
+                RETRIES_EXHAUSTED_MESSAGE,
+            )
+            .await?;
+        }
+        out.push(Expired { job, dead });
+    }
+    tx.commit().await?;
+    Ok(out)
+}
+
+/// Queued jobs that are due and not on the stream (or were published so long ago
+/// that the message may be lost), oldest due first.
+pub async fn due_for_publishing(
+    client: &impl GenericClient,
+    republish_after_secs: f64,
+    limit: i64,
+) -> Result<Vec<Job>, DbError> {
+    let rows = client
+        .query(
+            &format!(
+                "SELECT {COLUMNS} FROM jobs WHERE status = 'queued' AND run_after <= now() \
+                 AND (published_at IS NULL OR published_at < now() - make_interval(secs => $1)) \
+                 ORDER BY run_after LIMIT $2"
+            ),
+            &[&republish_after_secs, &limit],
+        )
+        .await?;
+    rows.iter().map(Job::from_row).collect()
+}
+
+/// Mark many jobs published at once (only those still queued).
+pub async fn mark_many_published(
+    client: &impl GenericClient,
+    ids: &[JobId],
+) -> Result<u64, DbError> {
+    let ids: Vec<Uuid> = ids.iter().map(|j| j.0).collect();
+    Ok(client
+        .execute(
+            "UPDATE jobs SET published_at = now() WHERE id = ANY($1) AND status = 'queued'",
+            &[&ids],
+        )
+        .await?)
+}

@@ -1,0 +1,65 @@
+//! Run the worker's extraction and text stages over PDFs and print what a listener
+//! would get: `cargo build -p worker && cargo run -p worker --example extract -- FILE…`.
+//! Reads the worker's own variables (TEXT_ENGINES, EXTRACT_*, CHUNK_*).
+
+#![allow(clippy::print_stdout)] // a command-line tool
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Instant;
+
+use shared_domain::Vars;
+use worker::config::PipelineConfig;
+use worker::extract::Extractor;
+use worker::text::{ChunkSizes, chunk_book};
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let config = PipelineConfig::from_vars(&Vars::from_env(), 2)?;
+    let exe = std::env::current_exe()?
+        .parent()
+        .and_then(|p| p.parent())
+        .map(|p| p.join("worker"))
+        .unwrap_or_else(|| PathBuf::from("worker"));
+    let extractor = Extractor::new(
+        &config,
+        exe,
+        Arc::new(tokio::sync::Semaphore::new(config.parallelism as usize)),
+    );
+    for file in std::env::args().skip(1) {
+        let started = Instant::now();
+        match extractor.extract(file.as_ref(), &|_, _| {}).await {
+            Err(e) => println!("{file}\tERROR\t{e}"),
+            Ok(doc) => {
+                let chunks = chunk_book(
+                    &doc.pages,
+                    &doc.outline,
+                    ChunkSizes {
+                        target: config.chunk_target,
+                        max: config.chunk_max,
+                    },
+                );
+                let chars: usize = chunks.iter().map(|c| c.char_count).sum();
+                println!(
+                    "{file}\t{}\tpages={}\tchunks={}\tchars={chars}\t{:.2}s\tchapter={:?}",
+                    doc.engine,
+                    doc.pages.len(),
+                    chunks.len(),
+                    started.elapsed().as_secs_f64(),
+                    chunks.get(1).and_then(|c| c.chapter.clone()),
+                );
+                if std::env::var_os("SHOW").is_some() {
+                    for c in chunks.iter().take(3) {
+                        println!(
+                            "  [{}-{}] {}",
+                            c.page_start,
+                            c.page_end,
+                            c.text.chars().take(300).collect::<String>()
+                        );
+                    }
+                }
+            }
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,532 @@
+//! The stream consumer: Redis delivers, Postgres decides.
+//!
+//! Each process is one consumer (`host-pid-random`) in the `workers` group. It
+//! reads with `XREADGROUP … BLOCK` only as many entries as it has free slots
+//! (`WORKER_CONCURRENCY`), so its pending list never exceeds that, and every so
+//! often `XAUTOCLAIM`s entries other consumers left idle past the visibility
+//! timeout (they died). A delivery becomes work only through the Postgres claim;
+//! a duplicate, a finished job or a job running elsewhere is acknowledged and
+//! dropped. While a job runs, a heartbeat refreshes both `jobs.heartbeat_at`
+//! (fenced on the lease) and the entry's idle time (`XCLAIM … JUSTID`). When the
+//! outcome is recorded in Postgres the entry is `XACK`ed and `XDEL`eted; if it
+//! cannot be recorded the entry stays pending and is reclaimed later.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use deadpool_postgres::Pool;
+use rand::Rng;
+use redis::Value;
+use shared_domain::db::DbError;
+use shared_domain::db::jobs::{self, AfterFailure, FinishError, Lease, NotClaimed};
+use shared_domain::error::error_chain;
+use shared_domain::queue::JobMessage;
+use shared_domain::redis::{Redis, RedisError, WORKER_GROUP};
+use tokio::sync::{Semaphore, watch};
+use tokio::task::JoinSet;
+use tracing::Instrument;
+
+use crate::config::QueueConfig;
+use crate::pipeline::{Pipeline, PipelineError, Progress};
+
+pub struct Consumer {
+    pub name: String,
+    pub redis: Redis,
+    pub db: Pool,
+    pub pipeline: Pipeline,
+    pub config: QueueConfig,
+    pub concurrency: usize,
+}
+
+/// A unique consumer name: host, pid and a random suffix (pids repeat across containers).
+pub fn consumer_name() -> String {
+    let host = std::fs::read_to_string("/etc/hostname")
+        .ok()
+        .map(|h| h.trim().to_owned())
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "worker".to_owned());
+    let suffix: u32 = rand::rng().random();
+    format!("{host}-{}-{suffix:08x}", std::process::id())
+}
+
+type Entry = (String, HashMap<String, String>);
+
+/// How a job's run ended, as far as the stream entry is concerned.
+enum Settled {
+    /// Recorded in Postgres: acknowledge and delete the entry.
+    Done,
+    /// Not recorded (Postgres unreachable) or not ours any more: leave it pending.
+    Leave,
+}
+
+impl Consumer {
+    /// Create the group (from the stream's beginning, so jobs published before any
+    /// worker existed are delivered) unless it exists.
+    pub async fn ensure_group(&self) -> Result<(), RedisError> {
+        let mut conn = self.redis.conn().await?;
+        let created: Result<(), redis::RedisError> = redis::cmd("XGROUP")
+            .arg("CREATE")
+            .arg(self.redis.keys.job_stream())
+            .arg(WORKER_GROUP)
+            .arg("0")
+            .arg("MKSTREAM")
+            .query_async(&mut conn)
+            .await;
+        match created {
+            Err(e) if e.code() == Some("BUSYGROUP") => Ok(()),
+            other => Ok(other?),
+        }
+    }
+
+    /// Consume until `stop` turns true; then let in-flight jobs run for `grace`
+    /// and hand back whatever is still running.
+    pub async fn run(self: Arc<Self>, mut stop: watch::Receiver<bool>, grace: Duration) {
+        let slots = Arc::new(Semaphore::new(self.concurrency));
+        let (hand_back, hand_back_rx) = watch::channel(false);
+        let mut tasks = JoinSet::new();
+        let mut errors = 0u32;
+        let mut group_ready = false;
+        let mut last_autoclaim: Option<Instant> = None;
+        while !*stop.borrow() {
+            while tasks.try_join_next().is_some() {}
+            if !group_ready {
+                match self.ensure_group().await {
+                    Ok(()) => group_ready = true,
+                    Err(e) => {
+                        errors += 1;
+                        tracing::warn!(error = %error_chain(&e), "cannot reach the job stream; retrying");
+                        pause(&mut stop, backoff(errors)).await;
+                        continue;
+                    }
+                }
+            }
+            let free = slots.available_permits();
+            if free == 0 {
+                tokio::select! {
+                    _ = tasks.join_next() => {}
+                    _ = stop.changed() => {}
+                }
+                continue;
+            }
+            let due =
+                last_autoclaim.is_none_or(|t| t.elapsed() >= self.config.visibility_timeout / 2);
+            let read = if due {
+                last_autoclaim = Some(Instant::now());
+                self.autoclaim(free).await
+            } else {
+                self.read(free).await
+            };
+            match read {
+                Ok(entries) => {
+                    errors = 0;
+                    for entry in entries {
+                        let Ok(permit) = Arc::clone(&slots).try_acquire_owned() else {
+                            break; // cannot happen: we read at most `free` entries
+                        };
+                        let me = Arc::clone(&self);
+                        let hand_back = hand_back_rx.clone();
+                        tasks.spawn(async move {
+                            me.handle(entry, hand_back).await;
+                            drop(permit);
+                        });
+                    }
+                }
+                Err(e) => {
+                    if matches!(&e, RedisError::Command(c) if c.code() == Some("NOGROUP")) {
+                        group_ready = false; // the stream or group was deleted: make it again
+                    }
+                    errors += 1;
+                    tracing::warn!(error = %error_chain(&e), "reading the job stream failed; retrying");
+                    pause(&mut stop, backoff(errors)).await;
+                }
+            }
+        }
+        tracing::info!(
+            in_flight = tasks.len(),
+            grace_seconds = grace.as_secs(),
+            "stopped reading; finishing in-flight jobs"
+        );
+        let finished =
+            tokio::time::timeout(grace, async { while tasks.join_next().await.is_some() {} }).await;
+        if finished.is_err() {
+            tracing::warn!(
+                in_flight = tasks.len(),
+                "grace period over; handing back unfinished jobs"
+            );
+            let _ = hand_back.send(true);
+            while tasks.join_next().await.is_some() {}
+        }
+    }
+
+    async fn read(&self, count: usize) -> Result<Vec<Entry>, RedisError> {
+        let mut conn = self.redis.blocking.get().await?;
+        let reply: Value = redis::cmd("XREADGROUP")
+            .arg("GROUP")
+            .arg(WORKER_GROUP)
+            .arg(&self.name)
+            .arg("COUNT")
+            .arg(count)
+            .arg("BLOCK")
+            .arg(u64::try_from(self.config.block.as_millis()).unwrap_or(5000))
+            .arg("STREAMS")
+            .arg(self.redis.keys.job_stream())
+            .arg(">")
+            .query_async(&mut *conn)
+            .await?;
+        Ok(parse_read_reply(reply))
+    }
+
+    /// Take over entries idle longer than the visibility timeout (their consumer died).
+    async fn autoclaim(&self, count: usize) -> Result<Vec<Entry>, RedisError> {
+        let mut conn = self.redis.conn().await?;
+        let reply: Value = redis::cmd("XAUTOCLAIM")
+            .arg(self.redis.keys.job_stream())
+            .arg(WORKER_GROUP)
+            .arg(&self.name)
+            .arg(u64::try_from(self.config.visibility_timeout.as_millis()).unwrap_or(u64::MAX))
+            .arg("0-0")
+            .arg("COUNT")
+            .arg(count)
+            .query_async(&mut conn)
+            .await?;
+        // [next-cursor, [entries…], [deleted ids…]]
+        let Value::Array(parts) = reply else {
+            return Ok(Vec::new());
+        };
+        let entries = parts
+            .into_iter()
+            .nth(1)
+            .map(parse_entries)
+            .unwrap_or_default();
+        if !entries.is_empty() {
+            tracing::info!(
+                count = entries.len(),
+                "took over entries of a stopped worker"
+            );
+            metrics::counter!("queue_reclaimed_total").increment(entries.len() as u64);
+        }
+        Ok(entries)
+    }
+
+    async fn handle(&self, (entry_id, fields): Entry, hand_back: watch::Receiver<bool>) {
+        let message = match JobMessage::from_fields(&fields) {
+            Ok(m) => m,
+            Err(e) => {
+                // Postgres holds the job; a malformed entry carries nothing to lose.
+                tracing::warn!(entry_id, error = %e, "dropping a malformed stream entry");
+                self.ack(&entry_id).await;
+                return;
+            }
+        };
+        let span = tracing::info_span!("job", job_id = %message.job_id, book_id = %message.book_id, entry_id = %entry_id);
+        if let Some(tp) = &message.traceparent {
+            shared_domain::telemetry::set_remote_parent(&span, tp);
+        }
+        async {
+            let stale = self.config.visibility_timeout.as_secs_f64();
+            let claimed = match self.db.get().await.map_err(DbError::from) {
+                Ok(client) => jobs::claim(&client, message.job_id, &self.name, stale).await,
+                Err(e) => Err(e),
+            };
+            let lease = match claimed {
+                Ok(Ok(lease)) => lease,
+                Ok(Err(why)) => {
+                    match why {
+                        NotClaimed::Missing => tracing::info!("the job no longer exists (book deleted); dropping"),
+                        NotClaimed::Unavailable(status) => tracing::debug!(%status, "not claimable (duplicate delivery, running elsewhere or finished); dropping"),
+                    }
+                    metrics::counter!("queue_duplicates_total").increment(1);
+                    self.ack(&entry_id).await;
+                    return;
+                }
+                Err(e) => {
+                    // Leave the entry pending: it is reclaimed once Postgres is back.
+                    tracing::warn!(error = %error_chain(&e), "cannot claim the job: database unavailable");
+                    return;
+                }
+            };
+            let lag = (chrono::Utc::now() - message.enqueued_at).to_std().unwrap_or_default();
+            metrics::histogram!("queue_start_lag_seconds").record(lag.as_secs_f64());
+            tracing::info!(job_id = %lease.job.id, attempt = lease.attempt, "processing your book | book_id={}", lease.job.book_id);
+            let settled = self.run_job(&lease, &entry_id, hand_back).await;
+            if matches!(settled, Settled::Done) {
+                self.ack(&entry_id).await;
+            }
+        }
+        .instrument(span)
+        .await;
+    }
+
+    async fn run_job(
+        &self,
+        lease: &Lease,
+        entry_id: &str,
+        mut hand_back: watch::Receiver<bool>,
+    ) -> Settled {
+        let progress = Progress::default();
+        let started = Instant::now();
+        let outcome = tokio::select! {
+            r = self.pipeline.run(lease, &progress) => Some(r),
+            () = self.heartbeat(lease, entry_id, &progress) => Some(Err(PipelineError::LostLease)),
+            _ = hand_back.wait_for(|v| *v) => None,
+        };
+        let elapsed = started.elapsed().as_secs_f64();
+        let Some(outcome) = outcome else {
+            return self.hand_back(lease).await;
+        };
+        match outcome {
+            Ok(done) => {
+                metrics::counter!("jobs_total", "outcome" => "succeeded").increment(1);
+                metrics::histogram!("job_seconds").record(elapsed);
+                tracing::info!(pages = done.pages, chunks = done.chunks, engine = %done.engine, seconds = elapsed, "book ready");
+                Settled::Done
+            }
+            Err(PipelineError::LostLease) => {
+                tracing::warn!(
+                    "lost the job to another worker (heartbeat expired); abandoning this run"
+                );
+                metrics::counter!("jobs_total", "outcome" => "lost").increment(1);
+                Settled::Leave
+            }
+            Err(PipelineError::Permanent(e)) => {
+                let mut client = match self.db.get().await {
+                    Ok(c) => c,
+                    Err(err) => return self.unrecorded(&DbError::from(err)),
+                };
+                match jobs::fail(&mut client, lease, e.code.as_str(), &e.message).await {
+                    Ok(()) => {
+                        metrics::counter!("jobs_total", "outcome" => "failed").increment(1);
+                        tracing::info!(code = %e.code, reason = %e.message, "book failed");
+                        Settled::Done
+                    }
+                    Err(FinishError::LostLease(_)) => Settled::Leave,
+                    Err(FinishError::Db(err)) => self.unrecorded(&err),
+                }
+            }
+            Err(e @ PipelineError::Transient { .. }) => self.retry_later(lease, &e).await,
+        }
+    }
+
+    async fn retry_later(&self, lease: &Lease, error: &PipelineError) -> Settled {
+        let backoff = backoff_delay(&self.config, lease.attempt);
+        let mut client = match self.db.get().await {
+            Ok(c) => c,
+            Err(err) => return self.unrecorded(&DbError::from(err)),
+        };
+        let reason = error_chain(error);
+        match jobs::retry_later(&mut client, lease, &reason, backoff.as_secs_f64()).await {
+            Ok(AfterFailure::Retrying { run_after }) => {
+                metrics::counter!("jobs_total", "outcome" => "retrying").increment(1);
+                tracing::warn!(error = %reason, attempt = lease.attempt, %run_after, "transient failure; will retry");
+                Settled::Done
+            }
+            Ok(AfterFailure::Dead) => {
+                metrics::counter!("jobs_total", "outcome" => "dead").increment(1);
+                tracing::error!(error = %reason, attempts = lease.attempt, "out of attempts; the job is dead");
+                self.dead_letter(lease, &reason).await;
+                Settled::Done
+            }
+            Err(FinishError::LostLease(_)) => Settled::Leave,
+            Err(FinishError::Db(err)) => self.unrecorded(&err),
+        }
+    }
+
+    fn unrecorded(&self, e: &DbError) -> Settled {
+        tracing::warn!(error = %error_chain(e), "cannot record the outcome; the job will be retried after the visibility timeout");
+        Settled::Leave
+    }
+
+    /// Record a dead job on the dead-letter stream (the job row already says `dead`).
+    pub async fn dead_letter(&self, lease: &Lease, error: &str) {
+        dead_letter(
+            &self.redis,
+            &lease.job.id.to_string(),
+            &lease.job.book_id.to_string(),
+            error,
+            lease.attempt,
+        )
+        .await;
+    }
+
+    /// Shutdown: give the job back to the queue without counting the attempt, and
+    /// publish it so another worker starts it now.
+    async fn hand_back(&self, lease: &Lease) -> Settled {
+        let client = match self.db.get().await {
+            Ok(c) => c,
+            Err(err) => return self.unrecorded(&DbError::from(err)),
+        };
+        match jobs::hand_back(&client, lease).await {
+            Ok(Some(job)) => {
+                tracing::info!("handed the job back for another worker");
+                metrics::counter!("jobs_total", "outcome" => "handed_back").increment(1);
+                if let Err(e) = shared_domain::queue::publish(&self.db, &self.redis, &job).await {
+                    tracing::warn!(error = %error_chain(&e), "could not republish the handed-back job; the sweeper will");
+                }
+                Settled::Done
+            }
+            Ok(None) => Settled::Leave,
+            Err(e) => self.unrecorded(&e),
+        }
+    }
+
+    /// Until the lease is lost: heartbeat in Postgres (with progress) every couple of
+    /// seconds, and reset the entry's idle time at a third of the visibility timeout.
+    async fn heartbeat(&self, lease: &Lease, entry_id: &str, progress: &Progress) {
+        let claim_every = self.config.visibility_timeout / 3;
+        let tick = claim_every.min(Duration::from_secs(2));
+        let mut last_claim = Instant::now();
+        let mut last_progress = None;
+        loop {
+            tokio::time::sleep(tick).await;
+            let now_progress = progress.get();
+            let due = last_claim.elapsed() >= claim_every;
+            if !due && now_progress == last_progress {
+                continue;
+            }
+            match self.db.get().await.map_err(DbError::from) {
+                Ok(client) => match jobs::heartbeat(&client, lease, now_progress).await {
+                    Ok(true) => last_progress = now_progress,
+                    Ok(false) => return,
+                    Err(e) => tracing::warn!(error = %error_chain(&e), "heartbeat not recorded"),
+                },
+                Err(e) => tracing::warn!(error = %error_chain(&e), "heartbeat not recorded"),
+            }
+            if due {
+                last_claim = Instant::now();
+                if let Err(e) = self.touch(entry_id).await {
+                    tracing::warn!(error = %error_chain(&e), "could not refresh the stream entry");
+                }
+            }
+        }
+    }
+
+    async fn touch(&self, entry_id: &str) -> Result<(), RedisError> {
+        let mut conn = self.redis.conn().await?;
+        let _: Value = redis::cmd("XCLAIM")
+            .arg(self.redis.keys.job_stream())
+            .arg(WORKER_GROUP)
+            .arg(&self.name)
+            .arg(0)
+            .arg(entry_id)
+            .arg("JUSTID")
+            .query_async(&mut conn)
+            .await?;
+        Ok(())
+    }
+
+    /// XACK + XDEL in one round trip; a failure leaves the entry to be reclaimed and dropped.
+    async fn ack(&self, entry_id: &str) {
+        let stream = self.redis.keys.job_stream();
+        let result = async {
+            let mut conn = self.redis.conn().await?;
+            let _: Value = redis::pipe()
+                .cmd("XACK")
+                .arg(&stream)
+                .arg(WORKER_GROUP)
+                .arg(entry_id)
+                .cmd("XDEL")
+                .arg(&stream)
+                .arg(entry_id)
+                .query_async(&mut conn)
+                .await?;
+            Ok::<_, RedisError>(())
+        }
+        .await;
+        if let Err(e) = result {
+            tracing::warn!(entry_id, error = %error_chain(&e), "could not acknowledge the entry; it will be reclaimed and dropped");
+        }
+    }
+}
+
+/// XADD a dead letter: job id, book id, the error and how many deliveries it had.
+pub async fn dead_letter(redis: &Redis, job_id: &str, book_id: &str, error: &str, deliveries: i32) {
+    let result = async {
+        let mut conn = redis.conn().await?;
+        let _: String = redis::cmd("XADD")
+            .arg(redis.keys.dead_letter_stream())
+            .arg("*")
+            .arg("job_id")
+            .arg(job_id)
+            .arg("book_id")
+            .arg(book_id)
+            .arg("error")
+            .arg(error)
+            .arg("deliveries")
+            .arg(deliveries)
+            .arg("failed_at")
+            .arg(chrono::Utc::now().to_rfc3339())
+            .query_async(&mut conn)
+            .await?;
+        Ok::<_, RedisError>(())
+    };
+    if let Err(e) = result.await {
+        tracing::warn!(job_id, error = %error_chain(&e), "could not write the dead letter (the job row says dead)");
+    }
+}
+
+/// Exponential backoff with jitter: base·2^(attempt-1), capped, then scaled by 0.5–1.0.
+pub fn backoff_delay(config: &QueueConfig, attempt: i32) -> Duration {
+    let exp = u32::try_from(attempt.saturating_sub(1))
+        .unwrap_or(0)
+        .min(20);
+    let raw = config
+        .retry_base
+        .saturating_mul(2u32.saturating_pow(exp))
+        .min(config.retry_max);
+    raw.mul_f64(rand::rng().random_range(0.5..=1.0))
+}
+
+/// Waiting between failed attempts at Redis: 0.2 s doubling to 5 s.
+fn backoff(errors: u32) -> Duration {
+    Duration::from_millis(200u64.saturating_mul(1 << errors.min(5))).min(Duration::from_secs(5))
+}
+
+async fn pause(stop: &mut watch::Receiver<bool>, d: Duration) {
+    tokio::select! {
+        () = tokio::time::sleep(d) => {}
+        _ = stop.changed() => {}
+    }
+}
+
+fn parse_read_reply(reply: Value) -> Vec<Entry> {
+    // [[stream, [entries…]]] (RESP2) or {stream: [entries…]} (RESP3); nil on timeout.
+    match reply {
+        Value::Array(streams) => streams
+            .into_iter()
+            .filter_map(|s| match s {
+                Value::Array(mut pair) if pair.len() == 2 => pair.pop(),
+                _ => None,
+            })
+            .flat_map(parse_entries)
+            .collect(),
+        Value::Map(streams) => streams
+            .into_iter()
+            .flat_map(|(_, v)| parse_entries(v))
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
+fn parse_entries(value: Value) -> Vec<Entry> {
+    let Value::Array(entries) = value else {
+        return Vec::new();
+    };
+    entries
+        .into_iter()
+        .filter_map(|e| {
+            let Value::Array(mut parts) = e else {
+                return None;
+            };
+            if parts.len() != 2 {
+                return None;
+            }
+            let fields = parts.pop()?;
+            let id: String = redis::from_redis_value(parts.pop()?).ok()?;
+            // A deleted entry comes back with nil fields: an empty map, dropped as malformed.
+            let fields: HashMap<String, String> =
+                redis::from_redis_value(fields).unwrap_or_default();
+            Some((id, fields))
+        })
+        .collect()
+}

@@ -1,0 +1,572 @@
+//! Text extraction, isolated in child processes, with a second engine for what
+//! the first does badly.
+//!
+//! The primary engine is pdf-extract (the best paragraph breaks on English), run
+//! as `worker extract` children over interleaved page shards, one per allowed
+//! core, each under an address-space and CPU limit and all under a wall-clock
+//! deadline. Every page is then measured: replacement or private-use characters,
+//! empty pages, right-to-left scripts (which pdf-extract writes in reverse) and
+//! CJK (whose characters it drops when a font lacks a Unicode map). Pages that
+//! look poor are taken from poppler's `pdftotext` instead when its text scores
+//! better; a file pdf-extract cannot open (truncated, say) or crashes on goes to
+//! pdftotext whole. The book records which engine produced its text.
+
+pub mod child;
+
+use std::path::{Path, PathBuf};
+use std::process::{ExitStatus, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::{Duration, Instant};
+
+use shared_domain::BookErrorCode;
+use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncReadExt, BufReader};
+use tokio::process::{Child, Command};
+use tokio::sync::Semaphore;
+
+use crate::text::OutlineEntry;
+use child::{Event, FatalKind, Limits};
+
+/// How extraction runs; built from the worker's configuration.
+#[derive(Debug, Clone)]
+pub struct Extractor {
+    /// The worker binary re-executed for `extract` and `limit`.
+    pub exe: PathBuf,
+    pub pdftotext: Option<PathBuf>,
+    pub use_pdf_extract: bool,
+    /// Child processes per book.
+    pub shards: u32,
+    /// Child processes across the whole worker (shared by concurrent jobs).
+    pub permits: Arc<Semaphore>,
+    pub memory_mb: u64,
+    pub timeout: Duration,
+    pub max_pages: u32,
+    /// Most bytes of text accepted from one book.
+    pub max_text_bytes: u64,
+}
+
+/// A book's text, page by page.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Extracted {
+    pub pages: Vec<String>,
+    pub outline: Vec<OutlineEntry>,
+    /// `pdf-extract`, `pdftotext`, or `pdf-extract+pdftotext`.
+    pub engine: String,
+}
+
+/// A permanent reason this file yields no text.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{code}: {message}")]
+pub struct ExtractError {
+    pub code: BookErrorCode,
+    pub message: String,
+}
+
+impl ExtractError {
+    fn new(code: BookErrorCode, message: impl Into<String>) -> Self {
+        Self {
+            code,
+            message: message.into(),
+        }
+    }
+}
+
+/// Extraction failed for a reason unrelated to the file (the machine, not the book).
+#[derive(Debug, thiserror::Error)]
+pub enum Failure {
+    #[error(transparent)]
+    Book(#[from] ExtractError),
+    #[error("could not run the extractor")]
+    Spawn(#[source] std::io::Error),
+}
+
+/// Progress of one book: pages done of total.
+pub type Progress<'a> = &'a (dyn Fn(u32, u32) + Send + Sync);
+
+impl Extractor {
+    pub fn new(
+        config: &crate::config::PipelineConfig,
+        exe: PathBuf,
+        permits: Arc<Semaphore>,
+    ) -> Self {
+        Self {
+            exe,
+            pdftotext: config.pdftotext.clone(),
+            use_pdf_extract: config.use_pdf_extract,
+            shards: config.parallelism,
+            permits,
+            memory_mb: config.memory_mb,
+            timeout: config.timeout,
+            max_pages: config.max_pages,
+            max_text_bytes: 512 * 1024 * 1024,
+        }
+    }
+
+    fn limits(&self) -> Limits {
+        Limits {
+            memory_mb: self.memory_mb,
+            cpu_seconds: self.timeout.as_secs().saturating_add(1),
+        }
+    }
+
+    /// Extract `path`'s text, or say why the book cannot be read.
+    pub async fn extract(&self, path: &Path, progress: Progress<'_>) -> Result<Extracted, Failure> {
+        let primary = if self.use_pdf_extract {
+            Some(self.pdf_extract(path, progress).await?)
+        } else {
+            None
+        };
+        match primary {
+            Some(Ok(doc)) => Ok(self.second_opinion(path, doc).await?),
+            Some(Err(failure)) => {
+                tracing::info!(code = %failure.code, reason = %failure.message, "pdf-extract failed; trying pdftotext");
+                match self.pdftotext(path, None).await? {
+                    // The primary's reason is the more telling one when both fail,
+                    // unless poppler says the file is encrypted or not a PDF at all.
+                    Err(fallback) if fallback.code == BookErrorCode::EncryptedPdf => {
+                        Err(fallback.into())
+                    }
+                    Err(_) => Err(failure.into()),
+                    Ok(pages) => Ok(Extracted {
+                        pages,
+                        outline: Vec::new(),
+                        engine: "pdftotext".into(),
+                    }),
+                }
+            }
+            None => Ok(Extracted {
+                pages: self.pdftotext(path, None).await?.map_err(Failure::Book)?,
+                outline: Vec::new(),
+                engine: "pdftotext".into(),
+            }),
+        }
+    }
+
+    /// Pages that look poor from pdf-extract are compared with pdftotext's.
+    async fn second_opinion(&self, path: &Path, mut doc: Extracted) -> Result<Extracted, Failure> {
+        let poor: Vec<usize> = (0..doc.pages.len())
+            .filter(|&i| Quality::of(&doc.pages[i]).is_poor())
+            .collect();
+        let (Some(&first), Some(&last)) = (poor.first(), poor.last()) else {
+            return Ok(doc);
+        };
+        if self.pdftotext.is_none() {
+            return Ok(doc);
+        }
+        let range = (page_number(first), page_number(last));
+        let alt = match self.pdftotext(path, Some(range)).await? {
+            Ok(pages) => pages,
+            Err(e) => {
+                tracing::info!(reason = %e, "pdftotext could not give a second opinion");
+                return Ok(doc);
+            }
+        };
+        let mut replaced = 0;
+        for i in poor {
+            let Some(other) = alt.get(i - first) else {
+                continue;
+            };
+            if Quality::of(other).better_than(&Quality::of(&doc.pages[i])) {
+                doc.pages[i].clone_from(other);
+                replaced += 1;
+            }
+        }
+        if replaced > 0 {
+            doc.engine = if replaced == doc.pages.len() {
+                "pdftotext".into()
+            } else {
+                "pdf-extract+pdftotext".into()
+            };
+        }
+        tracing::debug!(replaced, "pages taken from pdftotext");
+        Ok(doc)
+    }
+
+    /// pdf-extract over `shards` children; `Ok(Err(_))` is a verdict on the file.
+    async fn pdf_extract(
+        &self,
+        path: &Path,
+        progress: Progress<'_>,
+    ) -> Result<Result<Extracted, ExtractError>, Failure> {
+        let deadline = Instant::now() + self.timeout;
+        let counter = PageCounter {
+            done: AtomicU32::new(0),
+            total: AtomicU32::new(0),
+            progress,
+        };
+        let results = futures::future::join_all(
+            (0..self.shards.max(1)).map(|shard| self.run_shard(path, shard, deadline, &counter)),
+        )
+        .await;
+        let mut pages: Vec<(u32, String)> = Vec::new();
+        let mut outline = Vec::new();
+        let mut total = 0;
+        for result in results {
+            match result? {
+                Err(e) => return Ok(Err(e)),
+                Ok(shard) => {
+                    total = total.max(shard.total);
+                    pages.extend(shard.pages);
+                    if !shard.outline.is_empty() {
+                        outline = shard.outline;
+                    }
+                }
+            }
+        }
+        pages.sort_by_key(|(p, _)| *p);
+        if u32::try_from(pages.len()).ok() != Some(total) {
+            return Ok(Err(ExtractError::new(
+                BookErrorCode::ExtractionFailed,
+                "the extractor stopped before the last page",
+            )));
+        }
+        Ok(Ok(Extracted {
+            pages: pages.into_iter().map(|(_, t)| t).collect(),
+            outline,
+            engine: "pdf-extract".into(),
+        }))
+    }
+
+    async fn run_shard(
+        &self,
+        path: &Path,
+        shard: u32,
+        deadline: Instant,
+        counter: &PageCounter<'_>,
+    ) -> Result<Result<Shard, ExtractError>, Failure> {
+        let _permit = self
+            .permits
+            .acquire()
+            .await
+            .map_err(|e| Failure::Spawn(std::io::Error::other(e)))?;
+        let mut cmd = Command::new(&self.exe);
+        cmd.arg("extract")
+            .args(self.limits().to_args())
+            .args([
+                "--shard",
+                &shard.to_string(),
+                "--shards",
+                &self.shards.max(1).to_string(),
+            ])
+            .args(["--max-pages", &self.max_pages.to_string()])
+            .arg(path);
+        let child = spawn(cmd)?;
+        let run = async {
+            let (status, (stdout, _), stderr) =
+                wait_with_output(child, self.max_text_bytes, |line, shard: &mut Shard| {
+                    shard.accept(line, counter);
+                })
+                .await?;
+            Ok::<_, Failure>((status, stdout, stderr))
+        };
+        let (status, mut out, stderr) = match tokio::time::timeout_at(deadline.into(), run).await {
+            Err(_) => return Ok(Err(timeout(self.timeout))),
+            Ok(r) => r?,
+        };
+        if let Some(fatal) = out.fatal.take() {
+            return Ok(Err(fatal));
+        }
+        if out.overflow {
+            return Ok(Err(ExtractError::new(
+                BookErrorCode::TooLarge,
+                "the file holds more text than a book may",
+            )));
+        }
+        if !status.success() {
+            return Ok(Err(classify_crash(status, &stderr, self.timeout)));
+        }
+        Ok(Ok(out))
+    }
+
+    /// pdftotext (poppler) under the same limits; pages split at form feeds.
+    async fn pdftotext(
+        &self,
+        path: &Path,
+        range: Option<(u32, u32)>,
+    ) -> Result<Result<Vec<String>, ExtractError>, Failure> {
+        let Some(bin) = &self.pdftotext else {
+            return Ok(Err(ExtractError::new(
+                BookErrorCode::InvalidPdf,
+                "the file could not be read",
+            )));
+        };
+        let _permit = self
+            .permits
+            .acquire()
+            .await
+            .map_err(|e| Failure::Spawn(std::io::Error::other(e)))?;
+        let mut cmd = Command::new(&self.exe);
+        cmd.arg("limit")
+            .args(self.limits().to_args())
+            .arg("--")
+            .arg(bin)
+            .args(["-enc", "UTF-8"]);
+        if let Some((first, last)) = range {
+            cmd.args(["-f", &first.to_string(), "-l", &last.to_string()]);
+        }
+        cmd.arg(path).arg("-");
+        let child = spawn(cmd)?;
+        let run = wait_with_output(child, self.max_text_bytes, |line, text: &mut String| {
+            text.push_str(line);
+            text.push('\n');
+        });
+        let (status, (text, overflow), stderr) = match tokio::time::timeout(self.timeout, run).await
+        {
+            Err(_) => return Ok(Err(timeout(self.timeout))),
+            Ok(r) => r?,
+        };
+        if overflow {
+            return Ok(Err(ExtractError::new(
+                BookErrorCode::TooLarge,
+                "the file holds more text than a book may",
+            )));
+        }
+        if !status.success() {
+            if stderr.contains("Incorrect password") {
+                return Ok(Err(ExtractError::new(
+                    BookErrorCode::EncryptedPdf,
+                    "the PDF is protected by a password",
+                )));
+            }
+            if status.code() == Some(1) {
+                return Ok(Err(ExtractError::new(
+                    BookErrorCode::InvalidPdf,
+                    "the file is not a readable PDF",
+                )));
+            }
+            return Ok(Err(classify_crash(status, &stderr, self.timeout)));
+        }
+        let mut pages: Vec<String> = text.split('\u{c}').map(str::to_owned).collect();
+        // pdftotext ends every page with a form feed: the last piece is what follows the last page.
+        if pages.len() > 1 {
+            pages.pop();
+        }
+        if u32::try_from(pages.len()).is_ok_and(|n| n > self.max_pages) {
+            return Ok(Err(too_many_pages(pages.len())));
+        }
+        Ok(Ok(pages))
+    }
+}
+
+fn page_number(index: usize) -> u32 {
+    u32::try_from(index + 1).unwrap_or(u32::MAX)
+}
+
+fn timeout(limit: Duration) -> ExtractError {
+    ExtractError::new(
+        BookErrorCode::ExtractionTimeout,
+        format!("reading the text took longer than {} s", limit.as_secs()),
+    )
+}
+
+fn too_many_pages(pages: usize) -> ExtractError {
+    ExtractError::new(
+        BookErrorCode::TooLarge,
+        format!("the PDF has {pages} pages, more than a book may"),
+    )
+}
+
+/// Turn a child's abnormal end into the book's reason.
+fn classify_crash(status: ExitStatus, stderr: &str, limit: Duration) -> ExtractError {
+    use std::os::unix::process::ExitStatusExt;
+    const SIGXCPU: i32 = 24;
+    if status.signal() == Some(SIGXCPU) {
+        return timeout(limit);
+    }
+    if stderr.contains("memory allocation of")
+        || stderr.contains("out of memory")
+        || stderr.contains("std::bad_alloc")
+    {
+        return ExtractError::new(
+            BookErrorCode::TooLarge,
+            "the PDF needs more memory to read than a book may use",
+        );
+    }
+    if stderr.contains("overflowed its stack") {
+        return ExtractError::new(
+            BookErrorCode::ExtractionFailed,
+            "the PDF's drawing instructions nest without end",
+        );
+    }
+    let how = status.signal().map_or_else(
+        || format!("exit code {}", status.code().unwrap_or(-1)),
+        |s| format!("signal {s}"),
+    );
+    ExtractError::new(
+        BookErrorCode::ExtractionFailed,
+        format!("the text extractor crashed on this file ({how})"),
+    )
+}
+
+fn spawn(mut cmd: Command) -> Result<Child, Failure> {
+    cmd.stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .map_err(Failure::Spawn)
+}
+
+/// Most stderr kept from a child, for classifying its crash.
+const STDERR_KEEP: u64 = 64 * 1024;
+
+/// Feed the child's stdout lines to `accept` (at most `max_bytes` in all; the
+/// flag says the cap was hit), keep the head of stderr, and reap the child.
+async fn wait_with_output<T: Default>(
+    mut child: Child,
+    max_bytes: u64,
+    mut accept: impl FnMut(&str, &mut T),
+) -> Result<(ExitStatus, (T, bool), String), Failure> {
+    let stdout = child.stdout.take();
+    let stderr = child.stderr.take();
+    let read_out = async {
+        let mut value = T::default();
+        let Some(stdout) = stdout else {
+            return Ok((value, false));
+        };
+        let mut reader = BufReader::new(stdout.take(max_bytes));
+        let mut line = Vec::new();
+        let mut read = 0u64;
+        loop {
+            line.clear();
+            let n = reader.read_until(b'\n', &mut line).await?;
+            if n == 0 {
+                break;
+            }
+            read += n as u64;
+            if read >= max_bytes {
+                // Stop reading; the child is killed when dropped.
+                return Ok((value, true));
+            }
+            let text = String::from_utf8_lossy(&line);
+            accept(text.trim_end_matches('\n'), &mut value);
+        }
+        Ok::<_, std::io::Error>((value, false))
+    };
+    let read_err = async {
+        let mut buf = String::new();
+        if let Some(stderr) = stderr {
+            let mut limited = stderr.take(STDERR_KEEP);
+            let mut bytes = Vec::new();
+            let _ = limited.read_to_end(&mut bytes).await;
+            buf = String::from_utf8_lossy(&bytes).into_owned();
+            drain(limited.into_inner()).await;
+        }
+        buf
+    };
+    let (out, err) = tokio::join!(read_out, read_err);
+    let out = out.map_err(Failure::Spawn)?;
+    if out.1 {
+        let _ = child.start_kill();
+    }
+    let status = child.wait().await.map_err(Failure::Spawn)?;
+    Ok((status, out, err))
+}
+
+async fn drain(mut r: impl AsyncRead + Unpin) {
+    let mut sink = tokio::io::sink();
+    let _ = tokio::io::copy(&mut r, &mut sink).await;
+}
+
+/// What one `worker extract` child reported.
+#[derive(Default)]
+struct Shard {
+    total: u32,
+    pages: Vec<(u32, String)>,
+    outline: Vec<OutlineEntry>,
+    fatal: Option<ExtractError>,
+    overflow: bool,
+}
+
+impl Shard {
+    fn accept(&mut self, line: &str, counter: &PageCounter<'_>) {
+        let Ok(event) = serde_json::from_str::<Event>(line) else {
+            return;
+        };
+        match event {
+            Event::Doc { pages, outline } => {
+                self.total = pages;
+                counter.total.store(pages, Ordering::Relaxed);
+                self.outline = outline;
+            }
+            // A page that failed alone is kept empty: the second opinion may fill it.
+            Event::Page { page, text, .. } => {
+                self.pages.push((page, text.unwrap_or_default()));
+                let done = counter.done.fetch_add(1, Ordering::Relaxed) + 1;
+                (counter.progress)(done, counter.total.load(Ordering::Relaxed));
+            }
+            Event::Fatal { kind, message } => {
+                self.fatal = Some(match kind {
+                    FatalKind::Encrypted => ExtractError::new(
+                        BookErrorCode::EncryptedPdf,
+                        "the PDF is protected by a password",
+                    ),
+                    FatalKind::TooManyPages => ExtractError::new(
+                        BookErrorCode::TooLarge,
+                        format!("the PDF has {message}, more than a book may"),
+                    ),
+                    FatalKind::Unreadable => ExtractError::new(
+                        BookErrorCode::InvalidPdf,
+                        format!("the file is not a readable PDF ({message})"),
+                    ),
+                });
+            }
+        }
+    }
+}
+
+/// Pages done across a book's shards, reported as they arrive.
+struct PageCounter<'a> {
+    done: AtomicU32,
+    total: AtomicU32,
+    progress: Progress<'a>,
+}
+
+/// Measures of one page's text that reveal a poor extraction.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Quality {
+    pub letters: usize,
+    pub bad: usize,
+    pub rtl: usize,
+    pub cjk: usize,
+}
+
+impl Quality {
+    pub fn of(text: &str) -> Self {
+        let mut q = Self::default();
+        for c in text.chars() {
+            let u = c as u32;
+            if c == '\u{FFFD}' || (0xE000..=0xF8FF).contains(&u) {
+                q.bad += 1;
+            } else if c.is_alphanumeric() {
+                q.letters += 1;
+                if matches!(u, 0x0590..=0x08FF | 0xFB1D..=0xFDFF | 0xFE70..=0xFEFF) {
+                    q.rtl += 1;
+                } else if matches!(u, 0x1100..=0x11FF | 0x3040..=0x30FF | 0x3400..=0x4DBF | 0x4E00..=0x9FFF | 0xAC00..=0xD7AF | 0xF900..=0xFAFF)
+                {
+                    q.cjk += 1;
+                }
+            }
+        }
+        q
+    }
+
+    /// Worth asking the second engine about.
+    pub fn is_poor(&self) -> bool {
+        self.letters == 0 || self.bad * 50 > self.letters || self.rtl > 0 || self.cjk > 0
+    }
+
+    fn score(&self) -> i64 {
+        i64::try_from(self.letters).unwrap_or(i64::MAX)
+            - 10 * i64::try_from(self.bad).unwrap_or(i64::MAX)
+    }
+
+    /// Right-to-left text is taken from poppler (which keeps logical order) when
+    /// it has any; otherwise the page with clearly more real letters wins.
+    pub fn better_than(&self, primary: &Self) -> bool {
+        if primary.rtl > 0 && self.rtl > 0 {
+            return true;
+        }
+        self.score() > primary.score() + i64::try_from(primary.letters / 50).unwrap_or(0)
+    }
+}

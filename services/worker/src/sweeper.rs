@@ -1,0 +1,430 @@
+//! The sweeper: periodic duties done by exactly one worker at a time.
+//!
+//! Leadership is a session-level Postgres advisory lock held on a connection taken
+//! out of the pool. Any number of replicas try for it every `SWEEP_INTERVAL_SECONDS`;
+//! when the leader's process dies its connection closes and Postgres releases the
+//! lock, so another replica leads from its next attempt. The leader checks its
+//! connection each round and steps down when it fails.
+//!
+//! Each round the leader: requeues `running` jobs whose heartbeat expired (burying
+//! those out of attempts); publishes queued jobs that are due and not on the stream
+//! (the outbox: uploads made while Redis was down, retries whose backoff passed,
+//! and messages lost to a Redis restore); deletes idle consumers with nothing
+//! pending; records queue depth metrics; and, every `RETENTION_INTERVAL_SECONDS`,
+//! runs retention.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use deadpool_postgres::{ClientWrapper, Pool};
+use futures::TryStreamExt;
+use redis::Value;
+use shared_domain::db::DbError;
+use shared_domain::db::{books, jobs};
+use shared_domain::error::error_chain;
+use shared_domain::queue::JobMessage;
+use shared_domain::redis::{Redis, RedisError, WORKER_GROUP};
+use shared_domain::{Storage, storage::StorageError};
+use tokio::sync::watch;
+
+use crate::config::{QueueConfig, SweeperConfig};
+use crate::consumer::dead_letter;
+
+/// The advisory lock key of sweeper leadership ("sweeper" in ASCII).
+pub const LEADER_LOCK_KEY: i64 = 0x0073_7765_6570_6572;
+
+/// Jobs handled per query in one round.
+const BATCH: i64 = 500;
+
+pub struct Sweeper {
+    pub db: Pool,
+    pub redis: Redis,
+    pub storage: Storage,
+    pub config: SweeperConfig,
+    pub queue: QueueConfig,
+    /// Shown on `/health`.
+    pub is_leader: Arc<AtomicBool>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SweepError {
+    #[error(transparent)]
+    Db(#[from] DbError),
+    #[error(transparent)]
+    Redis(#[from] RedisError),
+    #[error(transparent)]
+    Storage(#[from] StorageError),
+}
+
+impl From<tokio_postgres::Error> for SweepError {
+    fn from(e: tokio_postgres::Error) -> Self {
+        Self::Db(e.into())
+    }
+}
+
+impl From<redis::RedisError> for SweepError {
+    fn from(e: redis::RedisError) -> Self {
+        Self::Redis(e.into())
+    }
+}
+
+impl Sweeper {
+    pub async fn run(self, mut stop: watch::Receiver<bool>) {
+        let mut leader: Option<ClientWrapper> = None;
+        let mut last_retention: Option<Instant> = None;
+        loop {
+            leader = self.keep_or_take_leadership(leader).await;
+            if let Some(conn) = &leader {
+                let _ = conn; // held for the lock
+                if let Err(e) = self.sweep().await {
+                    tracing::warn!(error = %error_chain(&e), "sweep round failed; next round retries");
+                }
+                if last_retention.is_none_or(|t| t.elapsed() >= self.config.retention_interval) {
+                    last_retention = Some(Instant::now());
+                    if let Err(e) = self.retention().await {
+                        tracing::warn!(error = %error_chain(&e), "retention failed; next run retries");
+                    }
+                }
+            }
+            tokio::select! {
+                () = tokio::time::sleep(self.config.interval) => {}
+                _ = stop.changed() => break,
+            }
+        }
+        if let Some(conn) = leader {
+            let _ = conn
+                .execute("SELECT pg_advisory_unlock($1)", &[&LEADER_LOCK_KEY])
+                .await;
+            self.is_leader.store(false, Ordering::Relaxed);
+            tracing::info!("sweeper leadership released");
+        }
+    }
+
+    async fn keep_or_take_leadership(&self, held: Option<ClientWrapper>) -> Option<ClientWrapper> {
+        if let Some(conn) = held {
+            if conn.simple_query("SELECT 1").await.is_ok() {
+                return Some(conn);
+            }
+            self.is_leader.store(false, Ordering::Relaxed);
+            tracing::warn!("lost the sweeper leadership connection; stepping down");
+            return None;
+        }
+        let conn = match self.db.get().await {
+            Ok(c) => deadpool_postgres::Object::take(c),
+            Err(e) => {
+                tracing::debug!(error = %e, "cannot try for sweeper leadership");
+                return None;
+            }
+        };
+        match conn
+            .query_one("SELECT pg_try_advisory_lock($1)", &[&LEADER_LOCK_KEY])
+            .await
+        {
+            Ok(row) if row.try_get::<_, bool>(0).unwrap_or(false) => {
+                self.is_leader.store(true, Ordering::Relaxed);
+                tracing::info!("sweeper leadership acquired");
+                Some(conn)
+            }
+            // Another replica leads; the detached connection closes on drop.
+            Ok(_) => None,
+            Err(e) => {
+                tracing::debug!(error = %e, "cannot try for sweeper leadership");
+                None
+            }
+        }
+    }
+
+    /// One round of the leader's duties.
+    pub async fn sweep(&self) -> Result<(), SweepError> {
+        let mut client = self.db.get().await.map_err(DbError::from)?;
+        let stale = self.queue.visibility_timeout.as_secs_f64();
+        loop {
+            let expired = jobs::requeue_expired(&mut client, stale, BATCH).await?;
+            for e in &expired {
+                if e.dead {
+                    tracing::error!(job_id = %e.job.id, book_id = %e.job.book_id, "job out of attempts after its worker stopped; dead");
+                    let error = e.job.last_error.clone().unwrap_or_default();
+                    dead_letter(
+                        &self.redis,
+                        &e.job.id.to_string(),
+                        &e.job.book_id.to_string(),
+                        &error,
+                        e.job.attempts,
+                    )
+                    .await;
+                } else {
+                    tracing::warn!(job_id = %e.job.id, book_id = %e.job.book_id, "requeued a job whose worker stopped heartbeating");
+                }
+            }
+            if (expired.len() as i64) < BATCH {
+                break;
+            }
+        }
+        loop {
+            let due =
+                jobs::due_for_publishing(&client, self.config.republish_after.as_secs_f64(), BATCH)
+                    .await?;
+            if due.is_empty() {
+                break;
+            }
+            let mut pipe = redis::pipe();
+            for job in &due {
+                let mut cmd = redis::cmd("XADD");
+                cmd.arg(self.redis.keys.job_stream()).arg("*");
+                for (k, v) in JobMessage::for_job(job).to_fields() {
+                    cmd.arg(k).arg(v);
+                }
+                pipe.add_command(cmd);
+            }
+            let mut conn = self.redis.conn().await?;
+            let _: Value = pipe.query_async(&mut conn).await?;
+            let ids: Vec<_> = due.iter().map(|j| j.id).collect();
+            jobs::mark_many_published(&client, &ids).await?;
+            metrics::counter!("queue_published_total").increment(due.len() as u64);
+            tracing::info!(count = due.len(), "published queued jobs (outbox)");
+            if (due.len() as i64) < BATCH {
+                break;
+            }
+        }
+        self.reap_consumers().await?;
+        self.record_depth().await?;
+        Ok(())
+    }
+
+    /// Delete consumers idle for long with nothing pending (workers that stopped).
+    async fn reap_consumers(&self) -> Result<(), SweepError> {
+        let mut conn = self.redis.conn().await?;
+        let stream = self.redis.keys.job_stream();
+        let reply: Result<Value, redis::RedisError> = redis::cmd("XINFO")
+            .arg("CONSUMERS")
+            .arg(&stream)
+            .arg(WORKER_GROUP)
+            .query_async(&mut conn)
+            .await;
+        let consumers = match reply {
+            Ok(Value::Array(list)) => list,
+            Ok(_) => return Ok(()),
+            Err(e) if e.code() == Some("NOGROUP") => return Ok(()),
+            Err(e) => return Err(e.into()),
+        };
+        let idle_limit = (self.queue.visibility_timeout * 4).max(Duration::from_secs(600));
+        for c in consumers {
+            let info = as_map(c);
+            let name = info
+                .get("name")
+                .and_then(|v| redis::from_redis_value::<String>(v.clone()).ok());
+            let pending = info
+                .get("pending")
+                .and_then(|v| redis::from_redis_value::<i64>(v.clone()).ok());
+            let idle = info
+                .get("idle")
+                .and_then(|v| redis::from_redis_value::<u64>(v.clone()).ok());
+            if let (Some(name), Some(0), Some(idle)) = (name, pending, idle)
+                && Duration::from_millis(idle) > idle_limit
+            {
+                let _: i64 = redis::cmd("XGROUP")
+                    .arg("DELCONSUMER")
+                    .arg(&stream)
+                    .arg(WORKER_GROUP)
+                    .arg(&name)
+                    .query_async(&mut conn)
+                    .await?;
+                tracing::info!(consumer = %name, idle_seconds = idle / 1000, "deleted an idle consumer with nothing pending");
+            }
+        }
+        Ok(())
+    }
+
+    /// Backlog (entries not yet delivered), pending, and the oldest pending age.
+    async fn record_depth(&self) -> Result<(), SweepError> {
+        let mut conn = self.redis.conn().await?;
+        let stream = self.redis.keys.job_stream();
+        let (len, pending): (u64, Value) = redis::pipe()
+            .cmd("XLEN")
+            .arg(&stream)
+            .cmd("XPENDING")
+            .arg(&stream)
+            .arg(WORKER_GROUP)
+            .query_async(&mut conn)
+            .await
+            .unwrap_or((0, Value::Nil));
+        let (count, oldest) = match pending {
+            Value::Array(parts) if parts.len() >= 2 => (
+                redis::from_redis_value::<u64>(parts[0].clone()).unwrap_or(0),
+                redis::from_redis_value::<String>(parts[1].clone()).ok(),
+            ),
+            _ => (0, None),
+        };
+        metrics::gauge!("queue_backlog").set(len.saturating_sub(count) as f64);
+        metrics::gauge!("queue_pending").set(count as f64);
+        let age = oldest
+            .and_then(|id| id.split('-').next().and_then(|ms| ms.parse::<i64>().ok()))
+            .map_or(0.0, |ms| {
+                ((chrono::Utc::now().timestamp_millis() - ms).max(0) as f64) / 1000.0
+            });
+        metrics::gauge!("queue_oldest_pending_seconds").set(age);
+        Ok(())
+    }
+
+    /// Dead letters past their retention; uploaded files of long-failed books; orphan
+    /// objects (no book row) and abandoned upload staging files. Every deletion is
+    /// logged; in dry-run mode nothing is deleted and each would-be deletion is logged.
+    pub async fn retention(&self) -> Result<(), SweepError> {
+        let dry = self.config.retention_dry_run;
+        let verb = if dry { "would delete" } else { "deleted" };
+        let days = self.config.dead_letter_retention_days;
+        if days > 0 {
+            let cutoff = chrono::Utc::now().timestamp_millis() - i64::from(days) * 86_400_000;
+            let stream = self.redis.keys.dead_letter_stream();
+            let mut conn = self.redis.conn().await?;
+            let removed: u64 = if dry {
+                let old: Vec<Value> = redis::cmd("XRANGE")
+                    .arg(&stream)
+                    .arg("-")
+                    .arg(format!("({cutoff}-0"))
+                    .query_async(&mut conn)
+                    .await?;
+                old.len() as u64
+            } else {
+                redis::cmd("XTRIM")
+                    .arg(&stream)
+                    .arg("MINID")
+                    .arg(cutoff)
+                    .query_async(&mut conn)
+                    .await?
+            };
+            if removed > 0 {
+                tracing::info!(count = removed, days, "retention: {verb} old dead letters");
+            }
+        }
+        let days = self.config.object_retention_days;
+        if days == 0 {
+            return Ok(());
+        }
+        let client = self.db.get().await.map_err(DbError::from)?;
+        for book in books::failed_with_source_older_than(
+            &client,
+            i32::try_from(days).unwrap_or(i32::MAX),
+            BATCH,
+        )
+        .await?
+        {
+            if !dry {
+                self.storage.delete(&book.storage_path).await?;
+                books::mark_source_deleted(&client, book.id).await?;
+            }
+            tracing::info!(book_id = %book.id, key = %book.storage_path, days, "retention: {verb} the uploaded file of a failed book");
+        }
+        self.orphans(&client, days, verb).await
+    }
+
+    async fn orphans(
+        &self,
+        client: &deadpool_postgres::Object,
+        days: u32,
+        verb: &str,
+    ) -> Result<(), SweepError> {
+        let now = chrono::Utc::now();
+        let book_cutoff = now - chrono::Duration::days(i64::from(days));
+        // Staging files of uploads that never finished; an upload in progress is minutes old.
+        let staging_cutoff = now - chrono::Duration::days(1);
+        let mut batch: Vec<(uuid::Uuid, String)> = Vec::new();
+        let mut listing = self.storage.list(None);
+        while let Some((key, info)) = listing.try_next().await? {
+            if key.starts_with("uploads/") {
+                if info.last_modified < staging_cutoff {
+                    self.delete_logged(&key, "an abandoned upload staging file", verb)
+                        .await?;
+                }
+                continue;
+            }
+            if info.last_modified >= book_cutoff {
+                continue;
+            }
+            if let Some(id) = book_id_of(&key) {
+                batch.push((id, key));
+                if batch.len() >= 1000 {
+                    self.delete_orphans(client, std::mem::take(&mut batch), verb)
+                        .await?;
+                }
+            }
+        }
+        self.delete_orphans(client, batch, verb).await
+    }
+
+    async fn delete_orphans(
+        &self,
+        client: &deadpool_postgres::Object,
+        batch: Vec<(uuid::Uuid, String)>,
+        verb: &str,
+    ) -> Result<(), SweepError> {
+        if batch.is_empty() {
+            return Ok(());
+        }
+        let ids: Vec<uuid::Uuid> = batch.iter().map(|(id, _)| *id).collect();
+        let existing = books::existing(client, &ids).await?;
+        for (id, key) in batch {
+            if !existing.contains(&id) {
+                self.delete_logged(&key, "the file of a deleted book", verb)
+                    .await?;
+            }
+        }
+        Ok(())
+    }
+
+    async fn delete_logged(&self, key: &str, what: &str, verb: &str) -> Result<(), SweepError> {
+        if !self.config.retention_dry_run {
+            self.storage.delete(key).await?;
+        }
+        tracing::info!(key, "retention: {verb} {what}");
+        Ok(())
+    }
+}
+
+/// The book id in `{household}/books/{book}.pdf`.
+fn book_id_of(key: &str) -> Option<uuid::Uuid> {
+    let mut parts = key.split('/');
+    let (_household, books, file, rest) =
+        (parts.next()?, parts.next()?, parts.next()?, parts.next());
+    if books != "books" || rest.is_some() {
+        return None;
+    }
+    file.strip_suffix(".pdf")?.parse().ok()
+}
+
+fn as_map(v: Value) -> HashMap<String, Value> {
+    match v {
+        Value::Map(pairs) => pairs
+            .into_iter()
+            .filter_map(|(k, v)| redis::from_redis_value::<String>(k).ok().map(|k| (k, v)))
+            .collect(),
+        Value::Array(flat) => {
+            let mut out = HashMap::new();
+            let mut it = flat.into_iter();
+            while let (Some(k), Some(v)) = (it.next(), it.next()) {
+                if let Ok(k) = redis::from_redis_value::<String>(k) {
+                    out.insert(k, v);
+                }
+            }
+            out
+        }
+        _ => HashMap::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn book_ids_are_read_from_object_keys() {
+        let b = uuid::Uuid::new_v4();
+        let h = uuid::Uuid::new_v4();
+        assert_eq!(book_id_of(&format!("{h}/books/{b}.pdf")), Some(b));
+        assert_eq!(book_id_of(&format!("uploads/{b}.pdf")), None);
+        assert_eq!(book_id_of(&format!("{h}/books/{b}.pdf/x")), None);
+        assert_eq!(book_id_of("a/books/not-a-uuid.pdf"), None);
+    }
+}

@@ -1,0 +1,311 @@
+//! From extracted page text to clean, speakable paragraphs.
+//!
+//! Extractors give lines as laid out on the page: words hyphenated across line
+//! ends, ligatures as single code points, running headers and footers on every
+//! page, page numbers, stray control characters. A voice must read none of that.
+//! [`normalize`] turns the pages of one book into paragraphs, each knowing the
+//! pages it came from, in reading order.
+
+use std::collections::HashMap;
+
+use unicode_normalization::UnicodeNormalization;
+
+/// One paragraph of speakable text and the pages it spans (1-based).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Paragraph {
+    pub text: String,
+    pub page_start: u32,
+    pub page_end: u32,
+}
+
+/// Lines at the top and bottom of a page that are checked for running headers and footers.
+const EDGE_LINES: usize = 2;
+
+/// Normalize a book given as one string per page (page 1 first).
+pub fn normalize(pages: &[String]) -> Vec<Paragraph> {
+    let pages: Vec<Vec<String>> = pages.iter().map(|p| clean_lines(p)).collect();
+    let repeated = repeated_edge_lines(&pages);
+    let mut out: Vec<Paragraph> = Vec::new();
+    for (index, lines) in pages.iter().enumerate() {
+        let page = u32::try_from(index + 1).unwrap_or(u32::MAX);
+        let kept = strip_edges(lines, &repeated, pages.len());
+        let mut first_of_page = true;
+        for text in paragraphs(&kept) {
+            // A paragraph cut by a page break continues on the next page.
+            if first_of_page
+                && let Some(last) = out.last_mut()
+                && last.page_end + 1 == page
+                && continues(&last.text, &text)
+            {
+                join_into(&mut last.text, &text);
+                last.page_end = page;
+            } else {
+                out.push(Paragraph {
+                    text,
+                    page_start: page,
+                    page_end: page,
+                });
+            }
+            first_of_page = false;
+        }
+    }
+    out
+}
+
+/// NFKC (ligatures, full-width forms), no soft hyphens or control characters,
+/// whitespace runs collapsed; one entry per line, blank lines kept as "".
+fn clean_lines(page: &str) -> Vec<String> {
+    let mut lines = Vec::new();
+    for raw in page
+        .nfkc()
+        .collect::<String>()
+        .split(['\n', '\r', '\u{2028}', '\u{2029}'])
+    {
+        let mut line = String::with_capacity(raw.len());
+        let mut space = false;
+        for c in raw.chars() {
+            if c == '\u{00AD}' || c == '\u{FEFF}' || c == '\u{200B}' {
+                continue; // soft hyphen, BOM, zero-width space: invisible breaks
+            }
+            if c.is_whitespace() || c.is_control() {
+                space = !line.is_empty();
+                continue;
+            }
+            if space {
+                line.push(' ');
+                space = false;
+            }
+            line.push(c);
+        }
+        lines.push(line);
+    }
+    lines
+}
+
+/// A line with digits masked, so "Page 12" and "Page 13" compare equal.
+fn signature(line: &str) -> String {
+    line.chars()
+        .map(|c| if c.is_numeric() { '#' } else { c })
+        .flat_map(char::to_lowercase)
+        .collect()
+}
+
+fn edge_indices(lines: &[String]) -> Vec<usize> {
+    let filled: Vec<usize> = (0..lines.len()).filter(|&i| !lines[i].is_empty()).collect();
+    // On a short page only the very first and last lines can be running heads.
+    let depth = if filled.len() > 2 * EDGE_LINES + 2 { EDGE_LINES } else { 1 };
+    let mut edges: Vec<usize> = filled.iter().take(depth).copied().collect();
+    for &i in filled.iter().rev().take(depth) {
+        if !edges.contains(&i) {
+            edges.push(i);
+        }
+    }
+    edges
+}
+
+/// Signatures of lines that open or close many pages: running headers and footers.
+fn repeated_edge_lines(pages: &[Vec<String>]) -> HashMap<String, usize> {
+    let mut counts: HashMap<String, usize> = HashMap::new();
+    for lines in pages {
+        let mut seen = Vec::new();
+        for i in edge_indices(lines) {
+            let sig = signature(&lines[i]);
+            if !seen.contains(&sig) {
+                counts.entry(sig.clone()).or_default();
+                if let Some(n) = counts.get_mut(&sig) {
+                    *n += 1;
+                }
+                seen.push(sig);
+            }
+        }
+    }
+    // Alternating left/right headers appear on half the pages; chapter headers on fewer.
+    let threshold = (pages.len() / 5).max(3);
+    counts.retain(|_, n| *n >= threshold);
+    counts
+}
+
+/// A bare page number: "12", "- 12 -", "xiv", "Page 12", "12 / 300", "[12]".
+fn is_page_number(line: &str) -> bool {
+    let t = line.trim_matches(|c: char| {
+        c.is_whitespace() || matches!(c, '-' | '–' | '—' | '[' | ']' | '(' | ')' | '|' | '.')
+    });
+    let t = t
+        .strip_prefix("Page ")
+        .or_else(|| t.strip_prefix("page "))
+        .or_else(|| t.strip_prefix("p. "))
+        .unwrap_or(t);
+    if t.is_empty() || t.chars().count() > 12 {
+        return false;
+    }
+    let numeric = |s: &str| !s.is_empty() && s.chars().all(|c| c.is_ascii_digit());
+    if numeric(t) {
+        return true;
+    }
+    if let Some((a, b)) = t.split_once('/').or_else(|| t.split_once(" of ")) {
+        return numeric(a.trim()) && numeric(b.trim());
+    }
+    t.len() <= 7 && t.chars().all(|c| matches!(c, 'i' | 'v' | 'x' | 'l' | 'c'))
+}
+
+fn strip_edges(
+    lines: &[String],
+    repeated: &HashMap<String, usize>,
+    page_count: usize,
+) -> Vec<String> {
+    let edges = edge_indices(lines);
+    lines
+        .iter()
+        .enumerate()
+        .filter(|(i, line)| {
+            !(edges.contains(i)
+                && ((page_count >= 3 && repeated.contains_key(&signature(line)))
+                    || is_page_number(line)))
+        })
+        .map(|(_, l)| l.clone())
+        .collect()
+}
+
+/// Group lines into paragraphs: a blank line ends one.
+fn paragraphs(lines: &[String]) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut current = String::new();
+    for line in lines {
+        if line.is_empty() {
+            if !current.is_empty() {
+                out.push(std::mem::take(&mut current));
+            }
+        } else {
+            join_into(&mut current, line);
+        }
+    }
+    if !current.is_empty() {
+        out.push(current);
+    }
+    out
+}
+
+/// Append `next` to `text` as the continuation of a wrapped line: a word hyphenated
+/// at the line end is rejoined, scripts without spaces are joined without one.
+fn join_into(text: &mut String, next: &str) {
+    if text.is_empty() {
+        text.push_str(next);
+        return;
+    }
+    let next_first = next.chars().next();
+    let mut tail = text.chars().rev();
+    let last = tail.next();
+    let before_last = tail.next();
+    if last == Some('-')
+        && before_last.is_some_and(char::is_alphabetic)
+        && next_first.is_some_and(char::is_lowercase)
+    {
+        text.pop();
+        text.push_str(next);
+        return;
+    }
+    if !(last.is_some_and(is_unspaced_script) && next_first.is_some_and(is_unspaced_script)) {
+        text.push(' ');
+    }
+    text.push_str(next);
+}
+
+/// Does `next` carry on the sentence `prev` left unfinished (across a page break)?
+fn continues(prev: &str, next: &str) -> bool {
+    let ends_open = prev
+        .chars()
+        .last()
+        .is_some_and(|c| c.is_alphanumeric() || matches!(c, ',' | '-' | ';'));
+    let starts_lower = next.chars().next().is_some_and(char::is_lowercase);
+    ends_open && starts_lower
+}
+
+/// Scripts written without spaces between words: Han, Kana, and their punctuation.
+pub fn is_unspaced_script(c: char) -> bool {
+    matches!(c as u32,
+        0x3000..=0x303F   // CJK punctuation
+        | 0x3040..=0x30FF // Hiragana, Katakana
+        | 0x3400..=0x4DBF // CJK extension A
+        | 0x4E00..=0x9FFF // CJK unified
+        | 0xF900..=0xFAFF // CJK compatibility
+        | 0xFF00..=0xFF60 // full-width forms
+        | 0x20000..=0x2FFFF
+        | 0x0E00..=0x0E7F // Thai
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn texts(pages: &[&str]) -> Vec<String> {
+        normalize(&pages.iter().map(|p| (*p).to_owned()).collect::<Vec<_>>())
+            .into_iter()
+            .map(|p| p.text)
+            .collect()
+    }
+
+    #[test]
+    fn ligatures_soft_hyphens_and_controls_go() {
+        assert_eq!(
+            texts(&["The \u{FB01}nal of\u{00AD}fice\u{0007} was  \u{FB02}at."]),
+            ["The final office was flat."]
+        );
+    }
+
+    #[test]
+    fn wrapped_lines_join_and_hyphenated_words_rejoin() {
+        assert_eq!(
+            texts(&[
+                "A sentence that was hyphen-\nated and\nwrapped.\n\nNext paragraph, Self-\nMade stays."
+            ]),
+            [
+                "A sentence that was hyphenated and wrapped.",
+                "Next paragraph, Self- Made stays."
+            ]
+        );
+    }
+
+    #[test]
+    fn running_headers_footers_and_page_numbers_drop() {
+        let pages: Vec<String> = (1..=6)
+            .map(|n| format!("The Book Title\nChapter text on page {n} goes on.\n\n{n}"))
+            .collect();
+        let got: Vec<String> = normalize(&pages).into_iter().map(|p| p.text).collect();
+        assert_eq!(got.len(), 6);
+        assert!(
+            got.iter().all(|t| t.starts_with("Chapter text on page")),
+            "{got:?}"
+        );
+    }
+
+    #[test]
+    fn a_paragraph_cut_by_a_page_break_is_one_paragraph_over_two_pages() {
+        let got = normalize(&[
+            "It was the best of\n".into(),
+            "times, it was the worst.".into(),
+        ]);
+        assert_eq!(got.len(), 1);
+        assert_eq!(got[0].text, "It was the best of times, it was the worst.");
+        assert_eq!((got[0].page_start, got[0].page_end), (1, 2));
+    }
+
+    #[test]
+    fn cjk_lines_join_without_spaces() {
+        assert_eq!(
+            texts(&["これは日本語の\n文章です。"]),
+            ["これは日本語の文章です。"]
+        );
+        assert_eq!(texts(&["Привет,\nмир."]), ["Привет, мир."]);
+    }
+
+    #[test]
+    fn page_numbers_are_recognised() {
+        for s in ["12", "- 12 -", "xiv", "Page 3", "3 / 40", "[7]"] {
+            assert!(is_page_number(s), "{s}");
+        }
+        for s in ["1984 was a year.", "Chapter 3", "I", "12 Angry Men"] {
+            assert!(!is_page_number(s), "{s}");
+        }
+    }
+}
