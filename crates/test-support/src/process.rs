@@ -86,6 +86,17 @@ impl ServiceProcess {
         }
     }
 
+    /// SIGKILL: the process gets no chance to clean up.
+    pub fn kill(mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// Has the process exited (and with what)?
+    pub fn exited(&mut self) -> Option<ExitStatus> {
+        self.child.try_wait().ok().flatten()
+    }
+
     /// Send SIGTERM and wait (with a deadline) for the process to exit.
     pub async fn terminate(mut self) -> ExitStatus {
         let sent = Command::new("kill")

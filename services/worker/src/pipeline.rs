@@ -138,6 +138,7 @@ impl Pipeline {
             max: self.config.chunk_max,
         };
         let engine = extracted.engine.clone();
+        let failed_pages = extracted.failed_pages;
         let text = tokio::task::spawn_blocking(move || {
             chunk_book(&extracted.pages, &extracted.outline, sizes)
         })
@@ -145,6 +146,14 @@ impl Pipeline {
         .map_err(|e| transient("chunking", e))?;
         metrics::histogram!("pipeline_stage_seconds", "stage" => "chunk")
             .record(started.elapsed().as_secs_f64());
+        if text.is_empty() && failed_pages > 0 {
+            return Err(PipelineError::Permanent(ExtractError {
+                code: BookErrorCode::ExtractionFailed,
+                message: format!(
+                    "no text could be read: {failed_pages} of the {pages} page(s) have broken drawing instructions"
+                ),
+            }));
+        }
         if text.is_empty() {
             return Err(PipelineError::Permanent(ExtractError {
                 code: BookErrorCode::NoTextLayer,

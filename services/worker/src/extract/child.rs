@@ -36,6 +36,10 @@ pub enum Event {
         text: Option<String>,
         #[serde(default)]
         error: Option<String>,
+        /// The page uses a composite (CID) font without a Unicode map: pdf-extract
+        /// silently drops its characters, where poppler can still map them.
+        #[serde(default)]
+        unmapped_fonts: bool,
     },
     /// The document as a whole cannot be read.
     Fatal { kind: FatalKind, message: String },
@@ -258,36 +262,45 @@ fn run(path: &std::path::Path, args: &Args, out: &mut impl Write) -> std::io::Re
             outline,
         },
     )?;
-    for &page in pages.keys() {
+    for (&page, &page_id) in &pages {
         if (page - 1) % args.shards != args.shard {
             continue;
         }
+        let unmapped_fonts = catch_unwind(AssertUnwindSafe(|| unmapped_cid_fonts(&doc, page_id))).unwrap_or(false);
         let result = catch_unwind(AssertUnwindSafe(|| -> Result<String, OutputError> {
             let mut text = String::new();
             let mut output = PlainTextOutput::new(&mut text);
             pdf_extract::output_doc_page(&doc, &mut output, page)?;
             Ok(text)
         }));
-        let event = match result {
-            Ok(Ok(text)) => Event::Page {
-                page,
-                text: Some(text),
-                error: None,
-            },
-            Ok(Err(e)) => Event::Page {
-                page,
-                text: None,
-                error: Some(e.to_string()),
-            },
-            Err(p) => Event::Page {
-                page,
-                text: None,
-                error: Some(format!("panic: {}", panic_message(p.as_ref()))),
-            },
+        let (text, error) = match result {
+            Ok(Ok(text)) => (Some(text), None),
+            Ok(Err(e)) => (None, Some(e.to_string())),
+            Err(p) => (None, Some(format!("panic: {}", panic_message(p.as_ref())))),
+        };
+        let event = Event::Page {
+            page,
+            text,
+            error,
+            unmapped_fonts,
         };
         emit(out, &event)?;
     }
     Ok(())
+}
+
+/// Does the page use a Type0 (composite) font with no `/ToUnicode`?
+fn unmapped_cid_fonts(doc: &Document, page_id: pdf_extract::ObjectId) -> bool {
+    let Ok(fonts) = doc.get_page_fonts(page_id) else {
+        return false;
+    };
+    fonts.values().any(|font| {
+        let type0 = font
+            .get(b"Subtype")
+            .and_then(pdf_extract::Object::as_name)
+            .is_ok_and(|n| n == b"Type0");
+        type0 && !font.has(b"ToUnicode")
+    })
 }
 
 fn outline(doc: &Document) -> Vec<OutlineEntry> {

@@ -52,6 +52,10 @@ pub struct Extracted {
     pub outline: Vec<OutlineEntry>,
     /// `pdf-extract`, `pdftotext`, or `pdf-extract+pdftotext`.
     pub engine: String,
+    /// Pages (1-based) the primary engine flagged as unreliable.
+    pub suspect: Vec<u32>,
+    /// Pages the primary engine failed on (a panic, a broken content stream).
+    pub failed_pages: u32,
 }
 
 /// A permanent reason this file yields no text.
@@ -131,6 +135,8 @@ impl Extractor {
                         pages,
                         outline: Vec::new(),
                         engine: "pdftotext".into(),
+                        suspect: Vec::new(),
+                        failed_pages: 0,
                     }),
                 }
             }
@@ -138,6 +144,8 @@ impl Extractor {
                 pages: self.pdftotext(path, None).await?.map_err(Failure::Book)?,
                 outline: Vec::new(),
                 engine: "pdftotext".into(),
+                suspect: Vec::new(),
+                failed_pages: 0,
             }),
         }
     }
@@ -145,7 +153,9 @@ impl Extractor {
     /// Pages that look poor from pdf-extract are compared with pdftotext's.
     async fn second_opinion(&self, path: &Path, mut doc: Extracted) -> Result<Extracted, Failure> {
         let poor: Vec<usize> = (0..doc.pages.len())
-            .filter(|&i| Quality::of(&doc.pages[i]).is_poor())
+            .filter(|&i| {
+                Quality::of(&doc.pages[i]).is_poor() || doc.suspect.contains(&page_number(i))
+            })
             .collect();
         let (Some(&first), Some(&last)) = (poor.first(), poor.last()) else {
             return Ok(doc);
@@ -166,7 +176,11 @@ impl Extractor {
             let Some(other) = alt.get(i - first) else {
                 continue;
             };
-            if Quality::of(other).better_than(&Quality::of(&doc.pages[i])) {
+            let flagged = doc.suspect.contains(&page_number(i));
+            let (theirs, ours) = (Quality::of(other), Quality::of(&doc.pages[i]));
+            // On a flagged page pdf-extract lost characters: any page with at least
+            // as much text from poppler is the better one.
+            if theirs.better_than(&ours) || (flagged && theirs.letters >= ours.letters) {
                 doc.pages[i].clone_from(other);
                 replaced += 1;
             }
@@ -200,6 +214,8 @@ impl Extractor {
         .await;
         let mut pages: Vec<(u32, String)> = Vec::new();
         let mut outline = Vec::new();
+        let mut suspect = Vec::new();
+        let mut failed_pages = 0;
         let mut total = 0;
         for result in results {
             match result? {
@@ -207,6 +223,8 @@ impl Extractor {
                 Ok(shard) => {
                     total = total.max(shard.total);
                     pages.extend(shard.pages);
+                    suspect.extend(shard.unmapped);
+                    failed_pages += shard.failed;
                     if !shard.outline.is_empty() {
                         outline = shard.outline;
                     }
@@ -224,6 +242,8 @@ impl Extractor {
             pages: pages.into_iter().map(|(_, t)| t).collect(),
             outline,
             engine: "pdf-extract".into(),
+            suspect,
+            failed_pages,
         }))
     }
 
@@ -472,6 +492,10 @@ async fn drain(mut r: impl AsyncRead + Unpin) {
 #[derive(Default)]
 struct Shard {
     total: u32,
+    /// Pages with fonts pdf-extract cannot map to Unicode.
+    unmapped: Vec<u32>,
+    /// Pages that failed alone.
+    failed: u32,
     pages: Vec<(u32, String)>,
     outline: Vec<OutlineEntry>,
     fatal: Option<ExtractError>,
@@ -490,7 +514,19 @@ impl Shard {
                 self.outline = outline;
             }
             // A page that failed alone is kept empty: the second opinion may fill it.
-            Event::Page { page, text, .. } => {
+            Event::Page {
+                page,
+                text,
+                unmapped_fonts,
+                error,
+            } => {
+                if let Some(error) = error {
+                    self.failed += 1;
+                    tracing::debug!(page, %error, "pdf-extract failed on a page");
+                }
+                if unmapped_fonts {
+                    self.unmapped.push(page);
+                }
                 self.pages.push((page, text.unwrap_or_default()));
                 let done = counter.done.fetch_add(1, Ordering::Relaxed) + 1;
                 (counter.progress)(done, counter.total.load(Ordering::Relaxed));

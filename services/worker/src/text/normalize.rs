@@ -64,8 +64,8 @@ fn clean_lines(page: &str) -> Vec<String> {
         let mut line = String::with_capacity(raw.len());
         let mut space = false;
         for c in raw.chars() {
-            if c == '\u{00AD}' || c == '\u{FEFF}' || c == '\u{200B}' {
-                continue; // soft hyphen, BOM, zero-width space: invisible breaks
+            if matches!(c, '\u{00AD}' | '\u{FEFF}' | '\u{200B}' | '\u{200E}' | '\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}') {
+                continue; // soft hyphen, BOM, zero-width space, bidi marks: nothing to say
             }
             if c.is_whitespace() || c.is_control() {
                 space = !line.is_empty();
