@@ -49,9 +49,23 @@ async fn main() -> anyhow::Result<()> {
                     chunks.get(1).and_then(|c| c.chapter.clone()),
                 );
                 if let Ok(dir) = std::env::var("DUMP_DIR") {
-                    let name = std::path::Path::new(&file).file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-                    let text: Vec<String> = chunks.iter().map(|c| format!("[{}-{} {:?}] {}", c.page_start, c.page_end, c.chapter, c.text)).collect();
-                    std::fs::write(std::path::Path::new(&dir).join(format!("{name}.txt")), text.join("\n----\n"))?;
+                    let name = std::path::Path::new(&file)
+                        .file_name()
+                        .map(|n| n.to_string_lossy().into_owned())
+                        .unwrap_or_default();
+                    let text: Vec<String> = chunks
+                        .iter()
+                        .map(|c| {
+                            format!(
+                                "[{}-{} {:?}] {}",
+                                c.page_start, c.page_end, c.chapter, c.text
+                            )
+                        })
+                        .collect();
+                    std::fs::write(
+                        std::path::Path::new(&dir).join(format!("{name}.txt")),
+                        text.join("\n----\n"),
+                    )?;
                 }
                 if std::env::var_os("SHOW").is_some() {
                     for c in chunks.iter().take(3) {

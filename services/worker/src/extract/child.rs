@@ -266,7 +266,8 @@ fn run(path: &std::path::Path, args: &Args, out: &mut impl Write) -> std::io::Re
         if (page - 1) % args.shards != args.shard {
             continue;
         }
-        let unmapped_fonts = catch_unwind(AssertUnwindSafe(|| unmapped_cid_fonts(&doc, page_id))).unwrap_or(false);
+        let unmapped_fonts =
+            catch_unwind(AssertUnwindSafe(|| unmapped_cid_fonts(&doc, page_id))).unwrap_or(false);
         let result = catch_unwind(AssertUnwindSafe(|| -> Result<String, OutputError> {
             let mut text = String::new();
             let mut output = PlainTextOutput::new(&mut text);

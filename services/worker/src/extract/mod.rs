@@ -562,6 +562,8 @@ struct PageCounter<'a> {
 #[derive(Debug, Default, Clone, Copy)]
 pub struct Quality {
     pub letters: usize,
+    /// Runs of non-space characters.
+    pub words: usize,
     pub bad: usize,
     pub rtl: usize,
     pub cjk: usize,
@@ -570,6 +572,7 @@ pub struct Quality {
 impl Quality {
     pub fn of(text: &str) -> Self {
         let mut q = Self::default();
+        q.words = text.split_whitespace().count();
         for c in text.chars() {
             let u = c as u32;
             if c == '\u{FFFD}' || (0xE000..=0xF8FF).contains(&u) {
@@ -601,6 +604,10 @@ impl Quality {
     /// it has any; otherwise the page with clearly more real letters wins.
     pub fn better_than(&self, primary: &Self) -> bool {
         if primary.rtl > 0 && self.rtl > 0 {
+            return true;
+        }
+        // The same letters, but words kept apart (pdf-extract runs Korean words together).
+        if self.letters * 100 >= primary.letters * 98 && self.words * 10 > primary.words * 13 {
             return true;
         }
         self.score() > primary.score() + i64::try_from(primary.letters / 50).unwrap_or(0)

@@ -64,7 +64,8 @@ fn clean_lines(page: &str) -> Vec<String> {
         let mut line = String::with_capacity(raw.len());
         let mut space = false;
         for c in raw.chars() {
-            if matches!(c, '\u{00AD}' | '\u{FEFF}' | '\u{200B}' | '\u{200E}' | '\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}') {
+            if matches!(c, '\u{00AD}' | '\u{FEFF}' | '\u{200B}' | '\u{200E}' | '\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
+            {
                 continue; // soft hyphen, BOM, zero-width space, bidi marks: nothing to say
             }
             if c.is_whitespace() || c.is_control() {
@@ -93,7 +94,11 @@ fn signature(line: &str) -> String {
 fn edge_indices(lines: &[String]) -> Vec<usize> {
     let filled: Vec<usize> = (0..lines.len()).filter(|&i| !lines[i].is_empty()).collect();
     // On a short page only the very first and last lines can be running heads.
-    let depth = if filled.len() > 2 * EDGE_LINES + 2 { EDGE_LINES } else { 1 };
+    let depth = if filled.len() > 2 * EDGE_LINES + 2 {
+        EDGE_LINES
+    } else {
+        1
+    };
     let mut edges: Vec<usize> = filled.iter().take(depth).copied().collect();
     for &i in filled.iter().rev().take(depth) {
         if !edges.contains(&i) {

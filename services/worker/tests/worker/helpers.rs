@@ -54,7 +54,10 @@ impl Stack {
         for (k, v) in [
             ("ADMIN_API_TOKEN", ADMIN_TOKEN),
             ("SERVICE_API_TOKEN", SERVICE_TOKEN),
-            ("SUPABASE_JWT_SECRET", "test-jwt-secret-0123456789abcdef-0123"),
+            (
+                "SUPABASE_JWT_SECRET",
+                "test-jwt-secret-0123456789abcdef-0123",
+            ),
         ]
         .iter()
         .chain(extra)
@@ -62,7 +65,9 @@ impl Stack {
             test_support::set_var(&mut vars, k, *v);
         }
         let config = api::Config::from_vars(&Vars::from_pairs(vars)).expect("api config");
-        let app = api::Application::build(config).await.expect("build the api");
+        let app = api::Application::build(config)
+            .await
+            .expect("build the api");
         let api = format!("http://127.0.0.1:{}", app.port());
         tokio::spawn(app.run_until_stopped());
         Self {
@@ -130,7 +135,10 @@ impl Stack {
     /// Upload a file; its book id.
     pub async fn upload(&self, path: &Path) -> String {
         let bytes = std::fs::read(path).expect("read the PDF");
-        let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("book.pdf");
+        let name = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or("book.pdf");
         let body = self.upload_bytes(bytes, name).await;
         body["book_id"].as_str().expect("book_id").to_owned()
     }

@@ -1,6 +1,8 @@
-//! The worker against real Postgres, Redis and storage.
+//! The worker against real Postgres, Redis and storage, with the real API as producer.
 
 // Test code: a failed step should panic with its message.
 #![allow(clippy::expect_used, clippy::unwrap_used)]
 
+mod corpus;
+mod helpers;
 mod lifecycle;
