@@ -571,8 +571,10 @@ pub struct Quality {
 
 impl Quality {
     pub fn of(text: &str) -> Self {
-        let mut q = Self::default();
-        q.words = text.split_whitespace().count();
+        let mut q = Self {
+            words: text.split_whitespace().count(),
+            ..Self::default()
+        };
         for c in text.chars() {
             let u = c as u32;
             if c == '\u{FFFD}' || (0xE000..=0xF8FF).contains(&u) {

@@ -6,3 +6,4 @@
 mod corpus;
 mod helpers;
 mod lifecycle;
+mod queue;

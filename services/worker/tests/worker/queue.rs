@@ -1,0 +1,239 @@
+//! The queue's promise: kills, restarts, SIGTERM, Redis outages and transient
+//! storage failures lose nothing, and the sweeper has exactly one leader.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde_json::Value;
+use shared_domain::Vars;
+use test_support::eventually;
+use worker::config::PipelineConfig;
+use worker::extract::Extractor;
+use worker::text::{ChunkSizes, chunk_book};
+
+use crate::helpers::{BIN, Stack, corpus};
+
+const LONG_BOOK: &str = "rdoc_fullrefman.pdf";
+
+/// The chunk count a clean, uninterrupted run gives for `file`.
+async fn clean_chunk_count(file: &str) -> usize {
+    let config =
+        PipelineConfig::from_vars(&Vars::from_pairs(Vec::<(String, String)>::new()), 2).unwrap();
+    let extractor = Extractor::new(
+        &config,
+        PathBuf::from(BIN),
+        Arc::new(tokio::sync::Semaphore::new(2)),
+    );
+    let doc = extractor.extract(&corpus(file), &|_, _| {}).await.unwrap();
+    chunk_book(&doc.pages, &doc.outline, ChunkSizes::default()).len()
+}
+
+async fn wait_running(stack: &Stack, book: &str) -> Value {
+    eventually("the job is running", Duration::from_secs(60), || async {
+        let job = stack.job(book).await;
+        (job["status"] == "running").then_some(job)
+    })
+    .await
+}
+
+async fn assert_completed_once(stack: &Stack, book: &str, expected_chunks: usize, attempts: i32) {
+    let status = stack.settled(book, Duration::from_secs(240)).await;
+    assert_eq!(status["status"], "ready", "{status}");
+    assert_eq!(status["chunk_count"].as_u64(), Some(expected_chunks as u64));
+    let db = stack.db().await;
+    let row = db
+        .query_one(
+            "SELECT count(*), count(DISTINCT ordinal), min(ordinal), max(ordinal) FROM book_chunks WHERE book_id = $1::text::uuid",
+            &[&book],
+        )
+        .await
+        .unwrap();
+    let (n, distinct, min, max): (i64, i64, i32, i32) =
+        (row.get(0), row.get(1), row.get(2), row.get(3));
+    assert_eq!(
+        (n, distinct, min, i64::from(max)),
+        (
+            expected_chunks as i64,
+            expected_chunks as i64,
+            0,
+            expected_chunks as i64 - 1
+        )
+    );
+    let jobs = db
+        .query(
+            "SELECT status, attempts FROM jobs WHERE book_id = $1::text::uuid",
+            &[&book],
+        )
+        .await
+        .unwrap();
+    assert_eq!(jobs.len(), 1, "one job");
+    assert_eq!(jobs[0].get::<_, String>(0), "succeeded");
+    assert_eq!(jobs[0].get::<_, i32>(1), attempts, "attempts");
+}
+
+#[tokio::test]
+async fn a_worker_killed_mid_job_loses_nothing_while_a_second_worker_runs() {
+    let stack = Stack::new().await;
+    let clean = tokio::spawn(clean_chunk_count(LONG_BOOK));
+    let first = stack.spawn_worker(&[("WORKER_CONCURRENCY", "1")]).await;
+    let book = stack.upload(&corpus(LONG_BOOK)).await;
+    wait_running(&stack, &book).await;
+    let second = stack.spawn_worker(&[("WORKER_CONCURRENCY", "1")]).await;
+    first.process.kill();
+    let expected = clean.await.unwrap();
+    assert_completed_once(&stack, &book, expected, 2).await;
+    assert!(
+        second
+            .log_text()
+            .contains(&format!("processing your book | book_id={book}"))
+    );
+}
+
+#[tokio::test]
+async fn the_only_worker_killed_mid_job_and_restarted_finishes_the_book() {
+    let stack = Stack::new().await;
+    let clean = tokio::spawn(clean_chunk_count(LONG_BOOK));
+    let first = stack.spawn_worker(&[]).await;
+    let book = stack.upload(&corpus(LONG_BOOK)).await;
+    wait_running(&stack, &book).await;
+    first.process.kill();
+    let _restarted = stack.spawn_worker(&[]).await;
+    let expected = clean.await.unwrap();
+    assert_completed_once(&stack, &book, expected, 2).await;
+}
+
+#[tokio::test]
+async fn sigterm_mid_job_exits_0_and_hands_the_job_back() {
+    let stack = Stack::new().await;
+    let worker = stack.spawn_worker(&[("SHUTDOWN_GRACE_SECONDS", "1")]).await;
+    let book = stack.upload(&corpus(LONG_BOOK)).await;
+    wait_running(&stack, &book).await;
+    let status = worker.process.terminate().await;
+    assert!(status.success(), "exit status after SIGTERM: {status}");
+    // Handed back: queued again, the interrupted attempt not counted, on the stream.
+    let job = stack.job(&book).await;
+    assert_eq!(job["status"], "queued", "{job}");
+    assert_eq!(job["attempts"], 0, "{job}");
+    let _next = stack.spawn_worker(&[]).await;
+    let ready = stack.settled(&book, Duration::from_secs(240)).await;
+    assert_eq!(ready["status"], "ready", "{ready}");
+}
+
+#[tokio::test]
+async fn an_upload_made_while_redis_is_down_is_published_by_the_sweeper() {
+    // The API reaches Redis through a proxy we cut; the worker reaches it directly.
+    let env_redis =
+        std::env::var("TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into());
+    let target = env_redis
+        .trim_start_matches("redis://")
+        .trim_end_matches('/')
+        .to_owned();
+    let proxy = test_support::TcpProxy::start(target).await;
+    let proxied = proxy.url_for(&env_redis);
+    proxy.cut();
+    let stack = Stack::with_api_vars(&[("REDIS_URL", proxied.as_str())]).await;
+    let book = stack.upload(&corpus("debhist_en.pdf")).await;
+    let job = stack.job(&book).await;
+    assert_eq!(job["status"], "queued");
+    let _worker = stack.spawn_worker(&[]).await;
+    let status = stack.settled(&book, Duration::from_secs(60)).await;
+    assert_eq!(status["status"], "ready", "{status}");
+}
+
+#[tokio::test]
+async fn a_transient_storage_failure_retries_then_dies_then_an_api_retry_makes_it_ready() {
+    let stack = Stack::with_api_vars(&[("MAX_JOB_ATTEMPTS", "3")]).await;
+    let body = stack
+        .upload_bytes(
+            std::fs::read(corpus("debhist_en.pdf")).unwrap(),
+            "debhist_en.pdf",
+        )
+        .await;
+    let book = body["book_id"].as_str().unwrap().to_owned();
+    let job_id = body["job_id"].as_str().unwrap().to_owned();
+    // Storage breaks: the object's path becomes a symlink loop, so reads fail with an
+    // I/O error (not "missing").
+    let object = stack
+        .env
+        .storage_dir
+        .path()
+        .join(body["storage_path"].as_str().unwrap());
+    let saved = stack.env.storage_dir.path().join("saved.pdf");
+    std::fs::rename(&object, &saved).unwrap();
+    std::os::unix::fs::symlink(&object, &object).unwrap();
+
+    let worker = stack.spawn_worker(&[]).await;
+    let failed = stack.settled(&book, Duration::from_secs(60)).await;
+    assert_eq!(failed["status"], "failed");
+    assert_eq!(failed["error"]["code"], "retries_exhausted");
+    let job = stack.get(&format!("/jobs/{job_id}")).await;
+    assert_eq!(job["status"], "dead", "{job}");
+    assert_eq!(job["attempts"], 3);
+    // Backoff: the three attempts are spread out, not immediate.
+    let log = worker.log_text();
+    assert_eq!(
+        log.matches("transient failure; will retry").count(),
+        2,
+        "{log}"
+    );
+    // A dead letter with the error and the delivery count.
+    let mut redis = stack.env.redis.connection();
+    let dead: Vec<(String, Vec<(String, String)>)> = redis::cmd("XRANGE")
+        .arg(format!(
+            "{}:queue:book-jobs:dead",
+            stack.env.redis.namespace
+        ))
+        .arg("-")
+        .arg("+")
+        .query(&mut redis)
+        .unwrap();
+    assert_eq!(dead.len(), 1);
+    let fields: std::collections::HashMap<_, _> = dead[0].1.iter().cloned().collect();
+    assert_eq!(fields["job_id"], job_id);
+    assert_eq!(fields["deliveries"], "3");
+    assert!(fields["error"].contains("fetching the PDF"), "{fields:?}");
+
+    // Storage heals; an admin retries through the API.
+    std::fs::remove_file(&object).unwrap();
+    std::fs::rename(&saved, &object).unwrap();
+    let res = stack
+        .admin_post(&format!("/admin/jobs/{job_id}/retry"))
+        .await;
+    assert!(res.status().is_success(), "retry: {}", res.status());
+    let ready = stack.settled(&book, Duration::from_secs(60)).await;
+    assert_eq!(ready["status"], "ready", "{ready}");
+}
+
+#[tokio::test]
+async fn two_replicas_elect_exactly_one_sweeper_leader_and_leadership_moves_when_it_dies() {
+    let stack = Stack::new().await;
+    let a = stack.spawn_worker(&[]).await;
+    let b = stack.spawn_worker(&[]).await;
+    let leader_count = || async {
+        let (x, y) = (a.health().await, b.health().await);
+        [x, y]
+            .iter()
+            .filter(|h| h["sweeper_leader"] == true)
+            .count()
+    };
+    eventually("one leader", Duration::from_secs(10), || async {
+        (leader_count().await == 1).then_some(())
+    })
+    .await;
+    // It stays exactly one.
+    for _ in 0..5 {
+        assert_eq!(leader_count().await, 1);
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+    let (leader, follower) = if a.health().await["sweeper_leader"] == true {
+        (a, b)
+    } else {
+        (b, a)
+    };
+    leader.process.kill();
+    eventually("the follower leads", Duration::from_secs(10), || async {
+        (follower.health().await["sweeper_leader"] == true).then_some(())
+    })
+    .await;
+}
