@@ -131,6 +131,10 @@ impl Extractor {
                         Err(fallback.into())
                     }
                     Err(_) => Err(failure.into()),
+                    // No text from poppler either: the first engine's reason is the real one.
+                    Ok(pages) if pages.iter().all(|p| Quality::of(p).letters == 0) => {
+                        Err(failure.into())
+                    }
                     Ok(pages) => Ok(Extracted {
                         pages,
                         outline: Vec::new(),

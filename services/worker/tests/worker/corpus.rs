@@ -101,7 +101,7 @@ const EXPECTATIONS: &[(&str, Expect)] = &[
     // Broken xref, but poppler recovers its one word.
     ("qpdf_issue-149.pdf", Ready(&["bar"])),
     ("qpdf_issue-335a.pdf", Refused),
-    ("qpdf_fuzz_15983.pdf", Failed("no_text_layer")),
+    ("qpdf_fuzz_15983.pdf", Failed("invalid_pdf")),
     ("qpdf_fuzz_26994.pdf", Failed("no_text_layer")),
     ("pdfparse_03-invalid.pdf", Failed("invalid_pdf")),
     ("ocr_invalid.pdf", Failed("invalid_pdf")),

@@ -1,0 +1,187 @@
+//! Extraction on hostile files: each ends as one book's error, never the worker's.
+//! The fixtures are built here: a Flate bomb, a Form XObject that draws itself,
+//! and real books under tight time and page limits.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use shared_domain::{BookErrorCode, Vars};
+use worker::config::PipelineConfig;
+use worker::extract::{Extractor, Failure};
+
+use crate::helpers::{BIN, corpus};
+
+fn extractor(vars: &[(&str, &str)]) -> Extractor {
+    let vars: Vec<(String, String)> = vars
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect();
+    let config = PipelineConfig::from_vars(&Vars::from_pairs(vars), 2).unwrap();
+    Extractor::new(
+        &config,
+        PathBuf::from(BIN),
+        Arc::new(tokio::sync::Semaphore::new(2)),
+    )
+}
+
+async fn code_for(extractor: &Extractor, file: &Path) -> (BookErrorCode, String) {
+    match extractor.extract(file, &|_, _| {}).await {
+        Err(Failure::Book(e)) => (e.code, e.message),
+        Err(e) => panic!("not a verdict on the file: {e}"),
+        Ok(doc) => panic!("extracted {} pages with {}", doc.pages.len(), doc.engine),
+    }
+}
+
+/// A PDF from object bodies (object n is `objects[n - 1]`), with a correct xref.
+fn pdf(objects: &[Vec<u8>]) -> Vec<u8> {
+    let mut out = b"%PDF-1.7\n".to_vec();
+    let mut offsets = Vec::new();
+    for (i, body) in objects.iter().enumerate() {
+        offsets.push(out.len());
+        write!(out, "{} 0 obj\n", i + 1).unwrap();
+        out.extend_from_slice(body);
+        out.extend_from_slice(b"\nendobj\n");
+    }
+    let xref = out.len();
+    write!(out, "xref\n0 {}\n0000000000 65535 f \n", objects.len() + 1).unwrap();
+    for o in offsets {
+        write!(out, "{o:010} 00000 n \n").unwrap();
+    }
+    write!(
+        out,
+        "trailer\n<< /Size {} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n",
+        objects.len() + 1
+    )
+    .unwrap();
+    out
+}
+
+fn stream(dict: &str, data: &[u8]) -> Vec<u8> {
+    let mut o = format!("<< {dict} /Length {} >>\nstream\n", data.len()).into_bytes();
+    o.extend_from_slice(data);
+    o.extend_from_slice(b"\nendstream");
+    o
+}
+
+fn write_fixture(dir: &Path, name: &str, bytes: &[u8]) -> PathBuf {
+    let path = dir.join(name);
+    std::fs::write(&path, bytes).unwrap();
+    path
+}
+
+const FONT: &str = "<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>";
+
+/// A 1 MiB file whose one page's content inflates to about 1 GiB.
+fn flate_bomb() -> Vec<u8> {
+    let mut z = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::best());
+    let block = vec![b' '; 1 << 20];
+    for _ in 0..16 {
+        z.write_all(&block).unwrap();
+    }
+    let compressed = z.finish().unwrap();
+    let contents: String = (0..64).map(|_| "4 0 R ").collect();
+    pdf(&[
+        b"<< /Type /Catalog /Pages 2 0 R >>".to_vec(),
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>".to_vec(),
+        format!("<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Resources << /Font << /F1 5 0 R >> >> /Contents [{contents}] >>").into_bytes(),
+        stream("/Filter /FlateDecode", &compressed),
+        FONT.as_bytes().to_vec(),
+    ])
+}
+
+/// A page that draws a Form XObject which draws itself, after some real text.
+fn self_drawing_form() -> Vec<u8> {
+    pdf(&[
+        b"<< /Type /Catalog /Pages 2 0 R >>".to_vec(),
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>".to_vec(),
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Resources << /Font << /F1 6 0 R >> /XObject << /X0 5 0 R >> >> /Contents 4 0 R >>".to_vec(),
+        stream("", b"BT /F1 24 Tf 72 700 Td (Hello from a recursive page) Tj ET /X0 Do"),
+        stream("/Type /XObject /Subtype /Form /BBox [0 0 612 792] /Resources << /XObject << /X0 5 0 R >> >>", b"/X0 Do"),
+        FONT.as_bytes().to_vec(),
+    ])
+}
+
+#[tokio::test]
+async fn a_flate_bomb_is_too_large_not_a_dead_worker() {
+    let dir = tempfile::tempdir().unwrap();
+    let bomb = write_fixture(dir.path(), "bomb.pdf", &flate_bomb());
+    assert!(
+        std::fs::metadata(&bomb).unwrap().len() < 2 << 20,
+        "a small file"
+    );
+    let only_pdf_extract = extractor(&[
+        ("TEXT_ENGINES", "pdf-extract"),
+        ("EXTRACT_MEMORY_MB", "256"),
+    ]);
+    let (code, message) = code_for(&only_pdf_extract, &bomb).await;
+    assert_eq!(code, BookErrorCode::TooLarge, "{message}");
+    // With the default engines poppler gets its turn too, under the same limits; the
+    // book still fails with the first engine's reason (there is no text to find).
+    let default = extractor(&[
+        ("EXTRACT_MEMORY_MB", "256"),
+        ("EXTRACT_TIMEOUT_SECONDS", "20"),
+    ]);
+    let (code, message) = code_for(&default, &bomb).await;
+    assert!(
+        matches!(
+            code,
+            BookErrorCode::TooLarge | BookErrorCode::ExtractionTimeout
+        ),
+        "{code}: {message}"
+    );
+}
+
+#[tokio::test]
+async fn a_form_that_draws_itself_crashes_only_the_child_and_poppler_reads_the_page() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = write_fixture(dir.path(), "recursive.pdf", &self_drawing_form());
+    let (code, message) = code_for(&extractor(&[("TEXT_ENGINES", "pdf-extract")]), &file).await;
+    assert_eq!(code, BookErrorCode::ExtractionFailed, "{message}");
+    let doc = extractor(&[]).extract(&file, &|_, _| {}).await.unwrap();
+    assert_eq!(doc.engine, "pdftotext");
+    assert!(
+        doc.pages[0].contains("Hello from a recursive page"),
+        "{:?}",
+        doc.pages
+    );
+}
+
+#[tokio::test]
+async fn a_book_over_the_time_limit_times_out() {
+    let slow = extractor(&[("EXTRACT_TIMEOUT_SECONDS", "1")]);
+    let started = std::time::Instant::now();
+    let (code, message) = code_for(&slow, &corpus("rdoc_fullrefman.pdf")).await;
+    assert_eq!(code, BookErrorCode::ExtractionTimeout, "{message}");
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "the children were stopped at the limit"
+    );
+}
+
+#[tokio::test]
+async fn a_book_over_the_page_limit_is_too_large() {
+    let (code, message) = code_for(
+        &extractor(&[("MAX_PAGES", "10")]),
+        &corpus("rdoc_R-lang.pdf"),
+    )
+    .await;
+    assert_eq!(code, BookErrorCode::TooLarge, "{message}");
+    assert!(message.contains("69 pages"), "{message}");
+}
+
+#[tokio::test]
+async fn progress_is_reported_page_by_page() {
+    let seen = std::sync::Mutex::new(Vec::new());
+    let doc = extractor(&[])
+        .extract(&corpus("rdoc_R-lang.pdf"), &|done, total| {
+            seen.lock().unwrap().push((done, total))
+        })
+        .await
+        .unwrap();
+    let seen = seen.into_inner().unwrap();
+    assert_eq!(doc.pages.len(), 69);
+    assert_eq!(seen.last(), Some(&(69, 69)));
+    assert!(seen.windows(2).all(|w| w[0].0 < w[1].0), "monotonic");
+}
