@@ -176,7 +176,7 @@ async fn progress_is_reported_page_by_page() {
     let seen = std::sync::Mutex::new(Vec::new());
     let doc = extractor(&[])
         .extract(&corpus("rdoc_R-lang.pdf"), &|done, total| {
-            seen.lock().unwrap().push((done, total))
+            seen.lock().unwrap().push((done, total));
         })
         .await
         .unwrap();
