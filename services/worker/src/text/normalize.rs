@@ -25,19 +25,20 @@ const EDGE_LINES: usize = 2;
 pub fn normalize(pages: &[String]) -> Vec<Paragraph> {
     let pages: Vec<Vec<String>> = pages.iter().map(|p| clean_lines(p)).collect();
     let repeated = repeated_edge_lines(&pages);
+    let lexicon = Lexicon::of(&pages);
     let mut out: Vec<Paragraph> = Vec::new();
     for (index, lines) in pages.iter().enumerate() {
         let page = u32::try_from(index + 1).unwrap_or(u32::MAX);
         let kept = strip_edges(lines, &repeated, pages.len());
         let mut first_of_page = true;
-        for text in paragraphs(&kept) {
+        for text in paragraphs(&kept, &lexicon) {
             // A paragraph cut by a page break continues on the next page.
             if first_of_page
                 && let Some(last) = out.last_mut()
                 && last.page_end + 1 == page
                 && continues(&last.text, &text)
             {
-                join_into(&mut last.text, &text);
+                join_into(&mut last.text, &text, &lexicon);
                 last.page_end = page;
             } else {
                 out.push(Paragraph {
@@ -84,11 +85,34 @@ fn clean_lines(page: &str) -> Vec<String> {
 }
 
 /// A line with digits masked, so "Page 12" and "Page 13" compare equal.
+/// A line with its numbers masked, so "Page 12" and "Page 13" (or "Preface xiv" and
+/// "Preface xv") compare equal.
 fn signature(line: &str) -> String {
-    line.chars()
-        .map(|c| if c.is_numeric() { '#' } else { c })
-        .flat_map(char::to_lowercase)
-        .collect()
+    let mut out = String::with_capacity(line.len());
+    for token in line.split_whitespace() {
+        if !out.is_empty() {
+            out.push(' ');
+        }
+        let lower = token.to_lowercase();
+        if lower.len() <= 7
+            && lower
+                .chars()
+                .all(|c| matches!(c, 'i' | 'v' | 'x' | 'l' | 'c' | 'd' | 'm'))
+        {
+            out.push('#');
+            continue;
+        }
+        for c in lower.chars() {
+            if c.is_numeric() {
+                if !out.ends_with('#') {
+                    out.push('#');
+                }
+            } else {
+                out.push(c);
+            }
+        }
+    }
+    out
 }
 
 fn edge_indices(lines: &[String]) -> Vec<usize> {
@@ -124,8 +148,9 @@ fn repeated_edge_lines(pages: &[Vec<String>]) -> HashMap<String, usize> {
             }
         }
     }
-    // Alternating left/right headers appear on half the pages; chapter headers on fewer.
-    let threshold = (pages.len() / 5).max(3);
+    // Alternating left/right headers appear on half the pages, chapter headers and
+    // front-matter headers (roman page numbers) on far fewer.
+    let threshold = (pages.len() / 25).max(3);
     counts.retain(|_, n| *n >= threshold);
     counts
 }
@@ -172,7 +197,7 @@ fn strip_edges(
 }
 
 /// Group lines into paragraphs: a blank line ends one.
-fn paragraphs(lines: &[String]) -> Vec<String> {
+fn paragraphs(lines: &[String], lexicon: &Lexicon) -> Vec<String> {
     let mut out = Vec::new();
     let mut current = String::new();
     for line in lines {
@@ -181,7 +206,7 @@ fn paragraphs(lines: &[String]) -> Vec<String> {
                 out.push(std::mem::take(&mut current));
             }
         } else {
-            join_into(&mut current, line);
+            join_into(&mut current, line, lexicon);
         }
     }
     if !current.is_empty() {
@@ -190,9 +215,36 @@ fn paragraphs(lines: &[String]) -> Vec<String> {
     out
 }
 
+/// The book's own words, to tell a word hyphenated at a line end ("com-/plicated")
+/// from a compound that keeps its hyphen ("disease-/free"): whichever form the book
+/// uses elsewhere wins; unseen, the hyphen goes.
+struct Lexicon {
+    words: std::collections::HashSet<String>,
+}
+
+impl Lexicon {
+    fn of(pages: &[Vec<String>]) -> Self {
+        let mut words = std::collections::HashSet::new();
+        for line in pages.iter().flatten() {
+            for w in line.split_whitespace() {
+                let w = w.trim_matches(|c: char| !c.is_alphanumeric() && c != '-');
+                if w.chars().any(char::is_alphabetic) && !w.ends_with('-') {
+                    words.insert(w.to_lowercase());
+                }
+            }
+        }
+        Self { words }
+    }
+
+    fn keeps_hyphen(&self, left: &str, right: &str) -> bool {
+        let (l, r) = (left.to_lowercase(), right.to_lowercase());
+        self.words.contains(&format!("{l}-{r}")) && !self.words.contains(&format!("{l}{r}"))
+    }
+}
+
 /// Append `next` to `text` as the continuation of a wrapped line: a word hyphenated
 /// at the line end is rejoined, scripts without spaces are joined without one.
-fn join_into(text: &mut String, next: &str) {
+fn join_into(text: &mut String, next: &str, lexicon: &Lexicon) {
     if text.is_empty() {
         text.push_str(next);
         return;
@@ -205,7 +257,18 @@ fn join_into(text: &mut String, next: &str) {
         && before_last.is_some_and(char::is_alphabetic)
         && next_first.is_some_and(char::is_lowercase)
     {
-        text.pop();
+        let stem = &text[..text.len() - 1];
+        let left = stem
+            .rsplit(|c: char| !c.is_alphanumeric())
+            .next()
+            .unwrap_or("");
+        let right = next
+            .split(|c: char| !c.is_alphanumeric())
+            .next()
+            .unwrap_or("");
+        if !lexicon.keeps_hyphen(left, right) {
+            text.pop();
+        }
         text.push_str(next);
         return;
     }
@@ -268,6 +331,16 @@ mod tests {
                 "A sentence that was hyphenated and wrapped.",
                 "Next paragraph, Self- Made stays."
             ]
+        );
+    }
+
+    #[test]
+    fn a_compound_the_book_spells_with_a_hyphen_keeps_it() {
+        assert_eq!(
+            texts(&[
+                "Survival was disease-free for most.\nThe disease-\nfree rate rose; it was com-\nplicated."
+            ]),
+            ["Survival was disease-free for most. The disease-free rate rose; it was complicated."]
         );
     }
 

@@ -8,3 +8,4 @@ mod extraction;
 mod helpers;
 mod lifecycle;
 mod queue;
+mod text;

@@ -1,0 +1,144 @@
+//! The normalizer and chunker on real extracted text (pdf-extract's own output of
+//! corpus books): hyphenation, headers and footers, sentence boundaries, CJK, and
+//! the maximum chunk size.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use shared_domain::Vars;
+use worker::config::PipelineConfig;
+use worker::extract::{Extracted, Extractor};
+use worker::text::{ChunkSizes, chunk_book, normalize::normalize};
+
+use crate::helpers::{BIN, corpus};
+
+async fn extract(file: &str) -> Extracted {
+    let vars = vec![("TEXT_ENGINES".to_owned(), "pdf-extract".to_owned())];
+    let config = PipelineConfig::from_vars(&Vars::from_pairs(vars), 2).unwrap();
+    let extractor = Extractor::new(
+        &config,
+        PathBuf::from(BIN),
+        Arc::new(tokio::sync::Semaphore::new(2)),
+    );
+    extractor.extract(&corpus(file), &|_, _| {}).await.unwrap()
+}
+
+fn squash(s: &str) -> String {
+    s.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+#[tokio::test]
+async fn words_hyphenated_at_line_ends_are_rejoined() {
+    let doc = extract("rdoc_R-intro.pdf").await;
+    let raw = doc.pages.join("\n");
+    assert!(
+        raw.contains("com-\nplicated"),
+        "the raw text breaks the word"
+    );
+    let text = squash(
+        &normalize(&doc.pages)
+            .into_iter()
+            .map(|p| p.text)
+            .collect::<Vec<_>>()
+            .join("\n"),
+    );
+    assert!(text.contains("complicated"));
+    assert!(!text.contains("com- plicated") && !text.contains("com-plicated"));
+}
+
+#[tokio::test]
+async fn running_headers_footers_and_page_numbers_are_dropped() {
+    let doc = extract("debref_en.pdf").await;
+    let header_pages = doc
+        .pages
+        .iter()
+        .filter(|p| p.contains("Debian Reference"))
+        .count();
+    assert!(
+        header_pages > 200,
+        "the raw text repeats the running title ({header_pages} pages)"
+    );
+    let paragraphs = normalize(&doc.pages);
+    let left = paragraphs
+        .iter()
+        .filter(|p| p.text.contains("Debian Reference"))
+        .count();
+    assert!(left < 20, "{left} paragraphs still carry the running title");
+    let bare_numbers = paragraphs
+        .iter()
+        .filter(|p| p.text.chars().all(|c| c.is_ascii_digit()))
+        .count();
+    assert_eq!(bare_numbers, 0, "no paragraph is just a page number");
+}
+
+#[tokio::test]
+async fn chunks_end_at_sentence_ends_and_respect_the_maximum() {
+    let doc = extract("debhist_en.pdf").await;
+    let sizes = ChunkSizes {
+        target: 400,
+        max: 600,
+    };
+    let chunks = chunk_book(&doc.pages, &doc.outline, sizes);
+    assert!(chunks.len() > 20);
+    let ends_sentence = chunks
+        .iter()
+        .filter(|c| c.text.trim_end().ends_with(['.', '!', '?', ':', ')', '"']))
+        .count();
+    assert!(
+        ends_sentence * 10 >= chunks.len() * 6,
+        "{ends_sentence} of {} chunks end a sentence",
+        chunks.len()
+    );
+    for c in &chunks {
+        assert!(c.char_count <= 600);
+        assert!(c.page_start <= c.page_end);
+        // Never inside a word: a chunk starts with a word's first letter.
+        assert!(!c.text.starts_with(char::is_whitespace));
+    }
+    assert!(
+        chunks.iter().any(|c| c.chapter.is_some()),
+        "chapters from the outline"
+    );
+}
+
+#[tokio::test]
+async fn japanese_without_spaces_is_chunked_at_sentence_ends() {
+    let doc = extract("debhist_ja.pdf").await;
+    let chunks = chunk_book(
+        &doc.pages,
+        &doc.outline,
+        ChunkSizes {
+            target: 200,
+            max: 300,
+        },
+    );
+    let japanese: Vec<_> = chunks.iter().filter(|c| c.text.contains('。')).collect();
+    assert!(japanese.len() > 10);
+    for c in &japanese {
+        assert!(c.char_count <= 300);
+    }
+    let at_full_stop = japanese.iter().filter(|c| c.text.ends_with('。')).count();
+    assert!(
+        at_full_stop * 2 >= japanese.len(),
+        "{at_full_stop} of {} end with 。",
+        japanese.len()
+    );
+}
+
+#[tokio::test]
+async fn the_default_maximum_holds_over_a_2400_page_book() {
+    let doc = extract("rdoc_fullrefman.pdf").await;
+    let chunks = chunk_book(&doc.pages, &doc.outline, ChunkSizes::default());
+    assert!(chunks.len() > 5000);
+    assert!(
+        chunks
+            .iter()
+            .all(|c| c.char_count <= 1500 && c.char_count > 0)
+    );
+    assert!(
+        chunks
+            .windows(2)
+            .all(|w| w[0].page_start <= w[1].page_start),
+        "reading order"
+    );
+}
