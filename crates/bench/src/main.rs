@@ -9,6 +9,8 @@
 
 mod fake_upstream;
 mod gateway;
+mod pipeline;
+mod queue;
 mod stats;
 mod upload;
 
@@ -52,6 +54,18 @@ fn main() -> anyhow::Result<()> {
             requests: flags.get("requests").map_or(Ok(5000), |r| r.parse())?,
             concurrency: flags.get("concurrency").map_or(Ok(50), |c| c.parse())?,
         })),
-        other => anyhow::bail!("unknown benchmark {other:?}; try: upload, gateway"),
+        "queue" => runtime.block_on(queue::run(queue::Options {
+            jobs: flags.get("jobs").map_or(Ok(20_000), |n| n.parse())?,
+        })),
+        "pipeline" => runtime.block_on(pipeline::run(pipeline::Options {
+            corpus: flag("corpus")?.into(),
+            worker_bin: flag("worker-bin")?.into(),
+            api: flags.get("api").cloned(),
+            token: flags.get("token").cloned(),
+            read_token: flags.get("read-token").cloned(),
+        })),
+        other => {
+            anyhow::bail!("unknown benchmark {other:?}; try: upload, gateway, queue, pipeline")
+        }
     }
 }

@@ -28,13 +28,34 @@ use tokio::task::JoinSet;
 use tracing::Instrument;
 
 use crate::config::QueueConfig;
-use crate::pipeline::{Pipeline, PipelineError, Progress};
+use crate::pipeline::{Done, Pipeline, PipelineError, Progress};
+use futures::future::BoxFuture;
+
+/// The work a claimed job does: the PDF pipeline in production, a no-op in the
+/// queue benchmark.
+pub trait Runner: Send + Sync + 'static {
+    fn run<'a>(
+        &'a self,
+        lease: &'a Lease,
+        progress: &'a Progress,
+    ) -> BoxFuture<'a, Result<Done, PipelineError>>;
+}
+
+impl Runner for Pipeline {
+    fn run<'a>(
+        &'a self,
+        lease: &'a Lease,
+        progress: &'a Progress,
+    ) -> BoxFuture<'a, Result<Done, PipelineError>> {
+        Box::pin(Pipeline::run(self, lease, progress))
+    }
+}
 
 pub struct Consumer {
     pub name: String,
     pub redis: Redis,
     pub db: Pool,
-    pub pipeline: Pipeline,
+    pub pipeline: Arc<dyn Runner>,
     pub config: QueueConfig,
     pub concurrency: usize,
 }

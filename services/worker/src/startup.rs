@@ -100,12 +100,12 @@ impl Worker {
             name: self.consumer_name.clone(),
             redis: self.redis.clone(),
             db: self.db.clone(),
-            pipeline: Pipeline {
+            pipeline: Arc::new(Pipeline {
                 db: self.db.clone(),
                 storage: self.storage.clone(),
                 extractor: Arc::new(extractor),
                 config: pipeline_config,
-            },
+            }),
             config: self.config.queue.clone(),
             concurrency: self.config.concurrency,
         });
