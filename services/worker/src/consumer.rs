@@ -19,11 +19,11 @@ use deadpool_postgres::Pool;
 use rand::Rng;
 use redis::Value;
 use shared_domain::db::DbError;
-use shared_domain::db::jobs::{self, AfterFailure, FinishError, Lease, NotClaimed};
+use shared_domain::db::jobs::{self, AfterFailure, FinishError, Lease};
 use shared_domain::error::error_chain;
 use shared_domain::queue::JobMessage;
 use shared_domain::redis::{Redis, RedisError, WORKER_GROUP};
-use tokio::sync::{Semaphore, watch};
+use tokio::sync::{Semaphore, mpsc, watch};
 use tokio::task::JoinSet;
 use tracing::Instrument;
 
@@ -72,6 +72,8 @@ pub fn consumer_name() -> String {
 }
 
 type Entry = (String, HashMap<String, String>);
+/// Entry ids whose outcome is recorded, for the batching acknowledger.
+type Acks = mpsc::UnboundedSender<String>;
 
 /// How a job's run ended, as far as the stream entry is concerned.
 enum Settled {
@@ -105,6 +107,8 @@ impl Consumer {
     pub async fn run(self: Arc<Self>, mut stop: watch::Receiver<bool>, grace: Duration) {
         let slots = Arc::new(Semaphore::new(self.concurrency));
         let (hand_back, hand_back_rx) = watch::channel(false);
+        let (acks, ack_rx) = mpsc::unbounded_channel();
+        let acker = tokio::spawn(Arc::clone(&self).ack_loop(ack_rx));
         let mut tasks = JoinSet::new();
         let mut errors = 0u32;
         let mut group_ready = false;
@@ -141,14 +145,15 @@ impl Consumer {
             match read {
                 Ok(entries) => {
                     errors = 0;
-                    for entry in entries {
+                    for (entry_id, message, lease) in self.claim_batch(entries, &acks).await {
                         let Ok(permit) = Arc::clone(&slots).try_acquire_owned() else {
                             break; // cannot happen: we read at most `free` entries
                         };
                         let me = Arc::clone(&self);
                         let hand_back = hand_back_rx.clone();
+                        let acks = acks.clone();
                         tasks.spawn(async move {
-                            me.handle(entry, hand_back).await;
+                            me.handle(entry_id, message, lease, hand_back, acks).await;
                             drop(permit);
                         });
                     }
@@ -177,6 +182,67 @@ impl Consumer {
             );
             let _ = hand_back.send(true);
             while tasks.join_next().await.is_some() {}
+        }
+        drop(acks);
+        let _ = acker.await;
+    }
+
+    /// Parse and claim a batch of deliveries in one statement; everything not
+    /// claimed (malformed, duplicate, finished, running elsewhere) is acked and dropped.
+    async fn claim_batch(
+        &self,
+        entries: Vec<Entry>,
+        acks: &Acks,
+    ) -> Vec<(String, JobMessage, Lease)> {
+        let mut messages = Vec::with_capacity(entries.len());
+        for (entry_id, fields) in entries {
+            match JobMessage::from_fields(&fields) {
+                Ok(m) => messages.push((entry_id, m)),
+                Err(e) => {
+                    // Postgres holds the job; a malformed entry carries nothing to lose.
+                    tracing::warn!(entry_id, error = %e, "dropping a malformed stream entry");
+                    let _ = acks.send(entry_id);
+                }
+            }
+        }
+        if messages.is_empty() {
+            return Vec::new();
+        }
+        let ids: Vec<_> = messages.iter().map(|(_, m)| m.job_id).collect();
+        let stale = self.config.visibility_timeout.as_secs_f64();
+        let claimed = match self.db.get().await.map_err(DbError::from) {
+            Ok(client) => jobs::claim_many(&client, &ids, &self.name, stale).await,
+            Err(e) => Err(e),
+        };
+        let leases = match claimed {
+            Ok(leases) => leases,
+            Err(e) => {
+                // Leave the entries pending: they are reclaimed once Postgres is back.
+                tracing::warn!(error = %error_chain(&e), "cannot claim jobs: database unavailable");
+                return Vec::new();
+            }
+        };
+        let mut by_job: HashMap<_, Lease> = leases.into_iter().map(|l| (l.job.id, l)).collect();
+        let mut out = Vec::with_capacity(by_job.len());
+        for (entry_id, message) in messages {
+            match by_job.remove(&message.job_id) {
+                Some(lease) => out.push((entry_id, message, lease)),
+                None => {
+                    tracing::debug!(job_id = %message.job_id, "not claimable (duplicate delivery, running elsewhere, finished or deleted); dropping");
+                    metrics::counter!("queue_duplicates_total").increment(1);
+                    let _ = acks.send(entry_id);
+                }
+            }
+        }
+        out
+    }
+
+    /// XACK + XDEL whatever has been settled, many entries per round trip.
+    async fn ack_loop(self: Arc<Self>, mut rx: mpsc::UnboundedReceiver<String>) {
+        let mut ids = Vec::new();
+        while rx.recv_many(&mut ids, 512).await > 0 {
+            self.ack(&ids).await;
+            ids.clear();
         }
     }
 
@@ -230,49 +296,25 @@ impl Consumer {
         Ok(entries)
     }
 
-    async fn handle(&self, (entry_id, fields): Entry, hand_back: watch::Receiver<bool>) {
-        let message = match JobMessage::from_fields(&fields) {
-            Ok(m) => m,
-            Err(e) => {
-                // Postgres holds the job; a malformed entry carries nothing to lose.
-                tracing::warn!(entry_id, error = %e, "dropping a malformed stream entry");
-                self.ack(&entry_id).await;
-                return;
-            }
-        };
+    async fn handle(
+        &self,
+        entry_id: String,
+        message: JobMessage,
+        lease: Lease,
+        hand_back: watch::Receiver<bool>,
+        acks: Acks,
+    ) {
         let span = tracing::info_span!("job", job_id = %message.job_id, book_id = %message.book_id, entry_id = %entry_id);
         if let Some(tp) = &message.traceparent {
             shared_domain::telemetry::set_remote_parent(&span, tp);
         }
         async {
-            let stale = self.config.visibility_timeout.as_secs_f64();
-            let claimed = match self.db.get().await.map_err(DbError::from) {
-                Ok(client) => jobs::claim(&client, message.job_id, &self.name, stale).await,
-                Err(e) => Err(e),
-            };
-            let lease = match claimed {
-                Ok(Ok(lease)) => lease,
-                Ok(Err(why)) => {
-                    match why {
-                        NotClaimed::Missing => tracing::info!("the job no longer exists (book deleted); dropping"),
-                        NotClaimed::Unavailable(status) => tracing::debug!(%status, "not claimable (duplicate delivery, running elsewhere or finished); dropping"),
-                    }
-                    metrics::counter!("queue_duplicates_total").increment(1);
-                    self.ack(&entry_id).await;
-                    return;
-                }
-                Err(e) => {
-                    // Leave the entry pending: it is reclaimed once Postgres is back.
-                    tracing::warn!(error = %error_chain(&e), "cannot claim the job: database unavailable");
-                    return;
-                }
-            };
             let lag = (chrono::Utc::now() - message.enqueued_at).to_std().unwrap_or_default();
             metrics::histogram!("queue_start_lag_seconds").record(lag.as_secs_f64());
             tracing::info!(job_id = %lease.job.id, attempt = lease.attempt, "processing your book | book_id={}", lease.job.book_id);
             let settled = self.run_job(&lease, &entry_id, hand_back).await;
             if matches!(settled, Settled::Done) {
-                self.ack(&entry_id).await;
+                let _ = acks.send(entry_id.clone());
             }
         }
         .instrument(span)
@@ -436,8 +478,8 @@ impl Consumer {
         Ok(())
     }
 
-    /// XACK + XDEL in one round trip; a failure leaves the entry to be reclaimed and dropped.
-    async fn ack(&self, entry_id: &str) {
+    /// XACK + XDEL in one round trip; a failure leaves the entries to be reclaimed and dropped.
+    async fn ack(&self, entry_ids: &[String]) {
         let stream = self.redis.keys.job_stream();
         let result = async {
             let mut conn = self.redis.conn().await?;
@@ -445,17 +487,17 @@ impl Consumer {
                 .cmd("XACK")
                 .arg(&stream)
                 .arg(WORKER_GROUP)
-                .arg(entry_id)
+                .arg(entry_ids)
                 .cmd("XDEL")
                 .arg(&stream)
-                .arg(entry_id)
+                .arg(entry_ids)
                 .query_async(&mut conn)
                 .await?;
             Ok::<_, RedisError>(())
         }
         .await;
         if let Err(e) = result {
-            tracing::warn!(entry_id, error = %error_chain(&e), "could not acknowledge the entry; it will be reclaimed and dropped");
+            tracing::warn!(count = entry_ids.len(), error = %error_chain(&e), "could not acknowledge entries; they will be reclaimed and dropped");
         }
     }
 }

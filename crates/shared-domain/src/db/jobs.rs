@@ -527,8 +527,46 @@ pub async fn mark_many_published(
     let ids: Vec<Uuid> = ids.iter().map(|j| j.0).collect();
     Ok(client
         .execute(
-            "UPDATE jobs SET published_at = now() WHERE id = ANY($1) AND status = 'queued'",
+            "UPDATE jobs SET published_at = now() WHERE id IN \
+             (SELECT id FROM jobs WHERE id = ANY($1) AND status = 'queued' ORDER BY id FOR UPDATE)",
             &[&ids],
         )
         .await?)
+}
+
+/// [`claim`] for a batch of deliveries in one statement. Rows are locked in id
+/// order (as [`mark_many_published`] does), so concurrent batches never deadlock;
+/// a row locked by someone else is waited for, never skipped: skipping a row the
+/// sweeper is marking published would drop its only message. Returns the leases won; every other id is a duplicate, finished, running
+/// elsewhere, not due, out of attempts or gone.
+pub async fn claim_many(
+    client: &impl GenericClient,
+    ids: &[JobId],
+    worker: &str,
+    stale_after_secs: f64,
+) -> Result<Vec<Lease>, DbError> {
+    let ids: Vec<Uuid> = ids.iter().map(|j| j.0).collect();
+    // The hot path of the queue: a cached prepared statement saves a round trip.
+    let statement = client
+        .prepare_cached(&format!(
+            "UPDATE jobs SET status = 'running', attempts = attempts + 1, started_at = now(), heartbeat_at = now(), \
+             worker = $2, progress_done = 0, progress_total = NULL, finished_at = NULL \
+             WHERE id IN (SELECT id FROM jobs WHERE id = ANY($1) AND attempts < max_attempts AND run_after <= now() \
+               AND (status = 'queued' OR (status = 'running' AND heartbeat_at < now() - make_interval(secs => $3))) \
+               ORDER BY id FOR UPDATE) \
+             RETURNING {COLUMNS}"
+        ))
+        .await?;
+    let rows = client
+        .query(&statement, &[&ids, &worker, &stale_after_secs])
+        .await?;
+    rows.iter()
+        .map(|r| {
+            let job = Job::from_row(r)?;
+            Ok(Lease {
+                attempt: job.attempts,
+                job,
+            })
+        })
+        .collect()
 }

@@ -104,7 +104,10 @@ impl Stack {
         let port = free_port();
         let mut vars = self.worker_vars(extra);
         test_support::set_var(&mut vars, "HEALTH_PORT", port.to_string());
-        let log = self.logs.path().join(format!("worker-{port}.log"));
+        let log = std::env::var("WORKER_TEST_LOGS").map_or_else(
+            |_| self.logs.path().join(format!("worker-{port}.log")),
+            |dir| PathBuf::from(dir).join(format!("worker-{port}.log")),
+        );
         let mut process = ServiceProcess::spawn_logging_to(Path::new(BIN), &vars, port, &log);
         process.wait_healthy().await;
         RunningWorker { process, log, port }
