@@ -308,6 +308,64 @@ impl Extractor {
         path: &Path,
         range: Option<(u32, u32)>,
     ) -> Result<Result<Vec<String>, ExtractError>, Failure> {
+        // A whole book is read as page ranges in parallel, one per shard.
+        if range.is_none()
+            && self.shards > 1
+            && let Some(pages) = self.page_count(path).await
+        {
+            if pages > self.max_pages {
+                return Ok(Err(too_many_pages(pages as usize)));
+            }
+            let per = pages.div_ceil(self.shards).max(1);
+            let ranges: Vec<(u32, u32)> = (0..self.shards)
+                .map(|k| (k * per + 1, ((k + 1) * per).min(pages)))
+                .filter(|(first, last)| first <= last)
+                .collect();
+            if ranges.len() > 1 {
+                let parts = futures::future::join_all(
+                    ranges.iter().map(|r| self.pdftotext_range(path, Some(*r))),
+                )
+                .await;
+                let mut all = Vec::with_capacity(pages as usize);
+                for part in parts {
+                    match part? {
+                        Ok(p) => all.extend(p),
+                        Err(e) => return Ok(Err(e)),
+                    }
+                }
+                return Ok(Ok(all));
+            }
+        }
+        self.pdftotext_range(path, range).await
+    }
+
+    /// The page count from poppler's `pdfinfo` (beside `pdftotext`), if it can tell.
+    async fn page_count(&self, path: &Path) -> Option<u32> {
+        let pdfinfo = self.pdftotext.as_ref()?.with_file_name("pdfinfo");
+        let mut cmd = Command::new(&self.exe);
+        cmd.arg("limit")
+            .args(self.limits().to_args())
+            .arg("--")
+            .arg(pdfinfo)
+            .arg(path);
+        let child = spawn(cmd).ok()?;
+        let run = wait_with_output(child, 1 << 20, |line, pages: &mut Option<u32>| {
+            if let Some(n) = line.strip_prefix("Pages:") {
+                *pages = n.trim().parse().ok();
+            }
+        });
+        let (status, (pages, _), _) = tokio::time::timeout(Duration::from_secs(30), run)
+            .await
+            .ok()?
+            .ok()?;
+        status.success().then_some(pages).flatten()
+    }
+
+    async fn pdftotext_range(
+        &self,
+        path: &Path,
+        range: Option<(u32, u32)>,
+    ) -> Result<Result<Vec<String>, ExtractError>, Failure> {
         let Some(bin) = &self.pdftotext else {
             return Ok(Err(ExtractError::new(
                 BookErrorCode::InvalidPdf,

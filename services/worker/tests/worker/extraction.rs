@@ -185,3 +185,19 @@ async fn progress_is_reported_page_by_page() {
     assert_eq!(seen.last(), Some(&(69, 69)));
     assert!(seen.windows(2).all(|w| w[0].0 < w[1].0), "monotonic");
 }
+
+#[tokio::test]
+async fn poppler_alone_reads_a_book_in_parallel_page_ranges_with_the_same_pages() {
+    let file = corpus("rdoc_R-lang.pdf");
+    let sharded = extractor(&[("TEXT_ENGINES", "pdftotext"), ("EXTRACT_PARALLELISM", "3")])
+        .extract(&file, &|_, _| {})
+        .await
+        .unwrap();
+    let single = extractor(&[("TEXT_ENGINES", "pdftotext"), ("EXTRACT_PARALLELISM", "1")])
+        .extract(&file, &|_, _| {})
+        .await
+        .unwrap();
+    assert_eq!(sharded.engine, "pdftotext");
+    assert_eq!(sharded.pages.len(), 69);
+    assert_eq!(sharded.pages, single.pages);
+}
