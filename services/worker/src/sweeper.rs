@@ -72,12 +72,12 @@ impl From<redis::RedisError> for SweepError {
 
 impl Sweeper {
     pub async fn run(self, mut stop: watch::Receiver<bool>) {
-        let mut leader: Option<ClientWrapper> = None;
+        let mut conn: Option<ClientWrapper> = None;
+        let mut leading = false;
         let mut last_retention: Option<Instant> = None;
         loop {
-            leader = self.keep_or_take_leadership(leader).await;
-            if let Some(conn) = &leader {
-                let _ = conn; // held for the lock
+            leading = self.keep_or_take_leadership(&mut conn, leading).await;
+            if leading {
                 if let Err(e) = self.sweep().await {
                     tracing::warn!(error = %error_chain(&e), "sweep round failed; next round retries");
                 }
@@ -93,7 +93,7 @@ impl Sweeper {
                 _ = stop.changed() => break,
             }
         }
-        if let Some(conn) = leader {
+        if leading && let Some(conn) = conn {
             let _ = conn
                 .execute("SELECT pg_advisory_unlock($1)", &[&LEADER_LOCK_KEY])
                 .await;
@@ -102,38 +102,49 @@ impl Sweeper {
         }
     }
 
-    async fn keep_or_take_leadership(&self, held: Option<ClientWrapper>) -> Option<ClientWrapper> {
-        if let Some(conn) = held {
-            if conn.simple_query("SELECT 1").await.is_ok() {
-                return Some(conn);
+    /// One dedicated connection per replica (taken out of the pool, so the session
+    /// lock lives and dies with it): the leader checks it is still alive, a follower
+    /// tries for the lock on it. Returns whether this replica leads.
+    async fn keep_or_take_leadership(
+        &self,
+        conn: &mut Option<ClientWrapper>,
+        leading: bool,
+    ) -> bool {
+        if conn.is_none() {
+            match self.db.get().await {
+                Ok(c) => *conn = Some(deadpool_postgres::Object::take(c)),
+                Err(e) => {
+                    tracing::debug!(error = %e, "cannot try for sweeper leadership");
+                    return false;
+                }
             }
-            self.is_leader.store(false, Ordering::Relaxed);
-            tracing::warn!("lost the sweeper leadership connection; stepping down");
-            return None;
         }
-        let conn = match self.db.get().await {
-            Ok(c) => deadpool_postgres::Object::take(c),
+        let Some(c) = conn.as_ref() else { return false };
+        let result = if leading {
+            c.simple_query("SELECT 1").await.map(|_| true)
+        } else {
+            c.query_one("SELECT pg_try_advisory_lock($1)", &[&LEADER_LOCK_KEY])
+                .await
+                .map(|row| row.try_get::<_, bool>(0).unwrap_or(false))
+        };
+        let leads = match result {
+            Ok(leads) => leads,
             Err(e) => {
-                tracing::debug!(error = %e, "cannot try for sweeper leadership");
-                return None;
+                // A broken connection; its session (and any lock) is gone with it.
+                tracing::debug!(error = %e, "sweeper leadership connection failed");
+                *conn = None;
+                false
             }
         };
-        match conn
-            .query_one("SELECT pg_try_advisory_lock($1)", &[&LEADER_LOCK_KEY])
-            .await
-        {
-            Ok(row) if row.try_get::<_, bool>(0).unwrap_or(false) => {
-                self.is_leader.store(true, Ordering::Relaxed);
+        if leads != leading {
+            self.is_leader.store(leads, Ordering::Relaxed);
+            if leads {
                 tracing::info!("sweeper leadership acquired");
-                Some(conn)
-            }
-            // Another replica leads; the detached connection closes on drop.
-            Ok(_) => None,
-            Err(e) => {
-                tracing::debug!(error = %e, "cannot try for sweeper leadership");
-                None
+            } else {
+                tracing::warn!("lost the sweeper leadership connection; stepping down");
             }
         }
+        leads
     }
 
     /// One round of the leader's duties.
