@@ -8,4 +8,5 @@ mod extraction;
 mod helpers;
 mod lifecycle;
 mod queue;
+mod retention;
 mod text;
