@@ -68,7 +68,7 @@ async fn world() -> World {
     let env = TestEnv::new().await;
     let db = env.db.client().await;
     let household = uuid::Uuid::new_v4();
-    let mut book = |status: &'static str, days: i32| {
+    let book = |status: &'static str, days: i32| {
         let id = uuid::Uuid::new_v4();
         let key = format!("{household}/books/{id}.pdf");
         (id, key, status, days)
