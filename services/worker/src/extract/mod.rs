@@ -106,6 +106,21 @@ impl Extractor {
         }
     }
 
+    /// A slot among the worker's extraction processes.
+    async fn permit(&self) -> Result<tokio::sync::SemaphorePermit<'_>, Failure> {
+        self.permits
+            .acquire()
+            .await
+            .map_err(|e| Failure::Spawn(std::io::Error::other(e)))
+    }
+
+    /// This binary run as `subcommand` under the extraction limits.
+    fn child(&self, subcommand: &str) -> Command {
+        let mut cmd = Command::new(&self.exe);
+        cmd.arg(subcommand).args(self.limits().to_args());
+        cmd
+    }
+
     fn limits(&self) -> Limits {
         Limits {
             memory_mb: self.memory_mb,
@@ -258,22 +273,16 @@ impl Extractor {
         deadline: Instant,
         counter: &PageCounter<'_>,
     ) -> Result<Result<Shard, ExtractError>, Failure> {
-        let _permit = self
-            .permits
-            .acquire()
-            .await
-            .map_err(|e| Failure::Spawn(std::io::Error::other(e)))?;
-        let mut cmd = Command::new(&self.exe);
-        cmd.arg("extract")
-            .args(self.limits().to_args())
-            .args([
-                "--shard",
-                &shard.to_string(),
-                "--shards",
-                &self.shards.max(1).to_string(),
-            ])
-            .args(["--max-pages", &self.max_pages.to_string()])
-            .arg(path);
+        let _permit = self.permit().await?;
+        let mut cmd = self.child("extract");
+        cmd.args([
+            "--shard",
+            &shard.to_string(),
+            "--shards",
+            &self.shards.max(1).to_string(),
+        ])
+        .args(["--max-pages", &self.max_pages.to_string()])
+        .arg(path);
         let child = spawn(cmd)?;
         let run = async {
             let (status, (stdout, _), stderr) =
@@ -342,12 +351,8 @@ impl Extractor {
     /// The page count from poppler's `pdfinfo` (beside `pdftotext`), if it can tell.
     async fn page_count(&self, path: &Path) -> Option<u32> {
         let pdfinfo = self.pdftotext.as_ref()?.with_file_name("pdfinfo");
-        let mut cmd = Command::new(&self.exe);
-        cmd.arg("limit")
-            .args(self.limits().to_args())
-            .arg("--")
-            .arg(pdfinfo)
-            .arg(path);
+        let mut cmd = self.child("limit");
+        cmd.arg("--").arg(pdfinfo).arg(path);
         let child = spawn(cmd).ok()?;
         let run = wait_with_output(child, 1 << 20, |line, pages: &mut Option<u32>| {
             if let Some(n) = line.strip_prefix("Pages:") {
@@ -372,17 +377,9 @@ impl Extractor {
                 "the file could not be read",
             )));
         };
-        let _permit = self
-            .permits
-            .acquire()
-            .await
-            .map_err(|e| Failure::Spawn(std::io::Error::other(e)))?;
-        let mut cmd = Command::new(&self.exe);
-        cmd.arg("limit")
-            .args(self.limits().to_args())
-            .arg("--")
-            .arg(bin)
-            .args(["-enc", "UTF-8"]);
+        let _permit = self.permit().await?;
+        let mut cmd = self.child("limit");
+        cmd.arg("--").arg(bin).args(["-enc", "UTF-8"]);
         if let Some((first, last)) = range {
             cmd.args(["-f", &first.to_string(), "-l", &last.to_string()]);
         }
