@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use shared_domain::Vars;
 use worker::config::PipelineConfig;
 use worker::extract::Extractor;
-use worker::text::{ChunkSizes, chunk_book};
+use worker::text::chunk_book;
 
 pub struct Options {
     pub corpus: PathBuf,
@@ -69,14 +69,7 @@ pub async fn run(opts: Options) -> anyhow::Result<()> {
         for _ in 0..RUNS {
             let t = Instant::now();
             let doc = extractor.extract(&path, &|_, _| {}).await?;
-            let chunks = chunk_book(
-                &doc.pages,
-                &doc.outline,
-                ChunkSizes {
-                    target: config.chunk_target,
-                    max: config.chunk_max,
-                },
-            );
+            let chunks = chunk_book(&doc.pages, &doc.outline, config.chunk);
             anyhow::ensure!(!chunks.is_empty(), "no chunks from {file}");
             ours.push(t.elapsed());
             pages = doc.pages.len();

@@ -12,8 +12,9 @@ use std::time::{Duration, Instant};
 use deadpool_postgres::Pool;
 use futures::future::BoxFuture;
 use redis::Value;
-use shared_domain::db::jobs::{self, Lease};
-use shared_domain::queue::JobMessage;
+use shared_domain::db::jobs::Lease;
+use shared_domain::domain::{BookId, JobId, JobKind};
+use shared_domain::queue::{JobMessage, xadd_cmd};
 use shared_domain::redis::Redis;
 use shared_domain::{DatabaseConfig, RedisConfig, Vars};
 use tokio::sync::watch;
@@ -226,20 +227,18 @@ async fn through_consumers(
             &[&household, &(n as i64), &household.to_string()],
         )
         .await?;
-    let jobs: Vec<jobs::Job> = {
-        let ids: Vec<uuid::Uuid> = rows.iter().map(|r| r.get(0)).collect();
-        let mut out = Vec::with_capacity(n);
-        for chunk in ids.chunks(1000) {
-            for id in chunk {
-                out.push(
-                    jobs::get(&client, shared_domain::domain::JobId(*id))
-                        .await?
-                        .ok_or_else(|| anyhow::anyhow!("job vanished"))?,
-                );
-            }
-        }
-        out
-    };
+    // The messages the API would publish for these jobs.
+    let mut messages: Vec<JobMessage> = rows
+        .iter()
+        .map(|r| JobMessage {
+            job_id: JobId(r.get(0)),
+            book_id: BookId(r.get(1)),
+            kind: JobKind::ProcessBook,
+            attempt: 0,
+            traceparent: None,
+            enqueued_at: chrono::Utc::now(),
+        })
+        .collect();
     let (stop, stop_rx) = watch::channel(false);
     let mut tasks = Vec::new();
     for i in 0..consumers {
@@ -266,21 +265,17 @@ async fn through_consumers(
     let mut conn = redis.conn().await?;
     let batch = if rate.is_some() { 10 } else { 200 };
     let mut next = Instant::now();
-    for chunk in jobs.chunks(batch) {
+    for chunk in messages.chunks_mut(batch) {
         if let Some(rate) = rate {
             tokio::time::sleep_until(next.into()).await;
             next += Duration::from_secs_f64(batch as f64 / rate as f64);
         }
         let mut pipe = redis::pipe();
         let now = chrono::Utc::now();
-        for job in chunk {
-            let mut cmd = redis::cmd("XADD");
-            cmd.arg(redis.keys.job_stream()).arg("*");
-            for (k, v) in JobMessage::for_job(job).to_fields() {
-                cmd.arg(k).arg(v);
-            }
-            pipe.add_command(cmd).ignore();
-            sent_at.insert(job.id.0, now);
+        for message in chunk {
+            message.enqueued_at = now;
+            pipe.add_command(xadd_cmd(&redis.keys, message)).ignore();
+            sent_at.insert(message.job_id.0, now);
         }
         let _: Value = pipe.query_async(&mut conn).await?;
     }

@@ -11,7 +11,7 @@ use std::time::Instant;
 use shared_domain::Vars;
 use worker::config::PipelineConfig;
 use worker::extract::Extractor;
-use worker::text::{ChunkSizes, chunk_book};
+use worker::text::chunk_book;
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
@@ -31,14 +31,7 @@ async fn main() -> anyhow::Result<()> {
         match extractor.extract(file.as_ref(), &|_, _| {}).await {
             Err(e) => println!("{file}\tERROR\t{e}"),
             Ok(doc) => {
-                let chunks = chunk_book(
-                    &doc.pages,
-                    &doc.outline,
-                    ChunkSizes {
-                        target: config.chunk_target,
-                        max: config.chunk_max,
-                    },
-                );
+                let chunks = chunk_book(&doc.pages, &doc.outline, config.chunk);
                 let chars: usize = chunks.iter().map(|c| c.char_count).sum();
                 println!(
                     "{file}\t{}\tpages={}\tchunks={}\tchars={chars}\t{:.2}s\tchapter={:?}",

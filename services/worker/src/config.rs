@@ -52,8 +52,8 @@ pub struct PipelineConfig {
     pub memory_mb: u64,
     pub timeout: Duration,
     pub max_pages: u32,
-    pub chunk_target: usize,
-    pub chunk_max: usize,
+    /// `CHUNK_TARGET_CHARS` and `CHUNK_MAX_CHARS`.
+    pub chunk: crate::text::ChunkSizes,
     /// Where PDFs are downloaded while they are processed (`WORK_DIR`).
     pub work_dir: PathBuf,
 }
@@ -190,8 +190,10 @@ impl PipelineConfig {
             timeout: vars.seconds_or("EXTRACT_TIMEOUT_SECONDS", 600, 1..=86_400)?,
             max_pages: u32::try_from(bounded(vars, "MAX_PAGES", 5000, 1..=1_000_000)?)
                 .unwrap_or(5000),
-            chunk_target,
-            chunk_max,
+            chunk: crate::text::ChunkSizes {
+                target: chunk_target,
+                max: chunk_max,
+            },
             work_dir: vars
                 .get("WORK_DIR")
                 .map_or_else(std::env::temp_dir, PathBuf::from),

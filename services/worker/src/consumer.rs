@@ -387,7 +387,7 @@ impl Consumer {
             Ok(AfterFailure::Dead) => {
                 metrics::counter!("jobs_total", "outcome" => "dead").increment(1);
                 tracing::error!(error = %reason, attempts = lease.attempt, "out of attempts; the job is dead");
-                self.dead_letter(lease, &reason).await;
+                dead_letter(&self.redis, &lease.job, &reason, lease.attempt).await;
                 Settled::Done
             }
             Err(FinishError::LostLease(_)) => Settled::Leave,
@@ -398,18 +398,6 @@ impl Consumer {
     fn unrecorded(&self, e: &DbError) -> Settled {
         tracing::warn!(error = %error_chain(e), "cannot record the outcome; the job will be retried after the visibility timeout");
         Settled::Leave
-    }
-
-    /// Record a dead job on the dead-letter stream (the job row already says `dead`).
-    pub async fn dead_letter(&self, lease: &Lease, error: &str) {
-        dead_letter(
-            &self.redis,
-            &lease.job.id.to_string(),
-            &lease.job.book_id.to_string(),
-            error,
-            lease.attempt,
-        )
-        .await;
     }
 
     /// Shutdown: give the job back to the queue without counting the attempt, and
@@ -502,17 +490,18 @@ impl Consumer {
     }
 }
 
-/// XADD a dead letter: job id, book id, the error and how many deliveries it had.
-pub async fn dead_letter(redis: &Redis, job_id: &str, book_id: &str, error: &str, deliveries: i32) {
+/// XADD a dead letter (the job row already says `dead`): job id, book id, the
+/// error and how many deliveries it had.
+pub async fn dead_letter(redis: &Redis, job: &jobs::Job, error: &str, deliveries: i32) {
     let result = async {
         let mut conn = redis.conn().await?;
         let _: String = redis::cmd("XADD")
             .arg(redis.keys.dead_letter_stream())
             .arg("*")
             .arg("job_id")
-            .arg(job_id)
+            .arg(job.id.to_string())
             .arg("book_id")
-            .arg(book_id)
+            .arg(job.book_id.to_string())
             .arg("error")
             .arg(error)
             .arg("deliveries")
@@ -524,7 +513,7 @@ pub async fn dead_letter(redis: &Redis, job_id: &str, book_id: &str, error: &str
         Ok::<_, RedisError>(())
     };
     if let Err(e) = result.await {
-        tracing::warn!(job_id, error = %error_chain(&e), "could not write the dead letter (the job row says dead)");
+        tracing::warn!(job_id = %job.id, error = %error_chain(&e), "could not write the dead letter (the job row says dead)");
     }
 }
 

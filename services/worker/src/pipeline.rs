@@ -19,7 +19,7 @@ use shared_domain::{BookErrorCode, Storage};
 
 use crate::config::PipelineConfig;
 use crate::extract::{ExtractError, Extractor, Failure};
-use crate::text::{ChunkSizes, chunk_book};
+use crate::text::chunk_book;
 
 /// What a pipeline run needs, shared by every job of the process.
 #[derive(Clone)]
@@ -133,10 +133,7 @@ impl Pipeline {
         metrics::counter!("pipeline_pages_total").increment(pages as u64);
 
         let started = Instant::now();
-        let sizes = ChunkSizes {
-            target: self.config.chunk_target,
-            max: self.config.chunk_max,
-        };
+        let sizes = self.config.chunk;
         let engine = extracted.engine.clone();
         let failed_pages = extracted.failed_pages;
         let text = tokio::task::spawn_blocking(move || {

@@ -24,7 +24,7 @@ use redis::Value;
 use shared_domain::db::DbError;
 use shared_domain::db::{books, jobs};
 use shared_domain::error::error_chain;
-use shared_domain::queue::JobMessage;
+use shared_domain::queue::{self, PublishError};
 use shared_domain::redis::{Redis, RedisError, WORKER_GROUP};
 use shared_domain::{Storage, storage::StorageError};
 use tokio::sync::watch;
@@ -56,6 +56,8 @@ pub enum SweepError {
     Redis(#[from] RedisError),
     #[error(transparent)]
     Storage(#[from] StorageError),
+    #[error(transparent)]
+    Publish(#[from] PublishError),
 }
 
 impl From<tokio_postgres::Error> for SweepError {
@@ -156,15 +158,8 @@ impl Sweeper {
             for e in &expired {
                 if e.dead {
                     tracing::error!(job_id = %e.job.id, book_id = %e.job.book_id, "job out of attempts after its worker stopped; dead");
-                    let error = e.job.last_error.clone().unwrap_or_default();
-                    dead_letter(
-                        &self.redis,
-                        &e.job.id.to_string(),
-                        &e.job.book_id.to_string(),
-                        &error,
-                        e.job.attempts,
-                    )
-                    .await;
+                    let error = e.job.last_error.as_deref().unwrap_or_default();
+                    dead_letter(&self.redis, &e.job, error, e.job.attempts).await;
                 } else {
                     tracing::warn!(job_id = %e.job.id, book_id = %e.job.book_id, "requeued a job whose worker stopped heartbeating");
                 }
@@ -180,20 +175,7 @@ impl Sweeper {
             if due.is_empty() {
                 break;
             }
-            let mut pipe = redis::pipe();
-            for job in &due {
-                let mut cmd = redis::cmd("XADD");
-                cmd.arg(self.redis.keys.job_stream()).arg("*");
-                for (k, v) in JobMessage::for_job(job).to_fields() {
-                    cmd.arg(k).arg(v);
-                }
-                pipe.add_command(cmd);
-            }
-            let mut conn = self.redis.conn().await?;
-            let _: Value = pipe.query_async(&mut conn).await?;
-            let ids: Vec<_> = due.iter().map(|j| j.id).collect();
-            jobs::mark_many_published(&client, &ids).await?;
-            metrics::counter!("queue_published_total").increment(due.len() as u64);
+            queue::publish_many(&client, &self.redis, &due).await?;
             tracing::info!(count = due.len(), "published queued jobs (outbox)");
             if (due.len() as i64) < BATCH {
                 break;
@@ -252,15 +234,20 @@ impl Sweeper {
     async fn record_depth(&self) -> Result<(), SweepError> {
         let mut conn = self.redis.conn().await?;
         let stream = self.redis.keys.job_stream();
-        let (len, pending): (u64, Value) = redis::pipe()
+        let reply: Result<(u64, Value), redis::RedisError> = redis::pipe()
             .cmd("XLEN")
             .arg(&stream)
             .cmd("XPENDING")
             .arg(&stream)
             .arg(WORKER_GROUP)
             .query_async(&mut conn)
-            .await
-            .unwrap_or((0, Value::Nil));
+            .await;
+        let (len, pending) = match reply {
+            Ok(r) => r,
+            // No worker has created the group yet: nothing is queued or pending.
+            Err(e) if e.code() == Some("NOGROUP") => (0, Value::Nil),
+            Err(e) => return Err(e.into()),
+        };
         let (count, oldest) = match pending {
             Value::Array(parts) if parts.len() >= 2 => (
                 redis::from_redis_value::<u64>(parts[0].clone()).unwrap_or(0),

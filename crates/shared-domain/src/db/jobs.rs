@@ -249,48 +249,6 @@ pub struct Lease {
     pub attempt: i32,
 }
 
-/// Why a claim did not happen.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum NotClaimed {
-    /// No such job (its book was deleted).
-    Missing,
-    /// Finished, running elsewhere, out of attempts, or not due yet.
-    Unavailable(JobStatus),
-}
-
-/// Claim `id` for `worker`: a queued job that is due, or a running one whose
-/// heartbeat is older than `stale_after_secs` (its worker died).
-pub async fn claim(
-    client: &impl GenericClient,
-    id: JobId,
-    worker: &str,
-    stale_after_secs: f64,
-) -> Result<Result<Lease, NotClaimed>, DbError> {
-    let row = client
-        .query_opt(
-            &format!(
-                "UPDATE jobs SET status = 'running', attempts = attempts + 1, started_at = now(), heartbeat_at = now(), \
-                 worker = $2, progress_done = 0, progress_total = NULL, finished_at = NULL \
-                 WHERE id = $1 AND attempts < max_attempts AND run_after <= now() \
-                 AND (status = 'queued' OR (status = 'running' AND heartbeat_at < now() - make_interval(secs => $3))) \
-                 RETURNING {COLUMNS}"
-            ),
-            &[&id.0, &worker, &stale_after_secs],
-        )
-        .await?;
-    if let Some(row) = row {
-        let job = Job::from_row(&row)?;
-        return Ok(Ok(Lease {
-            attempt: job.attempts,
-            job,
-        }));
-    }
-    Ok(Err(match get(client, id).await? {
-        None => NotClaimed::Missing,
-        Some(job) => NotClaimed::Unavailable(job.status),
-    }))
-}
-
 /// Still ours? Record that the worker is alive (and how far it got).
 pub async fn heartbeat(
     client: &impl GenericClient,
@@ -534,7 +492,9 @@ pub async fn mark_many_published(
         .await?)
 }
 
-/// [`claim`] for a batch of deliveries in one statement. Rows are locked in id
+/// Claim a batch of deliveries for `worker` in one statement: each a queued job
+/// that is due, or a running one whose heartbeat is older than `stale_after_secs`
+/// (its worker died). Rows are locked in id
 /// order (as [`mark_many_published`] does), so concurrent batches never deadlock;
 /// a row locked by someone else is waited for, never skipped: skipping a row the
 /// sweeper is marking published would drop its only message. Returns the leases won; every other id is a duplicate, finished, running

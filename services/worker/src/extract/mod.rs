@@ -85,7 +85,7 @@ pub enum Failure {
 }
 
 /// Progress of one book: pages done of total.
-pub type Progress<'a> = &'a (dyn Fn(u32, u32) + Send + Sync);
+pub type OnProgress<'a> = &'a (dyn Fn(u32, u32) + Send + Sync);
 
 impl Extractor {
     pub fn new(
@@ -129,7 +129,11 @@ impl Extractor {
     }
 
     /// Extract `path`'s text, or say why the book cannot be read.
-    pub async fn extract(&self, path: &Path, progress: Progress<'_>) -> Result<Extracted, Failure> {
+    pub async fn extract(
+        &self,
+        path: &Path,
+        progress: OnProgress<'_>,
+    ) -> Result<Extracted, Failure> {
         let primary = if self.use_pdf_extract {
             Some(self.pdf_extract(path, progress).await?)
         } else {
@@ -219,7 +223,7 @@ impl Extractor {
     async fn pdf_extract(
         &self,
         path: &Path,
-        progress: Progress<'_>,
+        progress: OnProgress<'_>,
     ) -> Result<Result<Extracted, ExtractError>, Failure> {
         let deadline = Instant::now() + self.timeout;
         let counter = PageCounter {
@@ -285,25 +289,24 @@ impl Extractor {
         .arg(path);
         let child = spawn(cmd)?;
         let run = async {
-            let (status, (stdout, _), stderr) =
+            let (status, (stdout, overflow), stderr) =
                 wait_with_output(child, self.max_text_bytes, |line, shard: &mut Shard| {
                     shard.accept(line, counter);
                 })
                 .await?;
-            Ok::<_, Failure>((status, stdout, stderr))
+            Ok::<_, Failure>((status, stdout, overflow, stderr))
         };
-        let (status, mut out, stderr) = match tokio::time::timeout_at(deadline.into(), run).await {
-            Err(_) => return Ok(Err(timeout(self.timeout))),
-            Ok(r) => r?,
-        };
+        let (status, mut out, overflow, stderr) =
+            match tokio::time::timeout_at(deadline.into(), run).await {
+                Err(_) => return Ok(Err(timeout(self.timeout))),
+                Ok(r) => r?,
+            };
         if let Some(fatal) = out.fatal.take() {
             return Ok(Err(fatal));
         }
-        if out.overflow {
-            return Ok(Err(ExtractError::new(
-                BookErrorCode::TooLarge,
-                "the file holds more text than a book may",
-            )));
+        // Checked before the exit status: the child is killed once the cap is hit.
+        if overflow {
+            return Ok(Err(too_much_text()));
         }
         if !status.success() {
             return Ok(Err(classify_crash(status, &stderr, self.timeout)));
@@ -395,10 +398,7 @@ impl Extractor {
             Ok(r) => r?,
         };
         if overflow {
-            return Ok(Err(ExtractError::new(
-                BookErrorCode::TooLarge,
-                "the file holds more text than a book may",
-            )));
+            return Ok(Err(too_much_text()));
         }
         if !status.success() {
             if stderr.contains("Incorrect password") {
@@ -435,6 +435,13 @@ fn timeout(limit: Duration) -> ExtractError {
     ExtractError::new(
         BookErrorCode::ExtractionTimeout,
         format!("reading the text took longer than {} s", limit.as_secs()),
+    )
+}
+
+fn too_much_text() -> ExtractError {
+    ExtractError::new(
+        BookErrorCode::TooLarge,
+        "the file holds more text than a book may",
     )
 }
 
@@ -558,7 +565,6 @@ struct Shard {
     pages: Vec<(u32, String)>,
     outline: Vec<OutlineEntry>,
     fatal: Option<ExtractError>,
-    overflow: bool,
 }
 
 impl Shard {
@@ -614,7 +620,7 @@ impl Shard {
 struct PageCounter<'a> {
     done: AtomicU32,
     total: AtomicU32,
-    progress: Progress<'a>,
+    progress: OnProgress<'a>,
 }
 
 /// Measures of one page's text that reveal a poor extraction.

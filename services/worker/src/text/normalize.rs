@@ -140,10 +140,7 @@ fn repeated_edge_lines(pages: &[Vec<String>]) -> HashMap<String, usize> {
         for i in edge_indices(lines) {
             let sig = signature(&lines[i]);
             if !seen.contains(&sig) {
-                counts.entry(sig.clone()).or_default();
-                if let Some(n) = counts.get_mut(&sig) {
-                    *n += 1;
-                }
+                *counts.entry(sig.clone()).or_default() += 1;
                 seen.push(sig);
             }
         }
