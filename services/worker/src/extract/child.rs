@@ -262,6 +262,8 @@ fn run(path: &std::path::Path, args: &Args, out: &mut impl Write) -> std::io::Re
             outline,
         },
     )?;
+    // One extractor for the whole shard: each font is decoded once, not once per page.
+    let mut extractor = pdf_extract::PageExtractor::new(&doc);
     for (&page, &page_id) in &pages {
         if (page - 1) % args.shards != args.shard {
             continue;
@@ -271,7 +273,7 @@ fn run(path: &std::path::Path, args: &Args, out: &mut impl Write) -> std::io::Re
         let result = catch_unwind(AssertUnwindSafe(|| -> Result<String, OutputError> {
             let mut text = String::new();
             let mut output = PlainTextOutput::new(&mut text);
-            pdf_extract::output_doc_page(&doc, &mut output, page)?;
+            extractor.output_page(&mut output, page, page_id)?;
             Ok(text)
         }));
         let (text, error) = match result {

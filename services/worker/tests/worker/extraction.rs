@@ -1,6 +1,6 @@
 //! Extraction on hostile files: each ends as one book's error, never the worker's.
 //! The fixtures are built here: a Flate bomb, a Form XObject that draws itself,
-//! and real books under tight time and page limits.
+//! a book of endless drawing, and real books under tight page limits.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -91,6 +91,30 @@ fn flate_bomb() -> Vec<u8> {
     ])
 }
 
+/// 3,000 pages that all draw one content stream of 100,000 path operators: a
+/// half-megabyte file that keeps either engine busy for minutes (and has no text).
+fn slow_book() -> Vec<u8> {
+    const PAGES: usize = 3000;
+    let mut z = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::best());
+    for _ in 0..100_000 {
+        z.write_all(b"1 0 0 1 0.5 0.5 cm 0 0 m 10 10 l S\n").unwrap();
+    }
+    let compressed = z.finish().unwrap();
+    let kids: String = (0..PAGES).map(|i| format!("{} 0 R ", i + 5)).collect();
+    let mut objects = vec![
+        b"<< /Type /Catalog /Pages 2 0 R >>".to_vec(),
+        format!("<< /Type /Pages /Kids [{kids}] /Count {PAGES} >>").into_bytes(),
+        stream("/Filter /FlateDecode", &compressed),
+        FONT.as_bytes().to_vec(),
+    ];
+    for _ in 0..PAGES {
+        objects.push(
+            b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Resources << /Font << /F1 4 0 R >> >> /Contents 3 0 R >>".to_vec(),
+        );
+    }
+    pdf(&objects)
+}
+
 /// A page that draws a Form XObject which draws itself, after some real text.
 fn self_drawing_form() -> Vec<u8> {
     pdf(&[
@@ -150,14 +174,56 @@ async fn a_form_that_draws_itself_crashes_only_the_child_and_poppler_reads_the_p
 
 #[tokio::test]
 async fn a_book_over_the_time_limit_times_out() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = write_fixture(dir.path(), "slow.pdf", &slow_book());
     let slow = extractor(&[("EXTRACT_TIMEOUT_SECONDS", "1")]);
     let started = std::time::Instant::now();
-    let (code, message) = code_for(&slow, &corpus("rdoc_fullrefman.pdf")).await;
+    let (code, message) = code_for(&slow, &file).await;
     assert_eq!(code, BookErrorCode::ExtractionTimeout, "{message}");
     assert!(
         started.elapsed() < Duration::from_secs(10),
         "the children were stopped at the limit"
     );
+}
+
+/// The same resource name for different fonts: /F1 is plain Helvetica on page 1
+/// and in page 2's own text, but an encoding that draws code 65 ("A") as the glyph
+/// "B" on page 2 and inside the form that page 3 draws.
+fn one_name_two_fonts() -> Vec<u8> {
+    let text = |s: &str| stream("", format!("BT /F1 24 Tf 72 700 Td ({s}) Tj ET").as_bytes());
+    pdf(&[
+        b"<< /Type /Catalog /Pages 2 0 R >>".to_vec(),
+        b"<< /Type /Pages /Kids [3 0 R 4 0 R 5 0 R] /Count 3 >>".to_vec(),
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Resources << /Font << /F1 6 0 R >> >> /Contents 8 0 R >>".to_vec(),
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Resources << /Font << /F1 7 0 R >> >> /Contents 8 0 R >>".to_vec(),
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Resources << /Font << /F1 6 0 R >> /XObject << /X0 9 0 R >> >> /Contents 10 0 R >>".to_vec(),
+        FONT.as_bytes().to_vec(),
+        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /Encoding << /Type /Encoding /BaseEncoding /WinAnsiEncoding /Differences [65 /B] >> >>".to_vec(),
+        text("AAA"),
+        stream(
+            "/Type /XObject /Subtype /Form /BBox [0 0 612 792] /Resources << /Font << /F1 7 0 R >> >>",
+            b"BT /F1 24 Tf 72 600 Td (AAA) Tj ET",
+        ),
+        stream("", b"BT /F1 24 Tf 72 700 Td (AAA) Tj ET /X0 Do"),
+    ])
+}
+
+/// The vendored pdf-extract caches decoded fonts for the whole document; the cache
+/// must follow the font object, not its per-page resource name.
+#[tokio::test]
+async fn fonts_are_decoded_by_object_not_by_resource_name() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = write_fixture(dir.path(), "fonts.pdf", &one_name_two_fonts());
+    let doc = extractor(&[("TEXT_ENGINES", "pdf-extract")])
+        .extract(&file, &|_, _| {})
+        .await
+        .unwrap();
+    let pages: Vec<String> = doc
+        .pages
+        .iter()
+        .map(|p| p.split_whitespace().collect::<Vec<_>>().join(" "))
+        .collect();
+    assert_eq!(pages, ["AAA", "BBB", "AAA BBB"], "{:?}", doc.pages);
 }
 
 #[tokio::test]
