@@ -20,10 +20,11 @@ use rand::Rng;
 use redis::Value;
 use shared_domain::db::DbError;
 use shared_domain::db::jobs::{self, AfterFailure, FinishError, Lease};
+use shared_domain::domain::JobId;
 use shared_domain::error::error_chain;
 use shared_domain::queue::JobMessage;
 use shared_domain::redis::{Redis, RedisError, WORKER_GROUP};
-use tokio::sync::{Semaphore, mpsc, watch};
+use tokio::sync::{Semaphore, mpsc, oneshot, watch};
 use tokio::task::JoinSet;
 use tracing::Instrument;
 
@@ -74,6 +75,15 @@ pub fn consumer_name() -> String {
 type Entry = (String, HashMap<String, String>);
 /// Entry ids whose outcome is recorded, for the batching acknowledger.
 type Acks = mpsc::UnboundedSender<String>;
+/// Successes the runner left to the consumer, for the batching completer.
+type Completions = mpsc::UnboundedSender<Completion>;
+
+/// A job that finished without recording its success (see [`Done::recorded`]).
+struct Completion {
+    job: JobId,
+    attempt: i32,
+    recorded: oneshot::Sender<Settled>,
+}
 
 /// How a job's run ended, as far as the stream entry is concerned.
 enum Settled {
@@ -109,6 +119,8 @@ impl Consumer {
         let (hand_back, hand_back_rx) = watch::channel(false);
         let (acks, ack_rx) = mpsc::unbounded_channel();
         let acker = tokio::spawn(Arc::clone(&self).ack_loop(ack_rx));
+        let (completions, completion_rx) = mpsc::unbounded_channel();
+        let completer = tokio::spawn(Arc::clone(&self).complete_loop(completion_rx));
         let mut tasks = JoinSet::new();
         let mut errors = 0u32;
         let mut group_ready = false;
@@ -152,8 +164,10 @@ impl Consumer {
                         let me = Arc::clone(&self);
                         let hand_back = hand_back_rx.clone();
                         let acks = acks.clone();
+                        let completions = completions.clone();
                         tasks.spawn(async move {
-                            me.handle(entry_id, message, lease, hand_back, acks).await;
+                            me.handle(entry_id, message, lease, hand_back, acks, completions)
+                                .await;
                             drop(permit);
                         });
                     }
@@ -183,6 +197,8 @@ impl Consumer {
             let _ = hand_back.send(true);
             while tasks.join_next().await.is_some() {}
         }
+        drop(completions);
+        let _ = completer.await;
         drop(acks);
         let _ = acker.await;
     }
@@ -246,6 +262,36 @@ impl Consumer {
         }
     }
 
+    /// Record successes in batches: whatever finished while the previous batch was
+    /// committing goes in one fenced UPDATE and one commit (as River's batch
+    /// completer does), so short jobs are not bound by one commit each. A job whose
+    /// lease is gone, or a batch Postgres refused, is left pending for reclaim.
+    async fn complete_loop(self: Arc<Self>, mut rx: mpsc::UnboundedReceiver<Completion>) {
+        let mut batch = Vec::new();
+        while rx.recv_many(&mut batch, 1024).await > 0 {
+            let leases: Vec<(JobId, i32)> = batch.iter().map(|c| (c.job, c.attempt)).collect();
+            let result = match self.db.get().await {
+                Ok(client) => jobs::succeed_many(&client, &leases).await,
+                Err(e) => Err(DbError::from(e)),
+            };
+            let succeeded: std::collections::HashSet<JobId> = match result {
+                Ok(ids) => ids.into_iter().collect(),
+                Err(e) => {
+                    self.unrecorded(&e);
+                    std::collections::HashSet::new()
+                }
+            };
+            for c in batch.drain(..) {
+                let settled = if succeeded.contains(&c.job) {
+                    Settled::Done
+                } else {
+                    Settled::Leave
+                };
+                let _ = c.recorded.send(settled);
+            }
+        }
+    }
+
     async fn read(&self, count: usize) -> Result<Vec<Entry>, RedisError> {
         let mut conn = self.redis.blocking.get().await?;
         let reply: Value = redis::cmd("XREADGROUP")
@@ -303,6 +349,7 @@ impl Consumer {
         lease: Lease,
         hand_back: watch::Receiver<bool>,
         acks: Acks,
+        completions: Completions,
     ) {
         let span = tracing::info_span!("job", job_id = %message.job_id, book_id = %message.book_id, entry_id = %entry_id);
         if let Some(tp) = &message.traceparent {
@@ -312,7 +359,9 @@ impl Consumer {
             let lag = (chrono::Utc::now() - message.enqueued_at).to_std().unwrap_or_default();
             metrics::histogram!("queue_start_lag_seconds").record(lag.as_secs_f64());
             tracing::info!(job_id = %lease.job.id, attempt = lease.attempt, "processing your book | book_id={}", lease.job.book_id);
-            let settled = self.run_job(&lease, &entry_id, hand_back).await;
+            let settled = self
+                .run_job(&lease, &entry_id, hand_back, &completions)
+                .await;
             if matches!(settled, Settled::Done) {
                 let _ = acks.send(entry_id.clone());
             }
@@ -326,6 +375,7 @@ impl Consumer {
         lease: &Lease,
         entry_id: &str,
         mut hand_back: watch::Receiver<bool>,
+        completions: &Completions,
     ) -> Settled {
         let progress = Progress::default();
         let started = Instant::now();
@@ -340,9 +390,22 @@ impl Consumer {
         };
         match outcome {
             Ok(done) => {
+                if !done.recorded {
+                    let (recorded, reply) = oneshot::channel();
+                    let completion = Completion {
+                        job: lease.job.id,
+                        attempt: lease.attempt,
+                        recorded,
+                    };
+                    if completions.send(completion).is_err()
+                        || !matches!(reply.await, Ok(Settled::Done))
+                    {
+                        return Settled::Leave;
+                    }
+                }
                 metrics::counter!("jobs_total", "outcome" => "succeeded").increment(1);
                 metrics::histogram!("job_seconds").record(elapsed);
-                tracing::info!(pages = done.pages, chunks = done.chunks, engine = %done.engine, seconds = elapsed, "book ready");
+                tracing::info!(pages = done.pages, chunks = done.chunks, engine = %done.engine, seconds = elapsed, "job succeeded");
                 Settled::Done
             }
             Err(PipelineError::LostLease) => {

@@ -97,7 +97,8 @@ fn slow_book() -> Vec<u8> {
     const PAGES: usize = 3000;
     let mut z = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::best());
     for _ in 0..100_000 {
-        z.write_all(b"1 0 0 1 0.5 0.5 cm 0 0 m 10 10 l S\n").unwrap();
+        z.write_all(b"1 0 0 1 0.5 0.5 cm 0 0 m 10 10 l S\n")
+            .unwrap();
     }
     let compressed = z.finish().unwrap();
     let kids: String = (0..PAGES).map(|i| format!("{} 0 R ", i + 5)).collect();

@@ -1,5 +1,6 @@
 //! The queue's promise: kills, restarts, SIGTERM, Redis outages and transient
-//! storage failures lose nothing, and the sweeper has exactly one leader.
+//! storage failures lose nothing, the sweeper has exactly one leader, and successes
+//! the consumer records in batches still respect the lease.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -246,4 +247,160 @@ async fn two_replicas_elect_exactly_one_sweeper_leader_and_leadership_moves_when
         (follower.health().await["sweeper_leader"] == true).then_some(())
     })
     .await;
+}
+
+/// A job body that records nothing itself: the consumer group-commits its success.
+/// For one chosen job it first gives the job to "another worker" (bumps the
+/// attempt, as the sweeper's requeue and a new claim would).
+struct Unrecorded {
+    db: deadpool_postgres::Pool,
+    stolen: shared_domain::domain::JobId,
+}
+
+impl worker::consumer::Runner for Unrecorded {
+    fn run<'a>(
+        &'a self,
+        lease: &'a shared_domain::db::jobs::Lease,
+        _: &'a worker::pipeline::Progress,
+    ) -> futures::future::BoxFuture<
+        'a,
+        Result<worker::pipeline::Done, worker::pipeline::PipelineError>,
+    > {
+        Box::pin(async move {
+            if lease.job.id == self.stolen {
+                let client = self.db.get().await.unwrap();
+                client
+                    .execute(
+                        "UPDATE jobs SET attempts = attempts + 1 WHERE id = $1",
+                        &[&lease.job.id.0],
+                    )
+                    .await
+                    .unwrap();
+            }
+            Ok(worker::pipeline::Done {
+                pages: 0,
+                chunks: 0,
+                engine: "none".into(),
+                recorded: false,
+            })
+        })
+    }
+}
+
+#[tokio::test]
+async fn successes_left_to_the_consumer_are_recorded_fenced_on_the_lease_and_acked() {
+    use shared_domain::domain::{BookId, JobId, JobKind};
+    use shared_domain::queue::{JobMessage, xadd_cmd};
+
+    let env = test_support::TestEnv::new().await;
+    let vars = Vars::from_pairs(env.vars());
+    let db =
+        shared_domain::db::pool(&shared_domain::DatabaseConfig::from_vars(&vars).unwrap()).unwrap();
+    let redis = shared_domain::redis::Redis::connect(
+        &shared_domain::RedisConfig::from_vars(&vars).unwrap(),
+    )
+    .unwrap();
+    let client = db.get().await.unwrap();
+    let household = uuid::Uuid::new_v4();
+    let rows = client
+        .query(
+            "WITH b AS (INSERT INTO books (id, household_id, title, storage_path, content_sha256, byte_size) \
+               SELECT gen_random_uuid(), $1, 't', 'x/' || g || '.pdf', encode(sha256(g::text::bytea), 'hex'), 1 \
+               FROM generate_series(1, 300) g RETURNING id) \
+             INSERT INTO jobs (id, book_id, kind) SELECT gen_random_uuid(), id, 'process_book' FROM b \
+             RETURNING id, book_id",
+            &[&household],
+        )
+        .await
+        .unwrap();
+    let messages: Vec<JobMessage> = rows
+        .iter()
+        .map(|r| JobMessage {
+            job_id: JobId(r.get(0)),
+            book_id: BookId(r.get(1)),
+            kind: JobKind::ProcessBook,
+            attempt: 0,
+            traceparent: None,
+            enqueued_at: chrono::Utc::now(),
+        })
+        .collect();
+    let stolen = messages[17].job_id;
+    let consumer = Arc::new(worker::consumer::Consumer {
+        name: "batched".into(),
+        redis: redis.clone(),
+        db: db.clone(),
+        pipeline: Arc::new(Unrecorded {
+            db: db.clone(),
+            stolen,
+        }),
+        config: worker::config::QueueConfig {
+            visibility_timeout: Duration::from_secs(60),
+            retry_base: Duration::from_secs(1),
+            retry_max: Duration::from_secs(1),
+            block: Duration::from_millis(100),
+        },
+        concurrency: 64,
+    });
+    consumer.ensure_group().await.unwrap();
+    let (stop, stop_rx) = tokio::sync::watch::channel(false);
+    let running = tokio::spawn(Arc::clone(&consumer).run(stop_rx, Duration::from_secs(5)));
+    let mut pipe = redis::pipe();
+    for m in &messages {
+        pipe.add_command(xadd_cmd(&redis.keys, m)).ignore();
+    }
+    let mut conn = redis.conn().await.unwrap();
+    let () = pipe.query_async(&mut conn).await.unwrap();
+
+    let count = |status: &'static str| {
+        let db = db.clone();
+        async move {
+            let client = db.get().await.unwrap();
+            let n: i64 = client
+                .query_one(
+                    "SELECT count(*) FROM jobs j JOIN books b ON b.id = j.book_id \
+                     WHERE b.household_id = $1 AND j.status = $2",
+                    &[&household, &status],
+                )
+                .await
+                .unwrap()
+                .get(0);
+            n
+        }
+    };
+    eventually(
+        "all but the stolen job succeeded",
+        Duration::from_secs(30),
+        || async { (count("succeeded").await == 299).then_some(()) },
+    )
+    .await;
+    // Every recorded entry is acknowledged and deleted; the stolen job's stays
+    // pending, for whoever holds it now.
+    eventually(
+        "the stream holds only the stolen job's entry",
+        Duration::from_secs(10),
+        || {
+            let redis = redis.clone();
+            async move {
+                let mut conn = redis.conn().await.unwrap();
+                let left: usize = redis::cmd("XLEN")
+                    .arg(redis.keys.job_stream())
+                    .query_async(&mut conn)
+                    .await
+                    .unwrap();
+                (left == 1).then_some(())
+            }
+        },
+    )
+    .await;
+    let stolen_row = client
+        .query_one(
+            "SELECT status, attempts FROM jobs WHERE id = $1",
+            &[&stolen.0],
+        )
+        .await
+        .unwrap();
+    assert_eq!(stolen_row.get::<_, String>(0), "running");
+    assert_eq!(stolen_row.get::<_, i32>(1), 2);
+    let _ = stop.send(true);
+    running.await.unwrap();
 }
