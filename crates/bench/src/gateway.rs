@@ -7,13 +7,16 @@ use secrecy::SecretString;
 use serde_json::json;
 
 use crate::fake_upstream;
-use crate::stats::{drive, percentile};
+use crate::stats::{drive, drive_at_rate, percentile};
 
 pub struct Options {
     /// The gateway binary; started here so it can point at the in-process upstream.
     pub gateway_bin: String,
     pub requests: usize,
     pub concurrency: usize,
+    /// Open-loop: send this many requests per second (at most `concurrency` in
+    /// flight) instead of as fast as `concurrency` allows.
+    pub rate: Option<f64>,
 }
 
 const JWT_SECRET: &str = "bench-jwt-secret-0123456789abcdef";
@@ -63,21 +66,21 @@ pub async fn run(opts: Options) -> anyhow::Result<()> {
     );
     // Warm up both paths (connections, caches), then measure.
     let warm = opts.requests / 10;
-    measure(opts.concurrency, warm, |_| {
+    measure(opts.concurrency, None, warm, |_| {
         client
             .post(&start_url)
             .header("content-type", "application/json")
             .body(direct_body.clone())
     })
     .await?;
-    measure(opts.concurrency, warm, |i| {
+    measure(opts.concurrency, None, warm, |i| {
         client
             .post(&gateway_url)
             .bearer_auth(&tokens[opts.requests + i])
             .body(r#"{"body":{"bookId":"b"}}"#)
     })
     .await?;
-    let direct = measure(opts.concurrency, opts.requests, |_| {
+    let direct = measure(opts.concurrency, opts.rate, opts.requests, |_| {
         client
             .post(&start_url)
             .header("content-type", "application/json")
@@ -85,7 +88,7 @@ pub async fn run(opts: Options) -> anyhow::Result<()> {
     })
     .await?;
     direct.print("upstream directly", opts.concurrency);
-    let via = measure(opts.concurrency, opts.requests, |i| {
+    let via = measure(opts.concurrency, opts.rate, opts.requests, |i| {
         client
             .post(&gateway_url)
             .bearer_auth(&tokens[i])
@@ -127,10 +130,14 @@ impl Run {
 
 async fn measure<'a>(
     concurrency: usize,
+    rate: Option<f64>,
     requests: usize,
     make: impl Fn(usize) -> reqwest::RequestBuilder + 'a,
 ) -> anyhow::Result<Run> {
-    let (mut latencies, elapsed) = drive(requests, concurrency, make).await?;
+    let (mut latencies, elapsed) = match rate {
+        None => drive(requests, concurrency, make).await?,
+        Some(rate) => drive_at_rate(requests, concurrency, rate, make).await?,
+    };
     let elapsed = elapsed.as_secs_f64();
     let max = latencies.iter().max().copied().unwrap_or_default();
     Ok(Run {

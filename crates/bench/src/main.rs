@@ -1,7 +1,7 @@
 //! `readme-bench`: load clients behind `scripts/bench`. Each prints a table of
 //! figures; none asserts a target (targets live in the issues, figures here).
 //!
-//!   readme-bench gateway --gateway-bin PATH [--requests N] [--concurrency C]
+//!   readme-bench gateway --gateway-bin PATH [--requests N] [--concurrency C] [--rate PER_SEC]
 //!   readme-bench upload --api URL --token T --pid API_PID --storage DIR --size-mib N --concurrency C [--header 1]
 
 // Printing figures is this tool's whole job.
@@ -53,6 +53,7 @@ fn main() -> anyhow::Result<()> {
             gateway_bin: flag("gateway-bin")?,
             requests: flags.get("requests").map_or(Ok(5000), |r| r.parse())?,
             concurrency: flags.get("concurrency").map_or(Ok(50), |c| c.parse())?,
+            rate: flags.get("rate").map(|r| r.parse()).transpose()?,
         })),
         "queue" => runtime.block_on(queue::run(queue::Options {
             jobs: flags.get("jobs").map_or(Ok(20_000), |n| n.parse())?,

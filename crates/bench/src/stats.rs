@@ -32,6 +32,38 @@ pub async fn drive(
     Ok((latencies, started.elapsed()))
 }
 
+/// Like [`drive`], but open-loop: request `i` is due at `i / rate` seconds and at
+/// most `concurrency` are in flight. Latency counts from when a request was due, so
+/// a request held back because every slot was busy is charged for the wait
+/// (no coordinated omission).
+pub async fn drive_at_rate(
+    count: usize,
+    concurrency: usize,
+    rate: f64,
+    make: impl Fn(usize) -> reqwest::RequestBuilder,
+) -> anyhow::Result<(Vec<Duration>, Duration)> {
+    let started = Instant::now();
+    let latencies = futures::stream::iter(0..count)
+        .map(|i| {
+            let request = make(i);
+            let due = started + Duration::from_secs_f64(i as f64 / rate);
+            async move {
+                tokio::time::sleep_until(due.into()).await;
+                let res = request.send().await?;
+                let status = res.status();
+                res.bytes().await?;
+                anyhow::ensure!(status.is_success(), "answered {status}");
+                Ok::<_, anyhow::Error>(due.elapsed())
+            }
+        })
+        .buffer_unordered(concurrency)
+        .collect::<Vec<_>>()
+        .await
+        .into_iter()
+        .collect::<Result<_, _>>()?;
+    Ok((latencies, started.elapsed()))
+}
+
 /// The `p`th percentile (0–100) of `samples`, nearest-rank.
 pub fn percentile(samples: &mut [Duration], p: f64) -> Duration {
     if samples.is_empty() {

@@ -11,6 +11,7 @@
 //! configured state TTL, refreshed on every event.
 
 use std::collections::HashMap;
+use std::sync::LazyLock;
 use std::time::Duration;
 
 use redis::Script;
@@ -46,6 +47,12 @@ if redis.call('GET', KEYS[3]) == ARGV[7] then redis.call('SET', KEYS[3], ARGV[1]
 return 1";
 /// Refresh KEYS[1]'s TTL to ARGV[2] only while it holds ARGV[1].
 const REFRESH: &str = r"if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('EXPIRE', KEYS[1], ARGV[2]) else return 0 end";
+
+/// Each script hashed once (its SHA-1 names it for EVALSHA), not on every call.
+static RELEASE_SCRIPT: LazyLock<Script> = LazyLock::new(|| Script::new(RELEASE));
+static BEGIN_START_SCRIPT: LazyLock<Script> = LazyLock::new(|| Script::new(BEGIN_START));
+static FINISH_START_SCRIPT: LazyLock<Script> = LazyLock::new(|| Script::new(FINISH_START));
+static REFRESH_SCRIPT: LazyLock<Script> = LazyLock::new(|| Script::new(REFRESH));
 
 /// Events kept per call; older ones are trimmed (a timeline, not a queue).
 const MAX_EVENTS: usize = 1000;
@@ -107,7 +114,7 @@ impl Calls {
     ) -> Result<Begin, RedisError> {
         let keys = &self.redis.keys;
         let mut conn = self.redis.conn().await?;
-        let (outcome, retry): (i64, i64) = Script::new(BEGIN_START)
+        let (outcome, retry): (i64, i64) = BEGIN_START_SCRIPT
             .key(keys.start_rate(user))
             .key(keys.active_call(user))
             .arg(secs(self.policy.start_window))
@@ -128,7 +135,7 @@ impl Calls {
     /// Release the lock if it still holds `value`.
     pub async fn release(&self, user: &str, value: &str) -> Result<(), RedisError> {
         let mut conn = self.redis.conn().await?;
-        let _: i64 = Script::new(RELEASE)
+        let _: i64 = RELEASE_SCRIPT
             .key(self.redis.keys.active_call(user))
             .arg(value)
             .invoke_async(&mut conn)
@@ -145,7 +152,7 @@ impl Calls {
     ) -> Result<bool, RedisError> {
         let keys = &self.redis.keys;
         let mut conn = self.redis.conn().await?;
-        let recorded: i64 = Script::new(FINISH_START)
+        let recorded: i64 = FINISH_START_SCRIPT
             .key(keys.call_state(&state.session_id))
             .key(keys.call_events(&state.session_id))
             .key(keys.active_call(&state.user_id))
@@ -234,7 +241,7 @@ impl Calls {
             .ignore()
             .query_async(&mut conn)
             .await?;
-        let _: i64 = Script::new(REFRESH)
+        let _: i64 = REFRESH_SCRIPT
             .key(keys.active_call(&state.user_id))
             .arg(&state.session_id)
             .arg(secs(self.policy.active_call_ttl))
