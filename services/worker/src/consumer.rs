@@ -450,7 +450,7 @@ impl Consumer {
             Ok(AfterFailure::Dead) => {
                 metrics::counter!("jobs_total", "outcome" => "dead").increment(1);
                 tracing::error!(error = %reason, attempts = lease.attempt, "out of attempts; the job is dead");
-                dead_letter(&self.redis, &lease.job, &reason, lease.attempt).await;
+                dead_letter(&self.redis, &self.db, &lease.job, &reason, lease.attempt).await;
                 Settled::Done
             }
             Err(FinishError::LostLease(_)) => Settled::Leave,
@@ -554,9 +554,11 @@ impl Consumer {
 }
 
 /// XADD a dead letter (the job row already says `dead`): job id, book id, the
-/// error and how many deliveries it had.
-pub async fn dead_letter(redis: &Redis, job: &jobs::Job, error: &str, deliveries: i32) {
-    let result = async {
+/// error and how many deliveries it had; then record in the row that it is
+/// written. If either step fails the sweeper writes it later (`dead_lettered_at`
+/// is the outbox), so an entry may repeat but is never missing.
+pub async fn dead_letter(redis: &Redis, db: &Pool, job: &jobs::Job, error: &str, deliveries: i32) {
+    let written = async {
         let mut conn = redis.conn().await?;
         let _: String = redis::cmd("XADD")
             .arg(redis.keys.dead_letter_stream())
@@ -570,13 +572,25 @@ pub async fn dead_letter(redis: &Redis, job: &jobs::Job, error: &str, deliveries
             .arg("deliveries")
             .arg(deliveries)
             .arg("failed_at")
-            .arg(chrono::Utc::now().to_rfc3339())
+            .arg(
+                job.finished_at
+                    .unwrap_or_else(chrono::Utc::now)
+                    .to_rfc3339(),
+            )
             .query_async(&mut conn)
             .await?;
         Ok::<_, RedisError>(())
     };
-    if let Err(e) = result.await {
-        tracing::warn!(job_id = %job.id, error = %error_chain(&e), "could not write the dead letter (the job row says dead)");
+    if let Err(e) = written.await {
+        tracing::warn!(job_id = %job.id, error = %error_chain(&e), "could not write the dead letter yet (the job row says dead); the sweeper will");
+        return;
+    }
+    let marked = match db.get().await {
+        Ok(client) => jobs::mark_dead_lettered(&client, job.id).await,
+        Err(e) => Err(DbError::from(e)),
+    };
+    if let Err(e) = marked {
+        tracing::warn!(job_id = %job.id, error = %error_chain(&e), "dead letter written but not recorded; the sweeper may write it again");
     }
 }
 

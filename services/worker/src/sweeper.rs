@@ -159,7 +159,7 @@ impl Sweeper {
                 if e.dead {
                     tracing::error!(job_id = %e.job.id, book_id = %e.job.book_id, "job out of attempts after its worker stopped; dead");
                     let error = e.job.last_error.as_deref().unwrap_or_default();
-                    dead_letter(&self.redis, &e.job, error, e.job.attempts).await;
+                    dead_letter(&self.redis, &self.db, &e.job, error, e.job.attempts).await;
                 } else {
                     tracing::warn!(job_id = %e.job.id, book_id = %e.job.book_id, "requeued a job whose worker stopped heartbeating");
                 }
@@ -180,6 +180,13 @@ impl Sweeper {
             if (due.len() as i64) < BATCH {
                 break;
             }
+        }
+        // Dead letters owed (Redis was down when the job died, or its worker died
+        // right after): the worker had a minute to write its own.
+        for job in jobs::owed_dead_letters(&client, 60.0, BATCH).await? {
+            let error = job.last_error.as_deref().unwrap_or_default();
+            tracing::warn!(job_id = %job.id, "writing a dead letter the job's worker could not");
+            dead_letter(&self.redis, &self.db, &job, error, job.attempts).await;
         }
         self.reap_consumers().await?;
         self.record_depth().await?;

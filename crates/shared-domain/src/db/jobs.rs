@@ -385,7 +385,7 @@ pub async fn retry_later(
         .query_one(
             "UPDATE jobs SET \
                status = CASE WHEN attempts >= max_attempts THEN 'dead' ELSE 'queued' END, \
-               finished_at = CASE WHEN attempts >= max_attempts THEN now() END, \
+               finished_at = CASE WHEN attempts >= max_attempts THEN now() END, dead_lettered_at = NULL, \
                run_after = now() + make_interval(secs => $2), published_at = NULL, \
                heartbeat_at = NULL, worker = NULL, last_error = $3 \
              WHERE id = $1 RETURNING status, run_after",
@@ -409,6 +409,39 @@ pub async fn retry_later(
     };
     tx.commit().await?;
     Ok(outcome)
+}
+
+/// Dead jobs whose dead-letter entry was never written (Redis was down, or the
+/// process died after the commit), dead for at least `grace_secs` so the worker
+/// that buried them has had its chance first.
+pub async fn owed_dead_letters(
+    client: &impl GenericClient,
+    grace_secs: f64,
+    limit: i64,
+) -> Result<Vec<Job>, DbError> {
+    client
+        .query(
+            &format!(
+                "SELECT {COLUMNS} FROM jobs WHERE status = 'dead' AND dead_lettered_at IS NULL \
+                 AND finished_at < now() - make_interval(secs => $1) ORDER BY finished_at LIMIT $2"
+            ),
+            &[&grace_secs, &limit],
+        )
+        .await?
+        .iter()
+        .map(Job::from_row)
+        .collect()
+}
+
+/// The dead-letter entry of this death is written.
+pub async fn mark_dead_lettered(client: &impl GenericClient, job: JobId) -> Result<(), DbError> {
+    client
+        .execute(
+            "UPDATE jobs SET dead_lettered_at = now() WHERE id = $1 AND status = 'dead' AND dead_lettered_at IS NULL",
+            &[&job.0],
+        )
+        .await?;
+    Ok(())
 }
 
 /// Give an unfinished job back (shutdown): queued again, due now, the attempt not
@@ -449,7 +482,7 @@ pub async fn requeue_expired(
             &format!(
                 "UPDATE jobs SET \
                    status = CASE WHEN attempts >= max_attempts THEN 'dead' ELSE 'queued' END, \
-                   finished_at = CASE WHEN attempts >= max_attempts THEN now() END, \
+                   finished_at = CASE WHEN attempts >= max_attempts THEN now() END, dead_lettered_at = NULL, \
                    run_after = now(), published_at = NULL, heartbeat_at = NULL, worker = NULL, \
                    last_error = COALESCE(worker, 'a worker') || ' stopped while running it (no heartbeat)' \
                  WHERE id IN (SELECT id FROM jobs WHERE status = 'running' AND heartbeat_at < now() - make_interval(secs => $1) \

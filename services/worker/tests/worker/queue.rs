@@ -404,3 +404,69 @@ async fn successes_left_to_the_consumer_are_recorded_fenced_on_the_lease_and_ack
     let _ = stop.send(true);
     running.await.unwrap();
 }
+
+#[tokio::test]
+async fn a_dead_letter_its_worker_could_not_write_is_written_by_the_sweeper() {
+    let stack = Stack::new().await;
+    // A job that died five minutes ago without its dead-letter entry: Redis was
+    // down when its worker buried it (or the worker died right after the commit).
+    let client = stack.env.db.client().await;
+    let job_id: uuid::Uuid = client
+        .query_one(
+            "WITH b AS (INSERT INTO books (id, household_id, title, storage_path, content_sha256, byte_size) \
+               VALUES (gen_random_uuid(), gen_random_uuid(), 't', 'x/dead.pdf', repeat('d', 64), 1) RETURNING id) \
+             INSERT INTO jobs (id, book_id, kind, status, attempts, max_attempts, started_at, finished_at, last_error) \
+             SELECT gen_random_uuid(), id, 'process_book', 'dead', 3, 3, now() - interval '6 minutes', \
+                    now() - interval '5 minutes', 'fetching the PDF failed' FROM b RETURNING id",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    let _worker = stack.spawn_worker(&[]).await;
+
+    let stream = format!("{}:queue:book-jobs:dead", stack.env.redis.namespace);
+    let fields = eventually(
+        "the sweeper writes the dead letter",
+        Duration::from_secs(30),
+        || {
+            let mut redis = stack.env.redis.connection();
+            let stream = stream.clone();
+            async move {
+                let entries: Vec<(String, Vec<(String, String)>)> = redis::cmd("XRANGE")
+                    .arg(&stream)
+                    .arg("-")
+                    .arg("+")
+                    .query(&mut redis)
+                    .unwrap();
+                entries
+                    .into_iter()
+                    .next()
+                    .map(|(_, f)| f.into_iter().collect::<std::collections::HashMap<_, _>>())
+            }
+        },
+    )
+    .await;
+    assert_eq!(fields["job_id"], job_id.to_string());
+    assert_eq!(fields["deliveries"], "3");
+    assert_eq!(fields["error"], "fetching the PDF failed");
+    // Recorded as written, so later rounds do not write it again.
+    eventually(
+        "the job records its dead letter",
+        Duration::from_secs(10),
+        || {
+            let client = &client;
+            async move {
+                let row = client
+                    .query_one(
+                        "SELECT dead_lettered_at IS NOT NULL FROM jobs WHERE id = $1",
+                        &[&job_id],
+                    )
+                    .await
+                    .unwrap();
+                row.get::<_, bool>(0).then_some(())
+            }
+        },
+    )
+    .await;
+}
