@@ -17,7 +17,10 @@ async fn health_is_served_on_health_port_when_set() {
         .await
         .unwrap();
     let port = worker.health_port().expect("a health port");
-    tokio::spawn(worker.run_until_stopped());
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let running = tokio::spawn(worker.run_until(async {
+        let _ = stopped.await;
+    }));
     let body: serde_json::Value = reqwest::get(format!("http://127.0.0.1:{port}/health"))
         .await
         .unwrap()
@@ -25,6 +28,10 @@ async fn health_is_served_on_health_port_when_set() {
         .await
         .unwrap();
     assert_eq!(body["service"], "worker");
+    // Stop it before the test database goes: DROP DATABASE waits (up to a minute)
+    // on backends whose client is parked on this test's blocked runtime.
+    let _ = stop.send(());
+    running.await.unwrap().unwrap();
 }
 
 #[tokio::test]
