@@ -28,6 +28,25 @@ pub struct AppState {
     pub service_token: StaticToken,
 }
 
+impl AppState {
+    /// A copy for one HTTP worker with its own connections. Building them cannot
+    /// fail here (the same configuration built at start); if it did, the worker
+    /// would share the first ones.
+    fn for_worker(&self) -> Self {
+        let redis = Redis::connect(&self.config.redis).unwrap_or_else(|_| self.redis.clone());
+        let upstream =
+            Upstream::new(self.config.upstream.clone()).unwrap_or_else(|_| self.upstream.clone());
+        Self {
+            config: self.config.clone(),
+            calls: Calls::new(redis.clone(), self.config.calls.clone()),
+            redis,
+            upstream,
+            jwt: self.jwt.clone(),
+            service_token: self.service_token.clone(),
+        }
+    }
+}
+
 pub struct Application {
     port: u16,
     server: Server,
@@ -61,8 +80,12 @@ impl Application {
         let port = listener.local_addr()?.port();
         let grace = state.config.http.shutdown_grace;
         let origins = state.config.allowed_origins.clone();
-        let state = web::Data::new(state);
+        let state = std::sync::Arc::new(state);
         let server = HttpServer::new(move || {
+            // Each worker thread gets its own Redis connection and upstream
+            // connection pool, driven on its own runtime: shared ones would cross
+            // threads (a wake-up and a context switch) on every call.
+            let state = web::Data::new(state.for_worker());
             App::new()
                 .wrap(http_support::cors(
                     &origins,
@@ -70,7 +93,7 @@ impl Application {
                 ))
                 .wrap(from_fn(http_support::metrics::track))
                 .wrap(TracingLogger::default())
-                .app_data(state.clone())
+                .app_data(state)
                 .app_data(web::PathConfig::default().error_handler(|err, _| {
                     GatewayError::new(ErrorCode::BadRequest, format!("invalid path: {err}")).into()
                 }))

@@ -51,6 +51,7 @@ pub struct Started {
     pub payload: Value,
 }
 
+#[derive(Clone)]
 pub struct Upstream {
     client: reqwest::Client,
     config: UpstreamConfig,
