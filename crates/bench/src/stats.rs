@@ -11,25 +11,7 @@ pub async fn drive(
     concurrency: usize,
     make: impl Fn(usize) -> reqwest::RequestBuilder,
 ) -> anyhow::Result<(Vec<Duration>, Duration)> {
-    let started = Instant::now();
-    let latencies = futures::stream::iter(0..count)
-        .map(|i| {
-            let request = make(i);
-            async move {
-                let t = Instant::now();
-                let res = request.send().await?;
-                let status = res.status();
-                res.bytes().await?;
-                anyhow::ensure!(status.is_success(), "answered {status}");
-                Ok::<_, anyhow::Error>(t.elapsed())
-            }
-        })
-        .buffer_unordered(concurrency)
-        .collect::<Vec<_>>()
-        .await
-        .into_iter()
-        .collect::<Result<_, _>>()?;
-    Ok((latencies, started.elapsed()))
+    run(count, concurrency, None, make).await
 }
 
 /// Like [`drive`], but open-loop: request `i` is due at `i / rate` seconds and at
@@ -42,18 +24,30 @@ pub async fn drive_at_rate(
     rate: f64,
     make: impl Fn(usize) -> reqwest::RequestBuilder,
 ) -> anyhow::Result<(Vec<Duration>, Duration)> {
+    run(count, concurrency, Some(rate), make).await
+}
+
+async fn run(
+    count: usize,
+    concurrency: usize,
+    rate: Option<f64>,
+    make: impl Fn(usize) -> reqwest::RequestBuilder,
+) -> anyhow::Result<(Vec<Duration>, Duration)> {
     let started = Instant::now();
     let latencies = futures::stream::iter(0..count)
         .map(|i| {
             let request = make(i);
-            let due = started + Duration::from_secs_f64(i as f64 / rate);
+            let due = rate.map(|rate| started + Duration::from_secs_f64(i as f64 / rate));
             async move {
-                tokio::time::sleep_until(due.into()).await;
+                if let Some(due) = due {
+                    tokio::time::sleep_until(due.into()).await;
+                }
+                let t = due.unwrap_or_else(Instant::now);
                 let res = request.send().await?;
                 let status = res.status();
                 res.bytes().await?;
                 anyhow::ensure!(status.is_success(), "answered {status}");
-                Ok::<_, anyhow::Error>(due.elapsed())
+                Ok::<_, anyhow::Error>(t.elapsed())
             }
         })
         .buffer_unordered(concurrency)
