@@ -11,7 +11,7 @@
 //! outcome is recorded in Postgres the entry is `XACK`ed and `XDEL`eted; if it
 //! cannot be recorded the entry stays pending and is reclaimed later.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -274,11 +274,11 @@ impl Consumer {
                 Ok(client) => jobs::succeed_many(&client, &leases).await,
                 Err(e) => Err(DbError::from(e)),
             };
-            let succeeded: std::collections::HashSet<JobId> = match result {
+            let succeeded: HashSet<JobId> = match result {
                 Ok(ids) => ids.into_iter().collect(),
                 Err(e) => {
                     self.unrecorded(&e);
-                    std::collections::HashSet::new()
+                    HashSet::new()
                 }
             };
             for c in batch.drain(..) {

@@ -37,6 +37,9 @@ pub const LEADER_LOCK_KEY: i64 = 0x0073_7765_6570_6572;
 
 /// Jobs handled per query in one round.
 const BATCH: i64 = 500;
+/// How long a dead job's own worker has to write its dead letter before the
+/// sweeper writes it instead.
+const DEAD_LETTER_GRACE_SECS: f64 = 60.0;
 
 pub struct Sweeper {
     pub db: Pool,
@@ -181,9 +184,9 @@ impl Sweeper {
                 break;
             }
         }
-        // Dead letters owed (Redis was down when the job died, or its worker died
-        // right after): the worker had a minute to write its own.
-        for job in jobs::owed_dead_letters(&client, 60.0, BATCH).await? {
+        // Dead letters owed: Redis was down when the job died, or its worker died
+        // right after.
+        for job in jobs::owed_dead_letters(&client, DEAD_LETTER_GRACE_SECS, BATCH).await? {
             let error = job.last_error.as_deref().unwrap_or_default();
             tracing::warn!(job_id = %job.id, "writing a dead letter the job's worker could not");
             dead_letter(&self.redis, &self.db, &job, error, job.attempts).await;

@@ -289,8 +289,7 @@ impl worker::consumer::Runner for Unrecorded {
 
 #[tokio::test]
 async fn successes_left_to_the_consumer_are_recorded_fenced_on_the_lease_and_acked() {
-    use shared_domain::domain::{BookId, JobId, JobKind};
-    use shared_domain::queue::{JobMessage, xadd_cmd};
+    use shared_domain::db::jobs;
 
     let env = test_support::TestEnv::new().await;
     let vars = Vars::from_pairs(env.vars());
@@ -302,29 +301,20 @@ async fn successes_left_to_the_consumer_are_recorded_fenced_on_the_lease_and_ack
     .unwrap();
     let client = db.get().await.unwrap();
     let household = uuid::Uuid::new_v4();
-    let rows = client
-        .query(
+    client
+        .execute(
             "WITH b AS (INSERT INTO books (id, household_id, title, storage_path, content_sha256, byte_size) \
                SELECT gen_random_uuid(), $1, 't', 'x/' || g || '.pdf', encode(sha256(g::text::bytea), 'hex'), 1 \
                FROM generate_series(1, 300) g RETURNING id) \
-             INSERT INTO jobs (id, book_id, kind) SELECT gen_random_uuid(), id, 'process_book' FROM b \
-             RETURNING id, book_id",
+             INSERT INTO jobs (id, book_id, kind) SELECT gen_random_uuid(), id, 'process_book' FROM b",
             &[&household],
         )
         .await
         .unwrap();
-    let messages: Vec<JobMessage> = rows
-        .iter()
-        .map(|r| JobMessage {
-            job_id: JobId(r.get(0)),
-            book_id: BookId(r.get(1)),
-            kind: JobKind::ProcessBook,
-            attempt: 0,
-            traceparent: None,
-            enqueued_at: chrono::Utc::now(),
-        })
-        .collect();
-    let stolen = messages[17].job_id;
+    // Published as the sweeper's outbox publishes them.
+    let queued = jobs::due_for_publishing(&client, 0.0, 1000).await.unwrap();
+    assert_eq!(queued.len(), 300);
+    let stolen = queued[17].id;
     let consumer = Arc::new(worker::consumer::Consumer {
         name: "batched".into(),
         redis: redis.clone(),
@@ -344,12 +334,9 @@ async fn successes_left_to_the_consumer_are_recorded_fenced_on_the_lease_and_ack
     consumer.ensure_group().await.unwrap();
     let (stop, stop_rx) = tokio::sync::watch::channel(false);
     let running = tokio::spawn(Arc::clone(&consumer).run(stop_rx, Duration::from_secs(5)));
-    let mut pipe = redis::pipe();
-    for m in &messages {
-        pipe.add_command(xadd_cmd(&redis.keys, m)).ignore();
-    }
-    let mut conn = redis.conn().await.unwrap();
-    let () = pipe.query_async(&mut conn).await.unwrap();
+    shared_domain::queue::publish_many(&client, &redis, &queued)
+        .await
+        .unwrap();
 
     let count = |status: &'static str| {
         let db = db.clone();
