@@ -1,7 +1,7 @@
 //! `readme-bench`: load clients behind `scripts/bench`. Each prints a table of
 //! figures; none asserts a target (targets live in the issues, figures here).
 //!
-//!   readme-bench gateway --gateway-bin PATH [--requests N] [--concurrency C] [--rate PER_SEC]
+//!   readme-bench gateway --gateway-bin PATH [--requests N] [--concurrency C] [--rate PER_SEC] [--upstream-ms MS]
 //!   readme-bench upload --api URL --token T --pid API_PID --storage DIR --size-mib N --concurrency C [--header 1]
 
 // Printing figures is this tool's whole job.
@@ -54,6 +54,9 @@ fn main() -> anyhow::Result<()> {
             requests: flags.get("requests").map_or(Ok(5000), |r| r.parse())?,
             concurrency: flags.get("concurrency").map_or(Ok(50), |c| c.parse())?,
             rate: flags.get("rate").map(|r| r.parse()).transpose()?,
+            upstream_delay: std::time::Duration::from_millis(
+                flags.get("upstream-ms").map_or(Ok(0), |d| d.parse())?,
+            ),
         })),
         "queue" => runtime.block_on(queue::run(queue::Options {
             jobs: flags.get("jobs").map_or(Ok(20_000), |n| n.parse())?,

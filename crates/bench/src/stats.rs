@@ -4,13 +4,30 @@ use std::time::{Duration, Instant};
 
 use futures::StreamExt;
 
+/// One answered request.
+pub struct Answer {
+    /// Its place in the order requests were made (0-based).
+    pub index: usize,
+    /// When it was sent (open-loop: when it was due).
+    pub sent: Instant,
+    /// When its last body byte arrived.
+    pub done: Instant,
+    pub body: bytes::Bytes,
+}
+
+impl Answer {
+    pub fn latency(&self) -> Duration {
+        self.done - self.sent
+    }
+}
+
 /// Send `count` requests, `concurrency` at a time; each must answer 2xx. Returns
-/// every request's latency (send to last body byte) and the whole run's wall time.
+/// every answer, in completion order, and the whole run's wall time.
 pub async fn drive(
     count: usize,
     concurrency: usize,
     make: impl Fn(usize) -> reqwest::RequestBuilder,
-) -> anyhow::Result<(Vec<Duration>, Duration)> {
+) -> anyhow::Result<(Vec<Answer>, Duration)> {
     run(count, concurrency, None, make).await
 }
 
@@ -23,7 +40,7 @@ pub async fn drive_at_rate(
     concurrency: usize,
     rate: f64,
     make: impl Fn(usize) -> reqwest::RequestBuilder,
-) -> anyhow::Result<(Vec<Duration>, Duration)> {
+) -> anyhow::Result<(Vec<Answer>, Duration)> {
     run(count, concurrency, Some(rate), make).await
 }
 
@@ -32,9 +49,9 @@ async fn run(
     concurrency: usize,
     rate: Option<f64>,
     make: impl Fn(usize) -> reqwest::RequestBuilder,
-) -> anyhow::Result<(Vec<Duration>, Duration)> {
+) -> anyhow::Result<(Vec<Answer>, Duration)> {
     let started = Instant::now();
-    let latencies = futures::stream::iter(0..count)
+    let answers = futures::stream::iter(0..count)
         .map(|i| {
             let request = make(i);
             let due = rate.map(|rate| started + Duration::from_secs_f64(i as f64 / rate));
@@ -42,12 +59,18 @@ async fn run(
                 if let Some(due) = due {
                     tokio::time::sleep_until(due.into()).await;
                 }
-                let t = due.unwrap_or_else(Instant::now);
+                let sent = due.unwrap_or_else(Instant::now);
                 let res = request.send().await?;
                 let status = res.status();
-                res.bytes().await?;
+                let body = res.bytes().await?;
+                let done = Instant::now();
                 anyhow::ensure!(status.is_success(), "answered {status}");
-                Ok::<_, anyhow::Error>(t.elapsed())
+                Ok::<_, anyhow::Error>(Answer {
+                    index: i,
+                    sent,
+                    done,
+                    body,
+                })
             }
         })
         .buffer_unordered(concurrency)
@@ -55,7 +78,7 @@ async fn run(
         .await
         .into_iter()
         .collect::<Result<_, _>>()?;
-    Ok((latencies, started.elapsed()))
+    Ok((answers, started.elapsed()))
 }
 
 /// The `p`th percentile (0–100) of `samples`, nearest-rank.

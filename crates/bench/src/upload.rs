@@ -73,7 +73,7 @@ async fn scenario(
     // One shared body per size; each upload gets a unique first line so none is deduplicated.
     let filler = Bytes::from(vec![b'x'; size]);
     let url = format!("{}/admin/books/upload", opts.api);
-    let (mut latencies, elapsed) = drive(count, concurrency, |_| {
+    let (answers, elapsed) = drive(count, concurrency, |_| {
         let header = Bytes::from(format!("%PDF-1.7\n% {}\n", uuid::Uuid::new_v4()));
         let length = (header.len() + filler.len()) as u64;
         let body = reqwest::Body::wrap_stream(futures::stream::iter([
@@ -88,6 +88,7 @@ async fn scenario(
         client.post(&url).bearer_auth(&opts.token).multipart(form)
     })
     .await?;
+    let mut latencies: Vec<Duration> = answers.iter().map(|a| a.latency()).collect();
     let elapsed = elapsed.as_secs_f64();
     let peak = proc_status_bytes(opts.pid, "VmHWM:").unwrap_or(0);
     Ok(Row {
