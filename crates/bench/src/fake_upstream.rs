@@ -1,7 +1,7 @@
 //! A minimal Pipecat-like upstream for benchmarks: HTTP/1.1 keep-alive, answers every
 //! request with a Daily start payload and a fresh session id, at once or after a
-//! fixed delay (a real start creates a room and boots a bot: it takes hundreds of
-//! milliseconds at least). It notes how long it held each start, so a client can
+//! delay spread around a given figure (a real start creates a room and boots a bot:
+//! it takes hundreds of milliseconds at least). It notes how long it held each start, so a client can
 //! tell the upstream's time from everything else in its latency. Hand-rolled so
 //! that its own cost is as small as it can be.
 
@@ -35,7 +35,7 @@ impl FakeUpstream {
 
 const SESSION_PREFIX: &str = "bench-";
 
-/// Serve on a free loopback port; each answer waits `delay` first.
+/// Serve on a free loopback port; each answer first waits 0.5–1.5× `delay`.
 pub async fn start(delay: Duration) -> anyhow::Result<FakeUpstream> {
     let listener = TcpListener::bind("127.0.0.1:0").await?;
     let port = listener.local_addr()?.port();
