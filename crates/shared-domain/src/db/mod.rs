@@ -37,6 +37,11 @@ pub enum DbError {
     Query(#[from] tokio_postgres::Error),
     #[error("migrations failed")]
     Migration(#[source] refinery::Error),
+    #[error(
+        "migrations {0:?} were never applied, but the database already has newer ones; \
+         give them versions above the newest applied"
+    )]
+    MigrationsOutOfOrder(Vec<i32>),
     #[error("timed out connecting to Postgres")]
     Timeout,
     #[error("unexpected data in the database: {0}")]
