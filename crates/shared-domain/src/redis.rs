@@ -18,8 +18,8 @@ use std::time::Duration;
 use std::sync::Arc;
 
 use deadpool_redis::{Manager, Pool, Runtime};
-use redis::AsyncConnectionConfig;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+use redis::{AsyncConnectionConfig, IntoConnectionInfo};
 use secrecy::ExposeSecret;
 use tokio::sync::OnceCell;
 
@@ -66,12 +66,22 @@ const RESPONSE_TIMEOUT: Duration = Duration::from_secs(5);
 impl Redis {
     /// Build both pools. Connections are made lazily; call [`Redis::ping`] to fail fast.
     pub fn connect(config: &RedisConfig) -> Result<Self, RedisError> {
-        let url = config.url.expose_secret();
+        let info = config
+            .url
+            .expose_secret()
+            .into_connection_info()
+            .map_err(RedisError::BadUrl)?;
+        // Many tasks' small commands share one connection. With Nagle's algorithm
+        // (redis-rs leaves it on) a write waits for the previous one's ACK, which
+        // turns concurrent commands into a queue of round trips.
+        let tcp = info.tcp_settings().clone().set_nodelay(true);
+        let info = info.set_tcp_settings(tcp);
         let blocking = AsyncConnectionConfig::new()
             .set_connection_timeout(Some(CONNECT_TIMEOUT))
             .set_response_timeout(None);
         let build = |cfg: AsyncConnectionConfig, size: usize| -> Result<Pool, RedisError> {
-            let manager = Manager::new_with_config(url, cfg).map_err(RedisError::BadUrl)?;
+            let manager =
+                Manager::new_with_config(info.clone(), cfg).map_err(RedisError::BadUrl)?;
             Ok(Pool::builder(manager)
                 .max_size(size)
                 .runtime(Runtime::Tokio1)
@@ -81,7 +91,7 @@ impl Redis {
                 .build()?)
         };
         Ok(Self {
-            client: redis::Client::open(url).map_err(RedisError::BadUrl)?,
+            client: redis::Client::open(info.clone()).map_err(RedisError::BadUrl)?,
             commands: Arc::new(OnceCell::new()),
             blocking: build(blocking, config.pool_size)?,
             keys: Keys::new(&config.namespace),
@@ -179,5 +189,22 @@ mod tests {
         assert_eq!(k.call_state("s1"), "readme:call:s1:state");
         assert_eq!(k.call_events("s1"), "readme:call:s1:events");
         assert_eq!(k.active_call("u1"), "readme:user:u1:active_call");
+    }
+
+    #[tokio::test]
+    async fn connections_turn_nagle_off() {
+        for url in [
+            "redis://127.0.0.1:6379",
+            "rediss://user:secret@example.com:6380/0",
+        ] {
+            let redis = Redis::connect(&RedisConfig {
+                url: url.to_owned().into(),
+                namespace: "readme".into(),
+                pool_size: 1,
+            })
+            .expect("a valid URL");
+            let info = redis.client.get_connection_info();
+            assert!(info.tcp_settings().nodelay(), "{url}");
+        }
     }
 }

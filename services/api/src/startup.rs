@@ -85,6 +85,8 @@ impl Application {
                 .configure(error::extractor_configs)
                 .configure(routes::configure)
         })
+        // Answers go out at once, not held back by Nagle until the last one is ACKed.
+        .tcp_nodelay(true)
         .listen(listener)?
         .disable_signals()
         .shutdown_timeout(grace.as_secs())

@@ -99,6 +99,8 @@ impl Application {
                 }))
                 .configure(routes::configure)
         })
+        // Answers go out at once, not held back by Nagle until the last one is ACKed.
+        .tcp_nodelay(true)
         .listen(listener)?
         .disable_signals()
         .shutdown_timeout(grace.as_secs())

@@ -24,6 +24,8 @@ pub fn server(listener: TcpListener, status: Status) -> std::io::Result<Server> 
             .route("/health", web::get().to(live))
             .route("/metrics", web::get().to(http_support::metrics_endpoint))
     })
+    // Answers go out at once, not held back by Nagle until the last one is ACKed.
+    .tcp_nodelay(true)
     .listen(listener)?
     .workers(1)
     .disable_signals()
