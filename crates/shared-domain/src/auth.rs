@@ -1,13 +1,21 @@
 //! Authentication primitives shared by the API and the bot gateway: static bearer
-//! tokens compared in constant time, and the verifier of users' Supabase JWTs.
+//! tokens compared in constant time, and the verifier of users' Supabase JWTs
+//! (the legacy HS256 secret, the project's published signing keys, or both).
 
+use std::collections::HashMap;
 use std::fmt;
+use std::sync::{Arc, PoisonError, RwLock};
+use std::time::{Duration, Instant};
 
+use jsonwebtoken::jwk::{AlgorithmParameters, EllipticCurve, Jwk, PublicKeyUse};
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use secrecy::{ExposeSecret, SecretString};
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
+use tokio::sync::Notify;
+
+use crate::config::JwtConfig;
 use crate::domain::HouseholdId;
 
 /// A static bearer token (admin, service). Held as its SHA-256 so comparison takes
@@ -59,13 +67,22 @@ pub enum AuthError {
     NoHousehold(String),
 }
 
-/// Verifies HS256 user JWTs (Supabase access tokens): signature, `exp` (required),
+/// Verifies users' JWTs (Supabase access tokens): the signature, `exp` (required),
 /// `nbf` when present, `aud` when configured; the user is `sub`, the household the
 /// configured claim, which may be a dotted path such as `app_metadata.household_id`.
+///
+/// An HS256 token is checked with the project's legacy secret; an ES256/RS256/EdDSA
+/// token with the signing key its header names (`kid`), from the project's JWKS.
+/// The key decides the algorithm, never the token: a token whose `alg` is not its
+/// key's is refused. Either kind is refused when its key source is not configured.
 #[derive(Clone)]
 pub struct JwtVerifier {
-    key: DecodingKey,
-    validation: Validation,
+    secret: Option<DecodingKey>,
+    signing_keys: Option<Arc<SigningKeys>>,
+    hs256: Validation,
+    /// One per algorithm: jsonwebtoken refuses a validation that lists algorithms
+    /// of another family than the key's.
+    asymmetric: Vec<(Algorithm, Validation)>,
     household_claim: String,
 }
 
@@ -73,34 +90,89 @@ impl fmt::Debug for JwtVerifier {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("JwtVerifier")
             .field("household_claim", &self.household_claim)
+            .field(
+                "signing_keys",
+                &self.signing_keys.as_ref().map(|k| k.url.as_str()),
+            )
             .finish_non_exhaustive()
     }
 }
 
+/// The asymmetric algorithms a signing key may have.
+const ASYMMETRIC: &[Algorithm] = &[
+    Algorithm::ES256,
+    Algorithm::ES384,
+    Algorithm::RS256,
+    Algorithm::RS384,
+    Algorithm::RS512,
+    Algorithm::PS256,
+    Algorithm::PS384,
+    Algorithm::PS512,
+    Algorithm::EdDSA,
+];
+
 impl JwtVerifier {
-    pub fn new(secret: &SecretString, household_claim: &str, audience: Option<&str>) -> Self {
-        let mut validation = Validation::new(Algorithm::HS256);
-        validation.leeway = 30;
-        validation.validate_nbf = true;
-        validation.set_required_spec_claims(&["exp", "sub"]);
-        match audience {
-            Some(aud) => validation.set_audience(&[aud]),
-            None => validation.validate_aud = false,
-        }
+    /// With a JWKS URL configured, the signing keys are fetched in the background
+    /// from now on (so call this inside a Tokio runtime); until they arrive, tokens
+    /// signed with them are refused.
+    pub fn new(config: &JwtConfig) -> Self {
+        let signing_keys = config.jwks_url.clone().map(SigningKeys::fetching);
+        Self::with_signing_keys(config, signing_keys)
+    }
+
+    /// As [`JwtVerifier::new`], with a key set of the caller's (tests, tools).
+    pub fn with_signing_keys(config: &JwtConfig, signing_keys: Option<Arc<SigningKeys>>) -> Self {
+        let validation = |algorithm: Algorithm| {
+            let mut v = Validation::new(algorithm);
+            v.leeway = 30;
+            v.validate_nbf = true;
+            v.set_required_spec_claims(&["exp", "sub"]);
+            match config.audience.as_deref() {
+                Some(aud) => v.set_audience(&[aud]),
+                None => v.validate_aud = false,
+            }
+            v
+        };
         Self {
-            key: DecodingKey::from_secret(secret.expose_secret().as_bytes()),
-            validation,
-            household_claim: household_claim.to_owned(),
+            secret: config
+                .secret
+                .as_ref()
+                .map(|s| DecodingKey::from_secret(s.expose_secret().as_bytes())),
+            signing_keys,
+            hs256: validation(Algorithm::HS256),
+            asymmetric: ASYMMETRIC.iter().map(|&a| (a, validation(a))).collect(),
+            household_claim: config.household_claim.clone(),
         }
     }
 
     pub fn verify(&self, token: &str) -> Result<User, AuthError> {
-        let data = jsonwebtoken::decode::<serde_json::Value>(token, &self.key, &self.validation)
+        let header = jsonwebtoken::decode_header(token).map_err(|_| AuthError::Invalid)?;
+        let decoded = if header.alg == Algorithm::HS256 {
+            let key = self.secret.as_ref().ok_or(AuthError::Invalid)?;
+            jsonwebtoken::decode::<serde_json::Value>(token, key, &self.hs256)
+        } else {
+            let keys = self.signing_keys.as_ref().ok_or(AuthError::Invalid)?;
+            let kid = header.kid.as_deref().ok_or(AuthError::Invalid)?;
+            let current = keys.current();
+            let Some(key) = current.get(kid) else {
+                // Perhaps a key published since the last fetch: look again soon.
+                keys.refresh_soon();
+                return Err(AuthError::Invalid);
+            };
+            let validation = self
+                .asymmetric
+                .iter()
+                .find(|(alg, _)| *alg == key.algorithm && *alg == header.alg)
+                .map(|(_, v)| v)
+                .ok_or(AuthError::Invalid)?;
+            jsonwebtoken::decode::<serde_json::Value>(token, &key.key, validation)
+        };
+        let claims = decoded
             .map_err(|e| match e.kind() {
                 jsonwebtoken::errors::ErrorKind::ExpiredSignature => AuthError::Expired,
                 _ => AuthError::Invalid,
-            })?;
-        let claims = data.claims;
+            })?
+            .claims;
         let id = claims
             .get("sub")
             .and_then(serde_json::Value::as_str)
@@ -118,6 +190,147 @@ impl JwtVerifier {
     }
 }
 
+/// One verification key from a JWKS.
+pub struct SigningKey {
+    pub algorithm: Algorithm,
+    key: DecodingKey,
+}
+
+type KeySet = HashMap<String, SigningKey>;
+
+/// A project's signing keys, by key id, kept fresh from its JWKS URL: fetched at
+/// start, every [`SigningKeys::REFRESH`] (every [`SigningKeys::RETRY`] while
+/// fetches fail), and soon after a token names a key not yet known (a rotation),
+/// at most once per [`SigningKeys::MIN_GAP`] however many such tokens arrive.
+pub struct SigningKeys {
+    url: url::Url,
+    keys: RwLock<Arc<KeySet>>,
+    wake: Notify,
+}
+
+impl SigningKeys {
+    pub const REFRESH: Duration = Duration::from_secs(600);
+    pub const RETRY: Duration = Duration::from_secs(30);
+    pub const MIN_GAP: Duration = Duration::from_secs(5);
+    const FETCH_TIMEOUT: Duration = Duration::from_secs(10);
+
+    /// Start fetching `url` in the background (inside a Tokio runtime).
+    pub fn fetching(url: url::Url) -> Arc<Self> {
+        let keys = Arc::new(Self {
+            url,
+            keys: RwLock::new(Arc::default()),
+            wake: Notify::new(),
+        });
+        tokio::spawn(keys.clone().keep_fresh());
+        keys
+    }
+
+    /// A fixed key set from a JWKS document (tests, tools).
+    pub fn from_jwks(url: url::Url, jwks: &[u8]) -> Result<Arc<Self>, serde_json::Error> {
+        Ok(Arc::new(Self {
+            url,
+            keys: RwLock::new(Arc::new(parse_jwks(jwks)?)),
+            wake: Notify::new(),
+        }))
+    }
+
+    fn current(&self) -> Arc<KeySet> {
+        self.keys
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    fn refresh_soon(&self) {
+        self.wake.notify_one();
+    }
+
+    async fn keep_fresh(self: Arc<Self>) {
+        let client = match reqwest::Client::builder()
+            .timeout(Self::FETCH_TIMEOUT)
+            .build()
+        {
+            Ok(client) => client,
+            Err(e) => {
+                tracing::error!(error = %e, "could not build the HTTP client for the JWT signing keys");
+                return;
+            }
+        };
+        loop {
+            let fetched = Instant::now();
+            let wait = match self.fetch(&client).await {
+                Ok(count) => {
+                    tracing::debug!(url = %self.url, count, "fetched the JWT signing keys");
+                    Self::REFRESH
+                }
+                Err(e) => {
+                    tracing::warn!(url = %self.url, error = %e, "could not fetch the JWT signing keys; tokens signed with unknown keys are refused until they are fetched");
+                    Self::RETRY
+                }
+            };
+            tokio::select! {
+                () = tokio::time::sleep(wait) => {}
+                () = self.wake.notified() => {
+                    tokio::time::sleep_until((fetched + Self::MIN_GAP).into()).await;
+                }
+            }
+        }
+    }
+
+    async fn fetch(&self, client: &reqwest::Client) -> Result<usize, anyhow::Error> {
+        let body = client
+            .get(self.url.clone())
+            .send()
+            .await?
+            .error_for_status()?
+            .bytes()
+            .await?;
+        let keys = parse_jwks(&body)?;
+        let count = keys.len();
+        *self.keys.write().unwrap_or_else(PoisonError::into_inner) = Arc::new(keys);
+        Ok(count)
+    }
+}
+
+/// The verification keys of a JWKS document, by `kid`. Keys without an id, for
+/// encryption, symmetric (a secret has no business in a published set) or of a
+/// kind we cannot use are left out; one bad key does not spoil the others.
+fn parse_jwks(body: &[u8]) -> Result<KeySet, serde_json::Error> {
+    #[derive(serde::Deserialize)]
+    struct Document {
+        keys: Vec<serde_json::Value>,
+    }
+    let document: Document = serde_json::from_slice(body)?;
+    Ok(document
+        .keys
+        .into_iter()
+        .filter_map(|raw| {
+            let jwk: Jwk = serde_json::from_value(raw).ok()?;
+            if jwk.common.public_key_use == Some(PublicKeyUse::Encryption) {
+                return None;
+            }
+            let algorithm = match (&jwk.common.key_algorithm, &jwk.algorithm) {
+                (_, AlgorithmParameters::OctetKey(_)) => return None,
+                (Some(alg), _) => Algorithm::try_from(*alg).ok()?,
+                (None, AlgorithmParameters::EllipticCurve(ec)) => match ec.curve {
+                    EllipticCurve::P256 => Algorithm::ES256,
+                    EllipticCurve::P384 => Algorithm::ES384,
+                    _ => return None,
+                },
+                (None, AlgorithmParameters::RSA(_)) => Algorithm::RS256,
+                (None, AlgorithmParameters::OctetKeyPair(_)) => Algorithm::EdDSA,
+                (None, _) => return None,
+            };
+            if !ASYMMETRIC.contains(&algorithm) {
+                return None;
+            }
+            let kid = jwk.common.key_id.clone()?;
+            let key = DecodingKey::from_jwk(&jwk).ok()?;
+            Some((kid, SigningKey { algorithm, key }))
+        })
+        .collect())
+}
+
 /// Sign a user token (HS256). For tests, `scripts/dev` and tools; services only verify.
 pub fn sign_user_token(
     secret: &SecretString,
@@ -133,7 +346,9 @@ pub fn sign_user_token(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use base64::Engine;
     use serde_json::json;
+    use test_support::TestSigningKey;
 
     fn secret() -> SecretString {
         SecretString::from("a-test-secret-that-is-long-enough".to_owned())
@@ -141,6 +356,107 @@ mod tests {
 
     fn now() -> i64 {
         chrono::Utc::now().timestamp()
+    }
+
+    fn config(secret: Option<SecretString>, claim: &str, audience: Option<&str>) -> JwtConfig {
+        JwtConfig {
+            secret,
+            jwks_url: None,
+            household_claim: claim.to_owned(),
+            audience: audience.map(str::to_owned),
+        }
+    }
+
+    fn hs256(claim: &str, audience: Option<&str>) -> JwtVerifier {
+        JwtVerifier::new(&config(Some(secret()), claim, audience))
+    }
+
+    fn jwks_url() -> url::Url {
+        url::Url::parse("https://project.supabase.co/auth/v1/.well-known/jwks.json").unwrap()
+    }
+
+    /// A verifier that knows `keys` as the project's signing keys, and the HS256
+    /// secret when `with_secret`.
+    fn with_keys(keys: &[&TestSigningKey], with_secret: bool) -> JwtVerifier {
+        let jwks = TestSigningKey::jwks(keys).to_string();
+        let set = SigningKeys::from_jwks(jwks_url(), jwks.as_bytes()).unwrap();
+        JwtVerifier::with_signing_keys(
+            &config(
+                with_secret.then(secret),
+                "household_id",
+                Some("authenticated"),
+            ),
+            Some(set),
+        )
+    }
+
+    fn claims() -> serde_json::Value {
+        json!({"sub": "u1", "exp": now() + 60, "household_id": HOUSEHOLD, "aud": "authenticated"})
+    }
+
+    #[test]
+    fn a_token_signed_with_a_published_signing_key_is_verified() {
+        let (current, standby) = (TestSigningKey::generate(), TestSigningKey::generate());
+        let v = with_keys(&[&current, &standby], false);
+        for key in [&current, &standby] {
+            let user = v.verify(&key.sign(&claims())).unwrap();
+            assert_eq!(user.id, "u1");
+            assert_eq!(user.household.to_string(), HOUSEHOLD);
+        }
+        let expired = json!({"sub": "u1", "exp": now() - 3600, "household_id": HOUSEHOLD, "aud": "authenticated"});
+        assert_eq!(v.verify(&current.sign(&expired)), Err(AuthError::Expired));
+    }
+
+    #[test]
+    fn a_token_is_refused_when_its_key_is_unknown_or_not_its_algorithm_or_not_configured() {
+        let known = TestSigningKey::generate();
+        let unknown = TestSigningKey::generate();
+        let v = with_keys(&[&known], false);
+        assert_eq!(v.verify(&unknown.sign(&claims())), Err(AuthError::Invalid));
+        // The header claims another algorithm than the key's: refused before any check.
+        assert_eq!(
+            v.verify(&known.sign_as(Algorithm::ES384, &claims())),
+            Err(AuthError::Invalid)
+        );
+        // Without a kid, no key can be chosen.
+        let mut no_kid = known.sign(&claims());
+        let header = base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .encode(r#"{"alg":"ES256","typ":"JWT"}"#);
+        no_kid = format!("{header}.{}", no_kid.split_once('.').unwrap().1);
+        assert_eq!(v.verify(&no_kid), Err(AuthError::Invalid));
+        // An HS256 token needs the secret, which this verifier does not have.
+        let hs = sign_user_token(&secret(), &claims()).unwrap();
+        assert_eq!(v.verify(&hs), Err(AuthError::Invalid));
+        // Both at once, during a move from the legacy secret to signing keys.
+        let both = with_keys(&[&known], true);
+        assert!(both.verify(&hs).is_ok());
+        assert!(both.verify(&known.sign(&claims())).is_ok());
+        // And an asymmetric token needs signing keys.
+        assert_eq!(
+            hs256("household_id", Some("authenticated")).verify(&known.sign(&claims())),
+            Err(AuthError::Invalid)
+        );
+    }
+
+    #[test]
+    fn a_jwks_keeps_only_usable_signing_keys() {
+        let good = TestSigningKey::generate();
+        let mut for_encryption = TestSigningKey::generate().jwk;
+        for_encryption["use"] = json!("enc");
+        let mut no_kid = TestSigningKey::generate().jwk;
+        no_kid.as_object_mut().unwrap().remove("kid");
+        let jwks = json!({"keys": [
+            good.jwk,
+            {"kty": "oct", "k": "c2VjcmV0", "kid": "a-secret", "alg": "HS256"},
+            for_encryption,
+            no_kid,
+            {"kty": "something-new", "kid": "future"},
+            "not even an object",
+        ]});
+        let keys = parse_jwks(jwks.to_string().as_bytes()).unwrap();
+        assert_eq!(keys.keys().collect::<Vec<_>>(), vec![&good.kid]);
+        assert_eq!(keys[&good.kid].algorithm, Algorithm::ES256);
+        assert!(parse_jwks(b"<html>").is_err());
     }
 
     const HOUSEHOLD: &str = "11111111-1111-1111-1111-111111111111";
@@ -152,9 +468,7 @@ mod tests {
             &json!({"sub": "u1", "exp": now() + 60, "household_id": HOUSEHOLD}),
         )
         .unwrap();
-        let user = JwtVerifier::new(&secret(), "household_id", None)
-            .verify(&token)
-            .unwrap();
+        let user = hs256("household_id", None).verify(&token).unwrap();
         assert_eq!(user.id, "u1");
         assert_eq!(user.household.to_string(), HOUSEHOLD);
     }
@@ -166,7 +480,7 @@ mod tests {
             &json!({"sub": "u1", "exp": now() + 60, "app_metadata": {"household_id": HOUSEHOLD}}),
         )
         .unwrap();
-        let user = JwtVerifier::new(&secret(), "app_metadata.household_id", None)
+        let user = hs256("app_metadata.household_id", None)
             .verify(&token)
             .unwrap();
         assert_eq!(user.household.to_string(), HOUSEHOLD);
@@ -174,7 +488,7 @@ mod tests {
 
     #[test]
     fn expired_forged_and_incomplete_tokens_are_refused() {
-        let v = JwtVerifier::new(&secret(), "household_id", Some("authenticated"));
+        let v = hs256("household_id", Some("authenticated"));
         let good = json!({"sub": "u1", "exp": now() + 60, "household_id": HOUSEHOLD, "aud": "authenticated"});
         let expired = json!({"sub": "u1", "exp": now() - 3600, "household_id": HOUSEHOLD, "aud": "authenticated"});
         assert_eq!(
@@ -215,7 +529,7 @@ mod tests {
         // header {"alg":"none","typ":"JWT"}, payload with a household, no signature
         let token = "eyJhbGciOiJub25lIiwidHlwIjoiSldUIn0.eyJzdWIiOiJ1MSIsImV4cCI6OTk5OTk5OTk5OSwiaG91c2Vob2xkX2lkIjoiMTExMTExMTEtMTExMS0xMTExLTExMTEtMTExMTExMTExMTExIn0.";
         assert_eq!(
-            JwtVerifier::new(&secret(), "household_id", None).verify(token),
+            hs256("household_id", None).verify(token),
             Err(AuthError::Invalid)
         );
     }

@@ -277,3 +277,119 @@ impl RedisConfig {
         })
     }
 }
+
+/// How users' Supabase access tokens are verified (api and bot gateway): with the
+/// project's legacy JWT secret (HS256), its signing keys (the JWKS it publishes,
+/// ES256/RS256), or both while a project moves from one to the other.
+#[derive(Debug, Clone)]
+pub struct JwtConfig {
+    /// `SUPABASE_JWT_SECRET`.
+    pub secret: Option<SecretString>,
+    /// `SUPABASE_JWKS_URL`, e.g. `https://<ref>.supabase.co/auth/v1/.well-known/jwks.json`.
+    pub jwks_url: Option<url::Url>,
+    /// `JWT_HOUSEHOLD_CLAIM`: the claim that carries the user's household id (a
+    /// dotted path is allowed).
+    pub household_claim: String,
+    /// `JWT_AUDIENCE`: the required `aud`, when set (Supabase uses `authenticated`).
+    pub audience: Option<String>,
+}
+
+/// Shortest accepted JWT secret (Supabase's are 40 characters or more).
+pub const MIN_JWT_SECRET_LEN: usize = 24;
+
+impl JwtConfig {
+    pub fn from_vars(vars: &Vars) -> Result<Self, ConfigError> {
+        let secret = vars.optional_secret("SUPABASE_JWT_SECRET");
+        if secret
+            .as_ref()
+            .is_some_and(|s| s.expose_secret().len() < MIN_JWT_SECRET_LEN)
+        {
+            return Err(ConfigError::new(
+                "SUPABASE_JWT_SECRET",
+                format!("must be at least {MIN_JWT_SECRET_LEN} characters"),
+            ));
+        }
+        let jwks_url = match vars.get("SUPABASE_JWKS_URL") {
+            None => None,
+            Some(raw) => Some(
+                url::Url::parse(raw)
+                    .ok()
+                    .filter(|u| matches!(u.scheme(), "https" | "http") && u.has_host())
+                    .ok_or_else(|| {
+                        ConfigError::new(
+                            "SUPABASE_JWKS_URL",
+                            "is not an http(s) URL (e.g. https://<ref>.supabase.co/auth/v1/.well-known/jwks.json)",
+                        )
+                    })?,
+            ),
+        };
+        if secret.is_none() && jwks_url.is_none() {
+            return Err(ConfigError::new(
+                "SUPABASE_JWT_SECRET",
+                "is required unless SUPABASE_JWKS_URL is set: set the project's legacy JWT secret, \
+                 its signing keys' JWKS URL, or both",
+            ));
+        }
+        Ok(Self {
+            secret,
+            jwks_url,
+            household_claim: vars
+                .get("JWT_HOUSEHOLD_CLAIM")
+                .unwrap_or("household_id")
+                .to_owned(),
+            audience: vars.get("JWT_AUDIENCE").map(str::to_owned),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SECRET: &str = "jwt-secret-jwt-secret-jwt-secret-jwt";
+    const JWKS: &str = "https://project.supabase.co/auth/v1/.well-known/jwks.json";
+
+    fn jwt(pairs: &[(&str, &str)]) -> Result<JwtConfig, ConfigError> {
+        JwtConfig::from_vars(&Vars::from_pairs(pairs.iter().copied()))
+    }
+
+    #[test]
+    fn user_tokens_need_the_legacy_secret_or_the_signing_keys_or_both() {
+        let none = jwt(&[]).unwrap_err();
+        assert_eq!(none.var, "SUPABASE_JWT_SECRET");
+        assert!(none.to_string().contains("SUPABASE_JWKS_URL"), "{none}");
+
+        let secret = jwt(&[("SUPABASE_JWT_SECRET", SECRET)]).unwrap();
+        assert!(secret.secret.is_some() && secret.jwks_url.is_none());
+        assert_eq!(secret.household_claim, "household_id");
+
+        let keys = jwt(&[("SUPABASE_JWKS_URL", JWKS)]).unwrap();
+        assert!(keys.secret.is_none());
+        assert_eq!(keys.jwks_url.unwrap().as_str(), JWKS);
+
+        let both = jwt(&[("SUPABASE_JWT_SECRET", SECRET), ("SUPABASE_JWKS_URL", JWKS)]).unwrap();
+        assert!(both.secret.is_some() && both.jwks_url.is_some());
+        assert!(!format!("{both:?}").contains(SECRET));
+    }
+
+    #[test]
+    fn a_short_secret_or_a_bad_jwks_url_is_named() {
+        assert_eq!(
+            jwt(&[("SUPABASE_JWT_SECRET", "short")]).unwrap_err().var,
+            "SUPABASE_JWT_SECRET"
+        );
+        for url in [
+            "not a url",
+            "ftp://project.supabase.co/jwks.json",
+            "project.supabase.co/jwks",
+        ] {
+            assert_eq!(
+                jwt(&[("SUPABASE_JWKS_URL", url), ("SUPABASE_JWT_SECRET", SECRET)])
+                    .unwrap_err()
+                    .var,
+                "SUPABASE_JWKS_URL",
+                "{url}"
+            );
+        }
+    }
+}

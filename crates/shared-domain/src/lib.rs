@@ -15,7 +15,7 @@ pub mod redis;
 pub mod storage;
 pub mod telemetry;
 
-pub use config::{ConfigError, DatabaseConfig, HttpConfig, RedisConfig, Vars};
+pub use config::{ConfigError, DatabaseConfig, HttpConfig, JwtConfig, RedisConfig, Vars};
 pub use error::{BookErrorCode, ErrorCode};
 pub use storage::{Storage, StorageConfig};
 pub use telemetry::TelemetryConfig;

@@ -10,6 +10,7 @@
 #![allow(clippy::expect_used, clippy::unwrap_used, clippy::missing_panics_doc)]
 
 mod database;
+mod jwt;
 mod process;
 mod proxy;
 mod redis_ns;
@@ -20,6 +21,7 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 pub use database::TestDatabase;
+pub use jwt::TestSigningKey;
 pub use process::{ServiceProcess, assert_each_missing_variable_is_named, run_to_end};
 pub use proxy::TcpProxy;
 pub use redis_ns::TestRedis;

@@ -2,7 +2,8 @@
 
 use secrecy::{ExposeSecret, SecretString};
 use shared_domain::{
-    ConfigError, DatabaseConfig, HttpConfig, RedisConfig, StorageConfig, TelemetryConfig, Vars,
+    ConfigError, DatabaseConfig, HttpConfig, JwtConfig, RedisConfig, StorageConfig,
+    TelemetryConfig, Vars,
 };
 
 /// Shortest accepted static token: guessing must stay out of reach.
@@ -28,11 +29,8 @@ pub struct Config {
 pub struct AuthConfig {
     pub admin_token: SecretString,
     pub service_token: SecretString,
-    pub jwt_secret: SecretString,
-    /// The JWT claim that carries the user's household id (a dotted path is allowed).
-    pub household_claim: String,
-    /// Required `aud` of user JWTs, when set (Supabase uses `authenticated`).
-    pub jwt_audience: Option<String>,
+    /// How users' tokens are verified.
+    pub jwt: JwtConfig,
 }
 
 impl Config {
@@ -40,12 +38,7 @@ impl Config {
         let auth = AuthConfig {
             admin_token: token(vars, "ADMIN_API_TOKEN")?,
             service_token: token(vars, "SERVICE_API_TOKEN")?,
-            jwt_secret: token(vars, "SUPABASE_JWT_SECRET")?,
-            household_claim: vars
-                .get("JWT_HOUSEHOLD_CLAIM")
-                .unwrap_or("household_id")
-                .to_owned(),
-            jwt_audience: vars.get("JWT_AUDIENCE").map(str::to_owned),
+            jwt: JwtConfig::from_vars(vars)?,
         };
         if auth.admin_token.expose_secret() == auth.service_token.expose_secret() {
             return Err(ConfigError::new(
@@ -132,7 +125,7 @@ mod tests {
         assert_eq!(c.http.port, 8080);
         assert_eq!(c.max_upload_bytes, 200 * 1024 * 1024);
         assert_eq!(c.redis.namespace, "readme");
-        assert_eq!(c.auth.household_claim, "household_id");
+        assert_eq!(c.auth.jwt.household_claim, "household_id");
         assert!(c.migrate_on_start);
     }
 

@@ -53,11 +53,7 @@ impl Application {
         let auth = AuthState {
             admin: StaticToken::new(&config.auth.admin_token),
             service: StaticToken::new(&config.auth.service_token),
-            jwt: JwtVerifier::new(
-                &config.auth.jwt_secret,
-                &config.auth.household_claim,
-                config.auth.jwt_audience.as_deref(),
-            ),
+            jwt: JwtVerifier::new(&config.auth.jwt),
         };
         metrics::handle();
 

@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use secrecy::SecretString;
-use shared_domain::{ConfigError, HttpConfig, RedisConfig, TelemetryConfig, Vars};
+use shared_domain::{ConfigError, HttpConfig, JwtConfig, RedisConfig, TelemetryConfig, Vars};
 
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -12,10 +12,8 @@ pub struct Config {
     pub telemetry: TelemetryConfig,
     pub upstream: UpstreamConfig,
     pub calls: CallPolicy,
-    pub jwt_secret: SecretString,
-    /// The JWT claim that carries the user's household id (a dotted path is allowed).
-    pub household_claim: String,
-    pub jwt_audience: Option<String>,
+    /// How users' tokens are verified.
+    pub jwt: JwtConfig,
     pub service_token: SecretString,
     pub allowed_origins: Vec<String>,
 }
@@ -124,12 +122,7 @@ impl Config {
                 start_limit,
                 start_window: vars.seconds_or("START_RATE_WINDOW_SECONDS", 60, 1..=86400)?,
             },
-            jwt_secret: vars.secret("SUPABASE_JWT_SECRET")?,
-            household_claim: vars
-                .get("JWT_HOUSEHOLD_CLAIM")
-                .unwrap_or("household_id")
-                .to_owned(),
-            jwt_audience: vars.get("JWT_AUDIENCE").map(str::to_owned),
+            jwt: JwtConfig::from_vars(vars)?,
             service_token: vars.secret("SERVICE_API_TOKEN")?,
             allowed_origins: vars.list("ALLOWED_ORIGINS"),
         })

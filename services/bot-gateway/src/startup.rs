@@ -59,11 +59,7 @@ impl Application {
             Upstream::new(config.upstream.clone()).context("building the upstream HTTP client")?;
         let state = AppState {
             calls: Calls::new(redis.clone(), config.calls.clone()),
-            jwt: JwtVerifier::new(
-                &config.jwt_secret,
-                &config.household_claim,
-                config.jwt_audience.as_deref(),
-            ),
+            jwt: JwtVerifier::new(&config.jwt),
             service_token: StaticToken::new(&config.service_token),
             redis,
             upstream,

@@ -8,4 +8,5 @@ mod helpers;
 mod lifecycle;
 mod real_peers;
 mod sessions;
+mod signing_keys;
 mod start;

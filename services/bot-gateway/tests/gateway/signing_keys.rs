@@ -1,0 +1,109 @@
+//! A Supabase project on signing keys: tokens are ES256, verified with the keys
+//! its JWKS URL publishes (no legacy secret configured), and a key published
+//! later (a rotation) is picked up when a token first names it.
+
+use std::time::Duration;
+
+use serde_json::json;
+use test_support::{TestSigningKey, eventually};
+use wiremock::matchers::{method, path};
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+use crate::helpers::{HOUSEHOLD, START_PATH, daily_ok, set, spawn_app_with};
+
+const JWKS_PATH: &str = "/auth/v1/.well-known/jwks.json";
+
+async fn publish(jwks: &MockServer, keys: &[&TestSigningKey]) {
+    jwks.reset().await;
+    Mock::given(method("GET"))
+        .and(path(JWKS_PATH))
+        .respond_with(ResponseTemplate::new(200).set_body_json(TestSigningKey::jwks(keys)))
+        .mount(jwks)
+        .await;
+}
+
+fn token(key: &TestSigningKey, user: &str) -> String {
+    key.sign(&json!({
+        "sub": user,
+        "exp": chrono::Utc::now().timestamp() + 600,
+        "household_id": HOUSEHOLD,
+        "aud": "authenticated",
+        "role": "authenticated",
+    }))
+}
+
+#[tokio::test]
+async fn tokens_signed_with_the_projects_published_keys_are_accepted_and_a_new_key_is_picked_up() {
+    let jwks = MockServer::start().await;
+    let (current, next) = (TestSigningKey::generate(), TestSigningKey::generate());
+    publish(&jwks, &[&current]).await;
+    let app = spawn_app_with(|v| {
+        v.retain(|(k, _)| k != "SUPABASE_JWT_SECRET");
+        set(v, "SUPABASE_JWKS_URL", format!("{}{JWKS_PATH}", jwks.uri()));
+        set(v, "JWT_AUDIENCE", "authenticated");
+    })
+    .await;
+    Mock::given(method("POST"))
+        .and(path(START_PATH))
+        .respond_with(ResponseTemplate::new(200).set_body_json(daily_ok("sess-es256")))
+        .mount(&app.upstream)
+        .await;
+
+    // The keys are fetched in the background at start; then a start goes through.
+    let started = eventually(
+        "a start with an ES256 token",
+        Duration::from_secs(20),
+        || {
+            let request = app
+                .client
+                .post(app.url("/api/start"))
+                .bearer_auth(token(&current, "es-user"))
+                .json(&json!({}));
+            async move {
+                let res = request.send().await.ok()?;
+                (res.status() != 401).then_some(res)
+            }
+        },
+    )
+    .await;
+    assert_eq!(started.status(), 200);
+    let body: serde_json::Value = started.json().await.unwrap();
+    assert_eq!(body["sessionId"], "sess-es256");
+    // The session is its owner's, under the token's subject.
+    let own = app
+        .client
+        .get(app.url("/api/sessions/sess-es256"))
+        .bearer_auth(token(&current, "es-user"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(own.status(), 200);
+
+    // A key the project has not published is refused...
+    let unknown = app
+        .client
+        .get(app.url("/api/sessions/sess-es256"))
+        .bearer_auth(token(&next, "es-user"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(unknown.status(), 401);
+    // ...until it is published: the token that names it makes the gateway look again.
+    publish(&jwks, &[&current, &next]).await;
+    let status = eventually(
+        "the new key to be picked up",
+        Duration::from_secs(20),
+        || {
+            let request = app
+                .client
+                .get(app.url("/api/sessions/sess-es256"))
+                .bearer_auth(token(&next, "es-user"));
+            async move {
+                let status = request.send().await.ok()?.status();
+                (status != 401).then_some(status)
+            }
+        },
+    )
+    .await;
+    assert_eq!(status, 200);
+}
