@@ -259,8 +259,14 @@ impl SigningKeys {
         loop {
             let fetched = Instant::now();
             let wait = match self.fetch(&client).await {
-                Ok(count) => {
-                    tracing::debug!(url = %self.url, count, "fetched the JWT signing keys");
+                Ok(Fetched { count: 0, .. }) => {
+                    tracing::warn!(url = %self.url, "the JWKS lists no usable signing key; tokens signed with keys are refused");
+                    Self::REFRESH
+                }
+                Ok(Fetched { count, changed }) => {
+                    if changed {
+                        tracing::info!(url = %self.url, count, "JWT signing keys loaded");
+                    }
                     Self::REFRESH
                 }
                 Err(e) => {
@@ -277,7 +283,7 @@ impl SigningKeys {
         }
     }
 
-    async fn fetch(&self, client: &reqwest::Client) -> Result<usize, anyhow::Error> {
+    async fn fetch(&self, client: &reqwest::Client) -> Result<Fetched, anyhow::Error> {
         let body = client
             .get(self.url.clone())
             .send()
@@ -287,9 +293,17 @@ impl SigningKeys {
             .await?;
         let keys = parse_jwks(&body)?;
         let count = keys.len();
-        *self.keys.write().unwrap_or_else(PoisonError::into_inner) = Arc::new(keys);
-        Ok(count)
+        let mut current = self.keys.write().unwrap_or_else(PoisonError::into_inner);
+        let changed = current.len() != count || keys.keys().any(|kid| !current.contains_key(kid));
+        *current = Arc::new(keys);
+        Ok(Fetched { count, changed })
     }
+}
+
+struct Fetched {
+    count: usize,
+    /// The key ids differ from the previous set.
+    changed: bool,
 }
 
 /// The verification keys of a JWKS document, by `kid`. Keys without an id, for
