@@ -12,7 +12,6 @@ use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use secrecy::{ExposeSecret, SecretString};
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
-
 use tokio::sync::Notify;
 
 use crate::config::JwtConfig;
@@ -191,8 +190,8 @@ impl JwtVerifier {
 }
 
 /// One verification key from a JWKS.
-pub struct SigningKey {
-    pub algorithm: Algorithm,
+struct SigningKey {
+    algorithm: Algorithm,
     key: DecodingKey,
 }
 
