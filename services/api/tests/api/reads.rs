@@ -285,3 +285,57 @@ async fn unknown_books_and_bad_ids() {
     let (code, body) = json(app.get_as("/books/not-a-uuid/status", SERVICE_TOKEN).await).await;
     assert_eq!((code, body["error"].as_str()), (400, Some("bad_request")));
 }
+
+/// A Supabase project on signing keys: the user's ES256 token (verified with the
+/// key its JWKS publishes, no legacy secret set) reads its own household and
+/// nothing else.
+#[tokio::test]
+async fn a_user_of_a_project_on_signing_keys_reads_its_own_household() {
+    use test_support::{TestSigningKey, eventually};
+    use wiremock::matchers::{method, path};
+    use wiremock::{Mock, MockServer, ResponseTemplate};
+
+    let key = TestSigningKey::generate();
+    let jwks = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/auth/v1/.well-known/jwks.json"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(TestSigningKey::jwks(&[&key])))
+        .mount(&jwks)
+        .await;
+    let app = crate::helpers::spawn_app_with(|_, v| {
+        v.retain(|(k, _)| k != "SUPABASE_JWT_SECRET");
+        test_support::set_var(
+            v,
+            "SUPABASE_JWKS_URL",
+            format!("{}/auth/v1/.well-known/jwks.json", jwks.uri()),
+        );
+    })
+    .await;
+    let mine = app.ready_book(HOUSEHOLD, "mine", 1).await;
+    let theirs = app.ready_book(OTHER, "theirs", 1).await;
+    let token = key.sign(&serde_json::json!({
+        "sub": "es-user",
+        "exp": chrono::Utc::now().timestamp() + 600,
+        "household_id": HOUSEHOLD,
+    }));
+
+    let mine_path = format!("/books/{mine}/status");
+    let code = eventually(
+        "the signing keys to load",
+        std::time::Duration::from_secs(20),
+        || {
+            let request = app.get_as(&mine_path, &token);
+            async move {
+                let code = request.await.status();
+                (code != 401).then_some(code)
+            }
+        },
+    )
+    .await;
+    assert_eq!(code, 200);
+    let (code, body) = json(app.get_as(&format!("/books/{theirs}/status"), &token).await).await;
+    assert_eq!(code, 403, "{body}");
+    // The legacy secret is not configured, so an HS256 token is refused.
+    let (code, _) = json(app.get_as(&mine_path, &user_token(HOUSEHOLD, 300)).await).await;
+    assert_eq!(code, 401);
+}
