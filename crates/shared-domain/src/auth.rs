@@ -144,6 +144,14 @@ impl JwtVerifier {
         }
     }
 
+    /// Whether the signing keys are in hand: `None` when none are configured,
+    /// `Some(false)` until a fetch has brought at least one usable key.
+    pub fn signing_keys_loaded(&self) -> Option<bool> {
+        self.signing_keys
+            .as_ref()
+            .map(|keys| !keys.current().is_empty())
+    }
+
     pub fn verify(&self, token: &str) -> Result<User, AuthError> {
         let header = jsonwebtoken::decode_header(token).map_err(|_| AuthError::Invalid)?;
         let decoded = if header.alg == Algorithm::HS256 {

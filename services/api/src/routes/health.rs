@@ -24,11 +24,19 @@ pub async fn ready(state: web::Data<AppState>) -> HttpResponse {
         state.redis.ping(),
         state.storage.check()
     );
-    let checks = [
+    // Configured signing keys not fetched yet: users' tokens signed with them get 401.
+    let signing_keys = state.auth.jwt.signing_keys_loaded();
+    let mut checks = vec![
         ("postgres", db.err().map(|e| format!("{e:#}"))),
         ("redis", redis.err().map(|e| e.to_string())),
         ("storage", storage.err().map(|e| e.to_string())),
     ];
+    if let Some(loaded) = signing_keys {
+        checks.push((
+            "signing_keys",
+            (!loaded).then(|| "the JWT signing keys have not been fetched".to_owned()),
+        ));
+    }
     let mut down = Vec::new();
     for (name, error) in &checks {
         if let Some(error) = error {
@@ -37,7 +45,11 @@ pub async fn ready(state: web::Data<AppState>) -> HttpResponse {
         }
     }
     if down.is_empty() {
-        HttpResponse::Ok().json(json!({"status": "ready", "checks": {"postgres": "ok", "redis": "ok", "storage": "ok"}}))
+        let ok: serde_json::Map<String, serde_json::Value> = checks
+            .iter()
+            .map(|(name, _)| ((*name).to_owned(), json!("ok")))
+            .collect();
+        HttpResponse::Ok().json(json!({"status": "ready", "checks": ok}))
     } else {
         HttpResponse::ServiceUnavailable().json(json!({
             "error": "service_unavailable",

@@ -333,6 +333,12 @@ async fn a_user_of_a_project_on_signing_keys_reads_its_own_household() {
     )
     .await;
     assert_eq!(code, 200);
+    let (code, ready) = json(app.get("/health/ready").await).await;
+    assert_eq!(
+        (code, &ready["checks"]["signing_keys"]),
+        (200, &serde_json::json!("ok")),
+        "{ready}"
+    );
     let (code, body) = json(app.get_as(&format!("/books/{theirs}/status"), &token).await).await;
     assert_eq!(code, 403, "{body}");
     // The legacy secret is not configured, so an HS256 token is refused.

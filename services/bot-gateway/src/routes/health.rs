@@ -1,4 +1,5 @@
-//! `GET /health` (liveness) and `GET /health/ready` (Redis).
+//! `GET /health` (liveness) and `GET /health/ready` (Redis, and the JWT signing
+//! keys when configured).
 
 use actix_web::{HttpResponse, web};
 use serde_json::json;
@@ -17,16 +18,32 @@ async fn live() -> HttpResponse {
 }
 
 async fn ready(state: web::Data<AppState>) -> HttpResponse {
-    match state.redis.ping().await {
-        Ok(()) => HttpResponse::Ok().json(json!({"status": "ready", "checks": {"redis": "ok"}})),
-        Err(e) => {
-            tracing::warn!(dependency = "redis", error = %e, "readiness check failed");
-            HttpResponse::ServiceUnavailable().json(json!({
-                "error": "service_unavailable",
-                "message": "unavailable: redis",
-                "info": "unavailable: redis",
-                "down": ["redis"],
-            }))
-        }
+    let mut down = Vec::new();
+    if let Err(e) = state.redis.ping().await {
+        tracing::warn!(dependency = "redis", error = %e, "readiness check failed");
+        down.push("redis");
     }
+    // Configured signing keys not fetched yet: tokens signed with them get 401.
+    let signing_keys = state.jwt.signing_keys_loaded();
+    if signing_keys == Some(false) {
+        tracing::warn!(
+            dependency = "signing_keys",
+            "readiness check failed: the JWT signing keys have not been fetched"
+        );
+        down.push("signing_keys");
+    }
+    if down.is_empty() {
+        let mut checks = json!({"redis": "ok"});
+        if signing_keys.is_some() {
+            checks["signing_keys"] = json!("ok");
+        }
+        return HttpResponse::Ok().json(json!({"status": "ready", "checks": checks}));
+    }
+    let message = format!("unavailable: {}", down.join(", "));
+    HttpResponse::ServiceUnavailable().json(json!({
+        "error": "service_unavailable",
+        "message": message,
+        "info": message,
+        "down": down,
+    }))
 }

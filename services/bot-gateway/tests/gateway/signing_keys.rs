@@ -78,6 +78,16 @@ async fn tokens_signed_with_the_projects_published_keys_are_accepted_and_a_new_k
         .await
         .unwrap();
     assert_eq!(own.status(), 200);
+    let ready: serde_json::Value = app
+        .client
+        .get(app.url("/health/ready"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(ready["checks"]["signing_keys"], "ok", "{ready}");
 
     // A key the project has not published is refused...
     let unknown = app
