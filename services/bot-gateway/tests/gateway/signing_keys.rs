@@ -70,46 +70,27 @@ async fn tokens_signed_with_the_projects_published_keys_are_accepted_and_a_new_k
     let body: serde_json::Value = started.json().await.unwrap();
     assert_eq!(body["sessionId"], "sess-es256");
     // The session is its owner's, under the token's subject.
-    let own = app
-        .client
-        .get(app.url("/api/sessions/sess-es256"))
-        .bearer_auth(token(&current, "es-user"))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(own.status(), 200);
-    let ready: serde_json::Value = app
-        .client
-        .get(app.url("/health/ready"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let session = |key: &TestSigningKey| {
+        app.client
+            .get(app.url("/api/sessions/sess-es256"))
+            .bearer_auth(token(key, "es-user"))
+            .send()
+    };
+    assert_eq!(session(&current).await.unwrap().status(), 200);
+    let ready: serde_json::Value = app.get("/health/ready").await.json().await.unwrap();
     assert_eq!(ready["checks"]["signing_keys"], "ok", "{ready}");
 
     // A key the project has not published is refused...
-    let unknown = app
-        .client
-        .get(app.url("/api/sessions/sess-es256"))
-        .bearer_auth(token(&next, "es-user"))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(unknown.status(), 401);
+    assert_eq!(session(&next).await.unwrap().status(), 401);
     // ...until it is published: the token that names it makes the gateway look again.
     publish(&jwks, &[&current, &next]).await;
     let status = eventually(
         "the new key to be picked up",
         Duration::from_secs(20),
         || {
-            let request = app
-                .client
-                .get(app.url("/api/sessions/sess-es256"))
-                .bearer_auth(token(&next, "es-user"));
+            let request = session(&next);
             async move {
-                let status = request.send().await.ok()?.status();
+                let status = request.await.ok()?.status();
                 (status != 401).then_some(status)
             }
         },
