@@ -57,16 +57,18 @@ trap cleanup EXIT
 say() { printf 'smoke: %s\n' "$*"; }
 fail() { printf 'smoke: FAILED: %s\n' "$*" >&2; exit 1; }
 
-# A field of the JSON document in file $1: $2 is a Python expression over `d`.
+# A value in the JSON document in file $1, found by the keys that follow (array
+# positions as numbers); empty when absent. Objects and booleans print as JSON.
 field() {
-  python3 - "$1" "$2" <<'PY'
+  python3 - "$@" <<'PY'
 import json, sys
 try:
-    d = json.load(open(sys.argv[1]))
-    v = eval(sys.argv[2], {"d": d})
+    value = json.load(open(sys.argv[1]))
+    for key in sys.argv[2:]:
+        value = value[int(key)] if isinstance(value, list) else value[key]
 except Exception:
-    v = None
-print("" if v is None else (json.dumps(v) if isinstance(v, (dict, list, bool)) else v))
+    value = None
+print("" if value is None else (json.dumps(value) if isinstance(value, (dict, list, bool)) else value))
 PY
 }
 
@@ -118,10 +120,10 @@ request -X POST "$api/admin/books/upload" \
   -F "household_id=$household" \
   -F "file=@$pdf;type=application/pdf"
 [ "$code" = 200 ] || fail "the upload answered $code: $(cat "$work/body")"
-book_id=$(field "$work/body" 'd["book_id"]')
-status=$(field "$work/body" 'd["status"]')
-storage_path=$(field "$work/body" 'd["storage_path"]')
-deduplicated=$(field "$work/body" 'd["deduplicated"]')
+book_id=$(field "$work/body" book_id)
+status=$(field "$work/body" status)
+storage_path=$(field "$work/body" storage_path)
+deduplicated=$(field "$work/body" deduplicated)
 [ -n "$book_id" ] && [ -n "$storage_path" ] || fail "the upload's answer lacks book_id or storage_path: $(cat "$work/body")"
 if [ "$deduplicated" = true ]; then
   say "upload ok: this household already had these bytes, so book $book_id is the existing one (status $status); it is left as it is"
@@ -136,20 +138,20 @@ deadline=$((SECONDS + timeout))
 while :; do
   request -H "Authorization: Bearer $admin" "$api/books/$book_id/status"
   [ "$code" = 200 ] || fail "GET /books/$book_id/status answered $code: $(cat "$work/body")"
-  status=$(field "$work/body" 'd["status"]')
+  status=$(field "$work/body" status)
   case "$status" in
     ready) break ;;
-    failed) fail "the book failed: $(field "$work/body" 'd["error"]')" ;;
+    failed) fail "the book failed: $(field "$work/body" error)" ;;
   esac
   [ "$SECONDS" -lt "$deadline" ] || fail "the book was still \"$status\" after ${timeout}s: is a worker running? $(cat "$work/body")"
   sleep 1
 done
-chunks=$(field "$work/body" 'd["chunk_count"]')
+chunks=$(field "$work/body" chunk_count)
 [ "${chunks:-0}" -gt 0 ] || fail "the book is ready with no chunks: $(cat "$work/body")"
-say "book ready: $(field "$work/body" 'd["page_count"]') page(s), $chunks chunk(s), read by $(field "$work/body" 'd["text_engine"]'); a worker took the job (its log has: processing your book | book_id=$book_id)"
+say "book ready: $(field "$work/body" page_count) page(s), $chunks chunk(s), read by $(field "$work/body" text_engine); a worker took the job (its log has: processing your book | book_id=$book_id)"
 request -H "Authorization: Bearer $admin" "$api/books/$book_id/chunks?limit=1"
 [ "$code" = 200 ] || fail "GET /books/$book_id/chunks answered $code: $(cat "$work/body")"
-first=$(field "$work/body" 'd["chunks"][0]["text"]')
+first=$(field "$work/body" chunks 0 text)
 [ -n "$first" ] || fail "the first chunk has no text: $(cat "$work/body")"
 first=${first//$'\n'/ }
 say "first chunk: ${first:0:100}"
@@ -166,7 +168,7 @@ if [ -n "$gateway" ]; then
     request -X POST "$gateway/api/start" -H "Authorization: Bearer $SMOKE_USER_JWT" \
       -H "Content-Type: application/json" -d "$body"
     [ "$code" = 200 ] || fail "POST /api/start answered $code: $(cat "$work/body")"
-    session=$(field "$work/body" 'd["sessionId"]')
+    session=$(field "$work/body" sessionId)
     [ -n "$session" ] || fail "POST /api/start answered 200 without a sessionId: $(cat "$work/body")"
     say "bot session $session started"
     request -H "Authorization: Bearer $SMOKE_USER_JWT" "$gateway/api/sessions/$session"

@@ -119,8 +119,8 @@ impl JwtVerifier {
         Self::with_signing_keys(config, signing_keys)
     }
 
-    /// As [`JwtVerifier::new`], with a key set of the caller's (tests, tools).
-    pub fn with_signing_keys(config: &JwtConfig, signing_keys: Option<Arc<SigningKeys>>) -> Self {
+    /// As [`JwtVerifier::new`], with a key set of the caller's.
+    fn with_signing_keys(config: &JwtConfig, signing_keys: Option<Arc<SigningKeys>>) -> Self {
         let validation = |algorithm: Algorithm| {
             let mut v = Validation::new(algorithm);
             v.leeway = 30;
@@ -232,8 +232,9 @@ impl SigningKeys {
         keys
     }
 
-    /// A fixed key set from a JWKS document (tests, tools).
-    pub fn from_jwks(url: url::Url, jwks: &[u8]) -> Result<Arc<Self>, serde_json::Error> {
+    /// A fixed key set from a JWKS document.
+    #[cfg(test)]
+    fn from_jwks(url: url::Url, jwks: &[u8]) -> Result<Arc<Self>, serde_json::Error> {
         Ok(Arc::new(Self {
             url,
             keys: RwLock::new(Arc::new(parse_jwks(jwks)?)),

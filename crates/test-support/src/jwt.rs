@@ -1,6 +1,6 @@
 //! Asymmetric JWT signing keys for tests, made fresh each run: an ES256 (P-256)
 //! key pair, its public half as a JWK, and tokens signed with it, as Supabase's
-//! signing keys issue them.
+//! signing keys issue them; and a project's JWKS endpoint that publishes them.
 
 use aws_lc_rs::rand::SystemRandom;
 use aws_lc_rs::signature::{ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair, KeyPair};
@@ -8,6 +8,8 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use serde_json::{Value, json};
+use wiremock::matchers::{method, path};
+use wiremock::{Mock, MockServer, ResponseTemplate};
 
 pub struct TestSigningKey {
     pub kid: String,
@@ -65,5 +67,43 @@ impl TestSigningKey {
     /// A JWKS document listing `keys`.
     pub fn jwks(keys: &[&TestSigningKey]) -> Value {
         json!({"keys": keys.iter().map(|k| k.jwk.clone()).collect::<Vec<_>>()})
+    }
+}
+
+/// Where Supabase publishes a project's signing keys.
+const JWKS_PATH: &str = "/auth/v1/.well-known/jwks.json";
+
+/// A project's JWKS endpoint: serves the keys last published.
+pub struct JwksServer {
+    server: MockServer,
+}
+
+impl JwksServer {
+    pub async fn publishing(keys: &[&TestSigningKey]) -> Self {
+        let jwks = Self {
+            server: MockServer::start().await,
+        };
+        jwks.publish(keys).await;
+        jwks
+    }
+
+    /// Publish `keys` instead of what was published before (a rotation).
+    pub async fn publish(&self, keys: &[&TestSigningKey]) {
+        self.server.reset().await;
+        Mock::given(method("GET"))
+            .and(path(JWKS_PATH))
+            .respond_with(ResponseTemplate::new(200).set_body_json(TestSigningKey::jwks(keys)))
+            .mount(&self.server)
+            .await;
+    }
+
+    /// The value for `SUPABASE_JWKS_URL`.
+    pub fn url(&self) -> String {
+        format!("{}{JWKS_PATH}", self.server.uri())
+    }
+
+    /// A JWKS URL on which nothing listens: the keys never arrive.
+    pub fn unreachable_url() -> String {
+        format!("http://127.0.0.1:{}{JWKS_PATH}", crate::free_port())
     }
 }

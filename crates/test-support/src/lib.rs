@@ -21,7 +21,7 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 pub use database::TestDatabase;
-pub use jwt::TestSigningKey;
+pub use jwt::{JwksServer, TestSigningKey};
 pub use process::{ServiceProcess, assert_each_missing_variable_is_named, run_to_end};
 pub use proxy::TcpProxy;
 pub use redis_ns::TestRedis;

@@ -291,24 +291,13 @@ async fn unknown_books_and_bad_ids() {
 /// nothing else.
 #[tokio::test]
 async fn a_user_of_a_project_on_signing_keys_reads_its_own_household() {
-    use test_support::{TestSigningKey, eventually};
-    use wiremock::matchers::{method, path};
-    use wiremock::{Mock, MockServer, ResponseTemplate};
+    use test_support::{JwksServer, TestSigningKey, eventually};
 
     let key = TestSigningKey::generate();
-    let jwks = MockServer::start().await;
-    Mock::given(method("GET"))
-        .and(path("/auth/v1/.well-known/jwks.json"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(TestSigningKey::jwks(&[&key])))
-        .mount(&jwks)
-        .await;
+    let jwks = JwksServer::publishing(&[&key]).await;
     let app = crate::helpers::spawn_app_with(|_, v| {
         v.retain(|(k, _)| k != "SUPABASE_JWT_SECRET");
-        test_support::set_var(
-            v,
-            "SUPABASE_JWKS_URL",
-            format!("{}/auth/v1/.well-known/jwks.json", jwks.uri()),
-        );
+        test_support::set_var(v, "SUPABASE_JWKS_URL", jwks.url());
     })
     .await;
     let mine = app.ready_book(HOUSEHOLD, "mine", 1).await;

@@ -35,12 +35,11 @@ async fn an_unknown_route_is_a_json_404_with_info() {
 
 #[tokio::test]
 async fn ready_names_the_signing_keys_until_they_are_fetched() {
-    let dead_port = test_support::free_port();
     let app = crate::helpers::spawn_app_with(|v| {
         crate::helpers::set(
             v,
             "SUPABASE_JWKS_URL",
-            format!("http://127.0.0.1:{dead_port}/auth/v1/.well-known/jwks.json"),
+            test_support::JwksServer::unreachable_url(),
         );
     })
     .await;

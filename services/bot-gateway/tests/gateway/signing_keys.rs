@@ -5,22 +5,11 @@
 use std::time::Duration;
 
 use serde_json::json;
-use test_support::{TestSigningKey, eventually};
+use test_support::{JwksServer, TestSigningKey, eventually};
 use wiremock::matchers::{method, path};
-use wiremock::{Mock, MockServer, ResponseTemplate};
+use wiremock::{Mock, ResponseTemplate};
 
 use crate::helpers::{HOUSEHOLD, START_PATH, daily_ok, set, spawn_app_with};
-
-const JWKS_PATH: &str = "/auth/v1/.well-known/jwks.json";
-
-async fn publish(jwks: &MockServer, keys: &[&TestSigningKey]) {
-    jwks.reset().await;
-    Mock::given(method("GET"))
-        .and(path(JWKS_PATH))
-        .respond_with(ResponseTemplate::new(200).set_body_json(TestSigningKey::jwks(keys)))
-        .mount(jwks)
-        .await;
-}
 
 fn token(key: &TestSigningKey, user: &str) -> String {
     key.sign(&json!({
@@ -34,12 +23,11 @@ fn token(key: &TestSigningKey, user: &str) -> String {
 
 #[tokio::test]
 async fn tokens_signed_with_the_projects_published_keys_are_accepted_and_a_new_key_is_picked_up() {
-    let jwks = MockServer::start().await;
     let (current, next) = (TestSigningKey::generate(), TestSigningKey::generate());
-    publish(&jwks, &[&current]).await;
+    let jwks = JwksServer::publishing(&[&current]).await;
     let app = spawn_app_with(|v| {
         v.retain(|(k, _)| k != "SUPABASE_JWT_SECRET");
-        set(v, "SUPABASE_JWKS_URL", format!("{}{JWKS_PATH}", jwks.uri()));
+        set(v, "SUPABASE_JWKS_URL", jwks.url());
         set(v, "JWT_AUDIENCE", "authenticated");
     })
     .await;
@@ -83,7 +71,7 @@ async fn tokens_signed_with_the_projects_published_keys_are_accepted_and_a_new_k
     // A key the project has not published is refused...
     assert_eq!(session(&next).await.unwrap().status(), 401);
     // ...until it is published: the token that names it makes the gateway look again.
-    publish(&jwks, &[&current, &next]).await;
+    jwks.publish(&[&current, &next]).await;
     let status = eventually(
         "the new key to be picked up",
         Duration::from_secs(20),
