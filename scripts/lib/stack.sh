@@ -36,6 +36,9 @@ stack::ensure_packages() {
   # CMaps for Chinese, Japanese and Korean fonts: without them pdftotext drops those characters.
   [ -d /usr/share/poppler/cMap ] || missing+=(poppler-data)
   command -v curl >/dev/null 2>&1 || missing+=(curl)
+  # The TLS tests' private CA, and a pooler in front of Postgres (scripts/test).
+  command -v openssl >/dev/null 2>&1 || missing+=(openssl)
+  command -v pgbouncer >/dev/null 2>&1 || missing+=(pgbouncer)
   command -v python3 >/dev/null 2>&1 || missing+=(python3 python3-venv)
   command -v node >/dev/null 2>&1 || missing+=(nodejs)
   command -v npm >/dev/null 2>&1 || missing+=(npm)
@@ -78,11 +81,68 @@ stack::pg_run() {
   if [ "$(id -u)" -eq 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
 }
 
-# stack::start_postgres DIR PORT: initdb DIR on first use (superuser `readme`,
-# password auth over TCP, no Unix socket), then start it on 127.0.0.1:PORT and make
-# the `readme` database. Reuses an existing DIR.
+# stack::make_tls DIR: a private CA (DIR/ca.crt, not among any public roots, as
+# Supabase's is not) and a server certificate it signs for the name `localhost`
+# only (DIR/server.{crt,key}, readable by the postgres user), for TLS tests.
+stack::make_tls() {
+  local dir=$1
+  mkdir -p "$dir"
+  openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 \
+    -subj "/CN=readme test private CA" -keyout "$dir/ca.key" -out "$dir/ca.crt" 2>/dev/null \
+    || stack::die "openssl could not make the test CA"
+  openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj "/CN=localhost" \
+    -keyout "$dir/server.key" -out "$dir/server.csr" 2>/dev/null
+  printf 'subjectAltName=DNS:localhost\nextendedKeyUsage=serverAuth\n' > "$dir/server.ext"
+  openssl x509 -req -in "$dir/server.csr" -CA "$dir/ca.crt" -CAkey "$dir/ca.key" -CAcreateserial \
+    -days 2 -extfile "$dir/server.ext" -out "$dir/server.crt" 2>/dev/null \
+    || stack::die "openssl could not sign the test server certificate"
+  chmod 600 "$dir/server.key" "$dir/ca.key"
+  [ "$(id -u)" -eq 0 ] && chown postgres "$dir/server.key" "$dir/server.crt"
+  return 0
+}
+
+# stack::start_pgbouncer DIR PORT MODE PG_PORT: PgBouncer on 127.0.0.1:PORT in
+# pool_mode MODE (session or transaction) in front of the Postgres on PG_PORT,
+# passing every database through with the `readme` user's password.
+stack::start_pgbouncer() {
+  local dir=$1 port=$2 mode=$3 pg_port=$4
+  mkdir -p "$dir"
+  printf '"%s" "%s"\n' "$PG_USER" "$PG_PASSWORD" > "$dir/users.txt"
+  cat > "$dir/pgbouncer.ini" <<INI
+[databases]
+* = host=127.0.0.1 port=$pg_port
+[pgbouncer]
+listen_addr = 127.0.0.1
+listen_port = $port
+unix_socket_dir =
+auth_type = scram-sha-256
+auth_file = $dir/users.txt
+pool_mode = $mode
+default_pool_size = 20
+max_client_conn = 200
+logfile = $dir/pgbouncer.log
+pidfile = $dir/pgbouncer.pid
+INI
+  [ "$(id -u)" -eq 0 ] && chown -R postgres "$dir"
+  # PgBouncer refuses to run as root.
+  stack::pg_run pgbouncer -d "$dir/pgbouncer.ini" || stack::die "PgBouncer ($mode) did not start"
+  stack::wait_for "PgBouncer ($mode)" 30 stack::port_open "$port" \
+    || { tail -n 20 "$dir/pgbouncer.log" >&2; stack::die "PgBouncer ($mode) did not listen"; }
+}
+
+stack::stop_pgbouncer() {
+  local dir=$1 pid
+  [ -f "$dir/pgbouncer.pid" ] || return 0
+  pid=$(cat "$dir/pgbouncer.pid" 2>/dev/null || true)
+  [ -n "$pid" ] && kill "$pid" 2>/dev/null || true
+}
+
+# stack::start_postgres DIR PORT [TLS_DIR]: initdb DIR on first use (superuser
+# `readme`, password auth over TCP, no Unix socket), then start it on
+# 127.0.0.1:PORT and make the `readme` database. Reuses an existing DIR. With
+# TLS_DIR (from stack::make_tls) it also serves TLS; plain connections still work.
 stack::start_postgres() {
-  local dir=$1 port=$2 bindir
+  local dir=$1 port=$2 tls_dir=${3:-} bindir
   bindir=$(stack::pg_bindir) || stack::die "Postgres is not installed (apt-get install postgresql-15)"
   mkdir -p "$dir"
   if [ "$(id -u)" -eq 0 ]; then
@@ -100,9 +160,10 @@ stack::start_postgres() {
       --auth-host=scram-sha-256 --auth-local=peer -E UTF8 --locale=C.UTF-8 >/dev/null
     rm -f "$pwfile"
   fi
-  stack::log "starting Postgres on 127.0.0.1:$port"
-  stack::pg_run "$bindir/pg_ctl" -D "$dir" -l "$dir/server.log" -w -t 60 \
-    -o "-p $port -c listen_addresses=127.0.0.1 -c unix_socket_directories='' -c max_connections=300" start >/dev/null \
+  local opts="-p $port -c listen_addresses=127.0.0.1 -c unix_socket_directories='' -c max_connections=300"
+  [ -n "$tls_dir" ] && opts+=" -c ssl=on -c ssl_cert_file=$tls_dir/server.crt -c ssl_key_file=$tls_dir/server.key"
+  stack::log "starting Postgres on 127.0.0.1:$port${tls_dir:+ (TLS too)}"
+  stack::pg_run "$bindir/pg_ctl" -D "$dir" -l "$dir/server.log" -w -t 60 -o "$opts" start >/dev/null \
     || { tail -n 20 "$dir/server.log" >&2; stack::die "Postgres did not start (log above)"; }
   local url="postgres://$PG_USER:$PG_PASSWORD@127.0.0.1:$port"
   if ! psql "$url/postgres" -Atqc "SELECT 1 FROM pg_database WHERE datname = 'readme'" | grep -q 1; then
@@ -117,13 +178,18 @@ stack::stop_postgres() {
   stack::pg_run "$bindir/pg_ctl" -D "$dir" -m fast -w -t 60 stop >/dev/null 2>&1 || true
 }
 
-# stack::start_redis DIR PORT: Redis on 127.0.0.1:PORT, data in DIR, AOF on and
-# noeviction (a queue must never silently lose entries to memory pressure).
+# stack::start_redis DIR PORT [TLS_PORT TLS_DIR]: Redis on 127.0.0.1:PORT, data in
+# DIR, AOF on and noeviction (a queue must never silently lose entries to memory
+# pressure). With TLS_PORT and TLS_DIR (from stack::make_tls) it also serves TLS
+# there, without client certificates (as Upstash does).
 stack::start_redis() {
-  local dir=$1 port=$2
+  local dir=$1 port=$2 tls_port=${3:-} tls_dir=${4:-}
+  local tls=()
+  [ -n "$tls_port" ] && tls=(--tls-port "$tls_port" --tls-cert-file "$tls_dir/server.crt"
+    --tls-key-file "$tls_dir/server.key" --tls-ca-cert-file "$tls_dir/ca.crt" --tls-auth-clients no)
   mkdir -p "$dir"
-  stack::log "starting Redis on 127.0.0.1:$port"
-  redis-server --port "$port" --bind 127.0.0.1 --dir "$dir" \
+  stack::log "starting Redis on 127.0.0.1:$port${tls_port:+ (TLS on $tls_port)}"
+  redis-server --port "$port" --bind 127.0.0.1 --dir "$dir" "${tls[@]}" \
     --appendonly yes --appendfsync everysec --maxmemory-policy noeviction --save '' \
     --daemonize yes --pidfile "$dir/redis.pid" --logfile "$dir/redis.log" \
     || stack::die "Redis did not start"

@@ -7,7 +7,6 @@
 use std::collections::HashMap;
 use std::fmt;
 use std::net::IpAddr;
-use std::path::PathBuf;
 use std::str::FromStr;
 use std::time::Duration;
 
@@ -167,6 +166,65 @@ where
         .map_err(|e: T::Err| ConfigError::new(name, format!("invalid value {raw:?}: {e}")))
 }
 
+/// A CA certificate for a server whose certificate no public root signs.
+#[derive(Clone)]
+pub struct CaCert {
+    /// PEM text holding at least one certificate.
+    pub pem: Vec<u8>,
+    /// The variable it came from, for error messages.
+    pub var: &'static str,
+}
+
+impl fmt::Debug for CaCert {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "CaCert(from {})", self.var)
+    }
+}
+
+impl CaCert {
+    /// From PEM text in `inline` (for platforms without files; `\n` escapes are
+    /// accepted, as some dashboards keep values on one line) or a PEM file at
+    /// `path`; setting both is an error. Read and checked now, so a bad one stops
+    /// the start naming its variable.
+    pub fn from_vars(
+        vars: &Vars,
+        inline: &'static str,
+        path: &'static str,
+    ) -> Result<Option<Self>, ConfigError> {
+        let (pem, var) = match (vars.get(inline), vars.get(path)) {
+            (Some(_), Some(_)) => {
+                return Err(ConfigError::new(
+                    inline,
+                    format!("is set together with {path}: keep one"),
+                ));
+            }
+            (Some(text), None) => (text.replace("\\n", "\n").into_bytes(), inline),
+            (None, Some(file)) => (
+                std::fs::read(file).map_err(|e| {
+                    ConfigError::new(path, format!("{file:?} cannot be read ({e})"))
+                })?,
+                path,
+            ),
+            (None, None) => return Ok(None),
+        };
+        Self::certificates(&pem).map_err(|p| ConfigError::new(var, p))?;
+        Ok(Some(Self { pem, var }))
+    }
+
+    /// The certificates in PEM text; an error when there are none.
+    pub fn certificates(
+        pem: &[u8],
+    ) -> Result<Vec<rustls::pki_types::CertificateDer<'static>>, String> {
+        let certs = rustls_pemfile::certs(&mut &*pem)
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| format!("is not PEM ({e})"))?;
+        if certs.is_empty() {
+            return Err("holds no PEM certificate (-----BEGIN CERTIFICATE-----)".into());
+        }
+        Ok(certs)
+    }
+}
+
 /// Where an HTTP service listens and how long it drains on SIGTERM.
 #[derive(Debug, Clone)]
 pub struct HttpConfig {
@@ -190,9 +248,8 @@ impl HttpConfig {
 pub struct DatabaseConfig {
     pub url: SecretString,
     pub max_connections: usize,
-    /// Extra root certificate (PEM) for providers whose server certificate is not
-    /// signed by a public CA.
-    pub ca_cert_path: Option<PathBuf>,
+    /// `sslmode` and the root certificate, as libpq reads them (see [`crate::db::tls`]).
+    pub tls: crate::db::tls::PostgresTls,
     pub connect_timeout: Duration,
 }
 
@@ -201,7 +258,7 @@ impl fmt::Debug for DatabaseConfig {
         f.debug_struct("DatabaseConfig")
             .field("url", &"[REDACTED]")
             .field("max_connections", &self.max_connections)
-            .field("ca_cert_path", &self.ca_cert_path)
+            .field("tls", &self.tls)
             .field("connect_timeout", &self.connect_timeout)
             .finish()
     }
@@ -209,11 +266,13 @@ impl fmt::Debug for DatabaseConfig {
 
 impl DatabaseConfig {
     pub fn from_vars(vars: &Vars) -> Result<Self, ConfigError> {
-        let url = vars.secret("DATABASE_URL")?;
+        let raw = vars.secret("DATABASE_URL")?;
+        let (url, tls) = crate::db::tls::PostgresTls::from_vars(vars, raw.expose_secret())?;
         // The parser's message never contains the URL, so it is safe to show.
-        tokio_postgres::Config::from_str(url.expose_secret()).map_err(|e| {
+        tokio_postgres::Config::from_str(&url).map_err(|e| {
             ConfigError::new("DATABASE_URL", format!("is not a valid Postgres URL ({e})"))
         })?;
+        let url = SecretString::from(url);
         let max_connections: usize = vars.parse_or("DATABASE_MAX_CONNECTIONS", 10)?;
         if max_connections == 0 {
             return Err(ConfigError::new(
@@ -224,7 +283,7 @@ impl DatabaseConfig {
         Ok(Self {
             url,
             max_connections,
-            ca_cert_path: vars.parse_optional("DATABASE_CA_CERT_PATH")?,
+            tls,
             connect_timeout: vars.seconds_or("DATABASE_CONNECT_TIMEOUT_SECONDS", 5, 1..=120)?,
         })
     }
@@ -236,6 +295,9 @@ pub struct RedisConfig {
     pub url: SecretString,
     pub namespace: String,
     pub pool_size: usize,
+    /// The only root trusted for `rediss://` when set (`REDIS_CA_CERT` or
+    /// `REDIS_CA_CERT_PATH`); otherwise the public web roots (Upstash's CA is one).
+    pub ca_cert: Option<CaCert>,
 }
 
 impl fmt::Debug for RedisConfig {
@@ -244,6 +306,7 @@ impl fmt::Debug for RedisConfig {
             .field("url", &"[REDACTED]")
             .field("namespace", &self.namespace)
             .field("pool_size", &self.pool_size)
+            .field("ca_cert", &self.ca_cert)
             .finish()
     }
 }
@@ -251,11 +314,20 @@ impl fmt::Debug for RedisConfig {
 impl RedisConfig {
     pub fn from_vars(vars: &Vars) -> Result<Self, ConfigError> {
         let url = vars.secret("REDIS_URL")?;
-        redis::parse_redis_url(url.expose_secret())
+        let parsed = redis::parse_redis_url(url.expose_secret())
             .filter(|u| matches!(u.scheme(), "redis" | "rediss" | "redis+unix" | "unix"))
             .ok_or_else(|| {
                 ConfigError::new("REDIS_URL", "is not a valid redis:// or rediss:// URL")
             })?;
+        let ca_cert = CaCert::from_vars(vars, "REDIS_CA_CERT", "REDIS_CA_CERT_PATH")?;
+        if let Some(ca) = &ca_cert
+            && parsed.scheme() != "rediss"
+        {
+            return Err(ConfigError::new(
+                ca.var,
+                "is set but REDIS_URL is not rediss:// (TLS)",
+            ));
+        }
         let namespace = vars.get("REDIS_NAMESPACE").unwrap_or("readme").to_owned();
         if !namespace
             .chars()
@@ -274,6 +346,7 @@ impl RedisConfig {
             url,
             namespace,
             pool_size,
+            ca_cert,
         })
     }
 }

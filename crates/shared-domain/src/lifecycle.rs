@@ -26,6 +26,12 @@ pub async fn shutdown_signal() {
     }
 }
 
+/// A stop signal arrived before the service was ready (e.g. while it waited for
+/// its schema): [`run_main`] exits 0, as after any other clean stop.
+#[derive(Debug, thiserror::Error)]
+#[error("stopped before the service was ready")]
+pub struct StoppedBeforeReady;
+
 /// Install the process-wide TLS crypto provider. Several dependencies use rustls;
 /// without one chosen explicitly, the first TLS handshake could panic.
 pub fn install_crypto_provider() {
@@ -85,6 +91,10 @@ where
     match result {
         Ok(()) => {
             tracing::info!("{service} stopped");
+            ExitCode::SUCCESS
+        }
+        Err(e) if e.is::<StoppedBeforeReady>() => {
+            tracing::info!("{service} stopped before it was ready");
             ExitCode::SUCCESS
         }
         Err(e) => {

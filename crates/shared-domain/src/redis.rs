@@ -37,7 +37,23 @@ pub enum RedisError {
     #[error("could not get a Redis connection")]
     Checkout(#[from] deadpool_redis::PoolError),
     #[error("Redis command failed")]
-    Command(#[from] redis::RedisError),
+    Command(#[source] redis::RedisError),
+    #[error(
+        "Redis's TLS certificate was refused: set REDIS_CA_CERT (PEM text) or \
+         REDIS_CA_CERT_PATH to the CA that signed it"
+    )]
+    Certificate(#[source] redis::RedisError),
+}
+
+impl From<redis::RedisError> for RedisError {
+    fn from(e: redis::RedisError) -> Self {
+        // rustls's verdict reaches us only as text inside the I/O error.
+        if e.to_string().contains("invalid peer certificate") {
+            Self::Certificate(e)
+        } else {
+            Self::Command(e)
+        }
+    }
 }
 
 /// The shared command connection, the blocking pool and the key namespace; cheap to clone.
@@ -75,7 +91,18 @@ impl Redis {
         // (redis-rs leaves it on) a write waits for the previous one's ACK, which
         // turns concurrent commands into a queue of round trips.
         let tcp = info.tcp_settings().clone().set_nodelay(true);
-        let info = info.set_tcp_settings(tcp);
+        let mut info = info.set_tcp_settings(tcp);
+        if let Some(ca) = &config.ca_cert {
+            // The connection info then carries the root store to every connection.
+            let certs = redis::TlsCertificates {
+                client_tls: None,
+                root_cert: Some(ca.pem.clone()),
+            };
+            info = redis::Client::build_with_tls(info, certs)
+                .map_err(RedisError::BadUrl)?
+                .get_connection_info()
+                .clone();
+        }
         let blocking = AsyncConnectionConfig::new()
             .set_connection_timeout(Some(CONNECT_TIMEOUT))
             .set_response_timeout(None);
@@ -201,6 +228,7 @@ mod tests {
                 url: url.to_owned().into(),
                 namespace: "readme".into(),
                 pool_size: 1,
+                ca_cert: None,
             })
             .expect("a valid URL");
             let info = redis.client.get_connection_info();

@@ -67,6 +67,16 @@ impl TestDatabase {
         config_for(&self.url)
     }
 
+    /// The URL of this database reached at `host:port` (a TLS name, a pooler in
+    /// front of the server) with `query` (`sslmode=…`) in place of `sslmode=disable`.
+    pub fn url_via(&self, host: &str, port: u16, query: &str) -> String {
+        let mut url = url::Url::parse(&self.url).expect("a test database URL");
+        url.set_host(Some(host)).expect("a host name");
+        url.set_port(Some(port)).expect("a port");
+        url.set_query((!query.is_empty()).then_some(query));
+        url.to_string()
+    }
+
     /// A plain client on this database.
     pub async fn client(&self) -> Client {
         connect(&self.url).await

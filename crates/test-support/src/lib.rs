@@ -15,6 +15,7 @@ mod process;
 mod proxy;
 mod redis_ns;
 mod s3;
+mod tls;
 
 use std::future::Future;
 use std::path::PathBuf;
@@ -26,13 +27,15 @@ pub use process::{ServiceProcess, assert_each_missing_variable_is_named, run_to_
 pub use proxy::TcpProxy;
 pub use redis_ns::TestRedis;
 pub use s3::S3Server;
+pub use tls::TlsServers;
 
 pub(crate) fn required_env(name: &str) -> String {
     std::env::var(name).unwrap_or_else(|_| {
         panic!(
-            "{name} is not set. Run the tests with `scripts/test`, which starts Postgres, Redis and \
-             s3s-fs and sets TEST_DATABASE_URL, TEST_REDIS_URL and S3S_FS_BIN; or start your own and \
-             export them (TEST_DATABASE_URL must be a superuser URL)."
+            "{name} is not set. Run the tests with `scripts/test`, which starts Postgres, Redis (both \
+             with TLS too), PgBouncer and s3s-fs and sets TEST_DATABASE_URL, TEST_REDIS_URL, \
+             S3S_FS_BIN and the TEST_* variables of the TLS and pooler servers; or start your own \
+             and export them (TEST_DATABASE_URL must be a superuser URL)."
         )
     })
 }

@@ -1,23 +1,22 @@
 //! Postgres: the connection pool, TLS, and migrations.
 //!
-//! Connections honour the URL's `sslmode`: `disable` for plain local servers,
-//! `prefer` (the default) tries TLS and falls back, `require` insists on it. TLS
-//! verifies the server against the public web PKI roots plus, when set,
-//! `DATABASE_CA_CERT_PATH`.
+//! Connections honour the URL's `sslmode` as libpq does ([`tls`]): a provider's
+//! connection string works as pasted.
 
 pub mod books;
 pub mod chunks;
 pub mod jobs;
 mod migrate;
+mod session;
+pub mod tls;
 
 use std::str::FromStr;
-use std::sync::Arc;
 
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Runtime};
 use secrecy::ExposeSecret;
 use tokio_postgres_rustls::MakeRustlsConnect;
 
-pub use migrate::{MIGRATION_LOCK_KEY, embedded_versions, migrate};
+pub use migrate::{MIGRATION_LOCK_KEY, SchemaReady, embedded_versions, migrate, prepare_schema};
 
 use crate::config::DatabaseConfig;
 
@@ -25,8 +24,6 @@ use crate::config::DatabaseConfig;
 pub enum DbError {
     #[error("DATABASE_URL is not a valid Postgres URL")]
     BadUrl(#[source] tokio_postgres::Error),
-    #[error("could not read the CA certificate at DATABASE_CA_CERT_PATH")]
-    CaCert(#[source] std::io::Error),
     #[error("could not set up TLS for Postgres")]
     Tls(#[source] rustls::Error),
     #[error("could not build the Postgres pool")]
@@ -42,6 +39,14 @@ pub enum DbError {
          give them versions above the newest applied"
     )]
     MigrationsOutOfOrder(Vec<i32>),
+    #[error(
+        "DATABASE_URL leads to a connection pooler in transaction mode (such as Supabase's \
+         transaction pooler on port 6543), where consecutive statements may run in different \
+         sessions; this service needs a session per connection (advisory locks, prepared \
+         statements). Use the session pooler (Supabase: the same pooler host on port 5432) \
+         or the direct connection"
+    )]
+    TransactionPooler,
     #[error("timed out connecting to Postgres")]
     Timeout,
     #[error("unexpected data in the database: {0}")]
@@ -76,6 +81,7 @@ pub(crate) fn pg_config(config: &DatabaseConfig) -> Result<tokio_postgres::Confi
     let mut pg =
         tokio_postgres::Config::from_str(config.url.expose_secret()).map_err(DbError::BadUrl)?;
     pg.connect_timeout(config.connect_timeout);
+    pg.ssl_mode(config.tls.mode.transport());
     if pg.get_application_name().is_none() {
         pg.application_name("readme");
     }
@@ -83,23 +89,7 @@ pub(crate) fn pg_config(config: &DatabaseConfig) -> Result<tokio_postgres::Confi
 }
 
 pub(crate) fn tls(config: &DatabaseConfig) -> Result<MakeRustlsConnect, DbError> {
-    let mut roots = rustls::RootCertStore::empty();
-    roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
-    if let Some(path) = &config.ca_cert_path {
-        let pem = std::fs::read(path).map_err(DbError::CaCert)?;
-        for cert in rustls_pemfile::certs(&mut pem.as_slice()) {
-            roots
-                .add(cert.map_err(DbError::CaCert)?)
-                .map_err(DbError::Tls)?;
-        }
-    }
-    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
-    let client = rustls::ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .map_err(DbError::Tls)?
-        .with_root_certificates(roots)
-        .with_no_client_auth();
-    Ok(MakeRustlsConnect::new(client))
+    config.tls.connector().map_err(DbError::Tls)
 }
 
 /// Build the pool. Connections are made lazily; call [`ping`] to fail fast.

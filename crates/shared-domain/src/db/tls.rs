@@ -1,0 +1,614 @@
+//! Postgres TLS with libpq's meaning of `sslmode`, so a connection string works as
+//! a provider pastes it (Supabase's among them, whose server certificate comes from
+//! a private CA).
+//!
+//! | `sslmode`            | TLS                         | verifies                                   |
+//! |----------------------|-----------------------------|--------------------------------------------|
+//! | `disable`            | never                       | —                                          |
+//! | `allow`, `prefer` (default) | when the server offers it | nothing, unless a root certificate is given (then the chain) |
+//! | `require`            | always                      | nothing, unless a root certificate is given (then the chain) |
+//! | `verify-ca`          | always                      | the chain                                  |
+//! | `verify-full`        | always                      | the chain and the host name                |
+//!
+//! The root certificate comes from one of: `sslrootcert=<file>` in the URL,
+//! `DATABASE_CA_CERT` (PEM text, for platforms without files), or
+//! `DATABASE_CA_CERT_PATH` (a PEM file). `verify-ca`/`verify-full` without one
+//! verify against the public web roots, as `sslrootcert=system` does (libpq would
+//! refuse instead). `allow` is taken as `prefer`: tokio-postgres cannot try plain
+//! text first, and TLS when the server offers it is the safer of the two.
+//!
+//! tokio-postgres knows only `disable`, `prefer` and `require` and no
+//! `sslrootcert`, so those two parameters are taken out of the URL here and the
+//! rest is left for it to parse.
+
+use std::fmt;
+use std::sync::Arc;
+
+use rustls::client::WebPkiServerVerifier;
+use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
+use rustls::crypto::CryptoProvider;
+use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
+use rustls::{CertificateError, DigitallySignedStruct, SignatureScheme};
+use tokio_postgres_rustls::MakeRustlsConnect;
+
+use crate::config::{CaCert, ConfigError, Vars};
+
+/// libpq's `sslmode`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SslMode {
+    Disable,
+    Allow,
+    Prefer,
+    Require,
+    VerifyCa,
+    VerifyFull,
+}
+
+impl SslMode {
+    fn parse(raw: &str) -> Option<Self> {
+        Some(match raw {
+            "disable" => Self::Disable,
+            "allow" => Self::Allow,
+            "prefer" => Self::Prefer,
+            "require" => Self::Require,
+            "verify-ca" => Self::VerifyCa,
+            "verify-full" => Self::VerifyFull,
+            _ => return None,
+        })
+    }
+
+    /// What tokio-postgres is told: whether TLS is tried and whether it is required.
+    pub(crate) fn transport(self) -> tokio_postgres::config::SslMode {
+        use tokio_postgres::config::SslMode as T;
+        match self {
+            Self::Disable => T::Disable,
+            Self::Allow | Self::Prefer => T::Prefer,
+            Self::Require | Self::VerifyCa | Self::VerifyFull => T::Require,
+        }
+    }
+}
+
+/// Where the trusted root certificates came from (named in errors).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RootSource {
+    /// None given: the public web roots, used only by `verify-ca`/`verify-full`.
+    PublicWebRoots,
+    /// `sslrootcert=system` in `DATABASE_URL`.
+    System,
+    /// `sslrootcert=<file>` in `DATABASE_URL`.
+    UrlFile,
+    /// `DATABASE_CA_CERT`.
+    Inline,
+    /// `DATABASE_CA_CERT_PATH`.
+    File,
+}
+
+/// How connections to Postgres are secured; parsed once from the environment.
+#[derive(Clone)]
+pub struct PostgresTls {
+    pub mode: SslMode,
+    pub roots_from: RootSource,
+    roots: Vec<CertificateDer<'static>>,
+}
+
+impl fmt::Debug for PostgresTls {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PostgresTls")
+            .field("mode", &self.mode)
+            .field("roots_from", &self.roots_from)
+            .field("roots", &self.roots.len())
+            .finish()
+    }
+}
+
+/// How much of the server's certificate is checked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Check {
+    Nothing,
+    Chain,
+    ChainAndName,
+}
+
+impl PostgresTls {
+    /// Split `DATABASE_URL` into what tokio-postgres parses and the TLS settings
+    /// handled here; the root certificate is read now, so a bad one stops the start.
+    pub(crate) fn from_vars(vars: &Vars, url: &str) -> Result<(String, Self), ConfigError> {
+        let bad_url = |problem: String| ConfigError::new("DATABASE_URL", problem);
+        let (rest, params) = take_tls_params(url).map_err(bad_url)?;
+        let mut mode = SslMode::Prefer;
+        let mut url_root = None;
+        for (key, value) in params {
+            match key {
+                TlsParam::SslMode => {
+                    mode = SslMode::parse(&value).ok_or_else(|| {
+                        bad_url(format!(
+                            "sslmode={value:?} is not one of disable, allow, prefer, require, verify-ca, verify-full"
+                        ))
+                    })?;
+                }
+                TlsParam::SslRootCert => url_root = Some(value),
+            }
+        }
+
+        let ca = CaCert::from_vars(vars, "DATABASE_CA_CERT", "DATABASE_CA_CERT_PATH")?;
+        let (roots_from, roots) = match (url_root.as_deref(), ca) {
+            (Some(_), Some(ca)) => {
+                return Err(ConfigError::new(
+                    ca.var,
+                    "is set together with sslrootcert in DATABASE_URL: keep one",
+                ));
+            }
+            (Some("system"), None) => {
+                if mode != SslMode::VerifyFull {
+                    return Err(bad_url(
+                        "sslrootcert=system needs sslmode=verify-full (as libpq requires)".into(),
+                    ));
+                }
+                (RootSource::System, Vec::new())
+            }
+            (Some(file), None) => {
+                let pem = std::fs::read(file)
+                    .map_err(|e| bad_url(format!("sslrootcert {file:?} cannot be read ({e})")))?;
+                let certs = CaCert::certificates(&pem)
+                    .map_err(|p| bad_url(format!("sslrootcert {file:?} {p}")))?;
+                (RootSource::UrlFile, certs)
+            }
+            (None, Some(ca)) => {
+                let from = if ca.var == "DATABASE_CA_CERT" {
+                    RootSource::Inline
+                } else {
+                    RootSource::File
+                };
+                let certs =
+                    CaCert::certificates(&ca.pem).map_err(|p| ConfigError::new(ca.var, p))?;
+                (from, certs)
+            }
+            (None, None) => (RootSource::PublicWebRoots, Vec::new()),
+        };
+        Ok((
+            rest,
+            Self {
+                mode,
+                roots_from,
+                roots,
+            },
+        ))
+    }
+
+    fn check(&self) -> Check {
+        match self.mode {
+            SslMode::Disable => Check::Nothing,
+            SslMode::VerifyFull => Check::ChainAndName,
+            SslMode::VerifyCa => Check::Chain,
+            SslMode::Allow | SslMode::Prefer | SslMode::Require => {
+                if self.roots_from == RootSource::PublicWebRoots {
+                    Check::Nothing
+                } else {
+                    Check::Chain
+                }
+            }
+        }
+    }
+
+    /// The TLS connector for tokio-postgres.
+    pub(crate) fn connector(&self) -> Result<MakeRustlsConnect, rustls::Error> {
+        let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+        let mut store = rustls::RootCertStore::empty();
+        if self.roots.is_empty() {
+            store.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
+        } else {
+            for cert in &self.roots {
+                store.add(cert.clone())?;
+            }
+        }
+        let webpki =
+            WebPkiServerVerifier::builder_with_provider(Arc::new(store), Arc::clone(&provider))
+                .build()
+                .map_err(|e| rustls::Error::General(e.to_string()))?;
+        let verifier = Arc::new(Verifier {
+            check: self.check(),
+            mode: self.mode,
+            roots_from: self.roots_from,
+            webpki,
+            provider: Arc::clone(&provider),
+        });
+        let client = rustls::ClientConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()?
+            .dangerous()
+            .with_custom_certificate_verifier(verifier)
+            .with_no_client_auth();
+        Ok(MakeRustlsConnect::new(client))
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum TlsParam {
+    SslMode,
+    SslRootCert,
+}
+
+impl TlsParam {
+    fn from_key(key: &str) -> Option<Self> {
+        match key {
+            "sslmode" => Some(Self::SslMode),
+            "sslrootcert" => Some(Self::SslRootCert),
+            _ => None,
+        }
+    }
+}
+
+/// Take `sslmode` and `sslrootcert` out of a URL (`postgres://…?sslmode=…`) or a
+/// key/value string (`host=… sslmode=…`); the rest is returned unchanged.
+fn take_tls_params(conn: &str) -> Result<(String, Vec<(TlsParam, String)>), String> {
+    if conn.starts_with("postgres://") || conn.starts_with("postgresql://") {
+        let Some((base, query)) = conn.split_once('?') else {
+            return Ok((conn.to_owned(), Vec::new()));
+        };
+        let mut kept = Vec::new();
+        let mut taken = Vec::new();
+        for pair in query.split('&').filter(|p| !p.is_empty()) {
+            let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
+            match TlsParam::from_key(&percent_decode(key)?) {
+                Some(param) => taken.push((param, percent_decode(value)?)),
+                None => kept.push(pair),
+            }
+        }
+        let rest = if kept.is_empty() {
+            base.to_owned()
+        } else {
+            format!("{base}?{}", kept.join("&"))
+        };
+        Ok((rest, taken))
+    } else {
+        let mut rest = String::with_capacity(conn.len());
+        let mut taken = Vec::new();
+        for (key, value, span) in key_values(conn)? {
+            match TlsParam::from_key(&key) {
+                Some(param) => taken.push((param, value)),
+                None => {
+                    rest.push_str(&conn[span]);
+                    rest.push(' ');
+                }
+            }
+        }
+        Ok((rest.trim_end().to_owned(), taken))
+    }
+}
+
+fn percent_decode(s: &str) -> Result<String, String> {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' {
+            let hex = s
+                .get(i + 1..i + 3)
+                .and_then(|h| u8::from_str_radix(h, 16).ok())
+                .ok_or("has a malformed %-escape in its query string")?;
+            out.push(hex);
+            i += 3;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8(out).map_err(|_| "has a %-escape that is not UTF-8".to_owned())
+}
+
+/// libpq's `key = value` pairs: values bare or single-quoted, `\` escaping.
+fn key_values(s: &str) -> Result<Vec<(String, String, std::ops::Range<usize>)>, String> {
+    let mut out = Vec::new();
+    let mut chars = s.char_indices().peekable();
+    loop {
+        while chars.next_if(|(_, c)| c.is_whitespace()).is_some() {}
+        let Some(&(start, _)) = chars.peek() else {
+            return Ok(out);
+        };
+        let mut key = String::new();
+        while let Some((_, c)) = chars.next_if(|(_, c)| *c != '=' && !c.is_whitespace()) {
+            key.push(c);
+        }
+        while chars.next_if(|(_, c)| c.is_whitespace()).is_some() {}
+        if chars.next().is_none_or(|(_, c)| c != '=') {
+            return Err(format!("expected `=` after {key:?}"));
+        }
+        while chars.next_if(|(_, c)| c.is_whitespace()).is_some() {}
+        let mut value = String::new();
+        let mut end = s.len();
+        if chars.next_if(|(_, c)| *c == '\'').is_some() {
+            let mut closed = false;
+            while let Some((i, c)) = chars.next() {
+                match c {
+                    '\\' => value.extend(chars.next().map(|(_, c)| c)),
+                    '\'' => {
+                        end = i + 1;
+                        closed = true;
+                        break;
+                    }
+                    c => value.push(c),
+                }
+            }
+            if !closed {
+                return Err(format!("the value of {key:?} has no closing quote"));
+            }
+        } else {
+            while let Some((i, c)) = chars.next() {
+                if c.is_whitespace() {
+                    end = i;
+                    break;
+                }
+                if c == '\\' {
+                    value.extend(chars.next().map(|(_, c)| c));
+                } else {
+                    value.push(c);
+                }
+            }
+        }
+        out.push((key, value, start..end));
+    }
+}
+
+/// Checks the server's certificate as the mode asks, and turns a failure into an
+/// error that says what to set.
+#[derive(Debug)]
+struct Verifier {
+    check: Check,
+    mode: SslMode,
+    roots_from: RootSource,
+    webpki: Arc<WebPkiServerVerifier>,
+    provider: Arc<CryptoProvider>,
+}
+
+impl ServerCertVerifier for Verifier {
+    fn verify_server_cert(
+        &self,
+        end_entity: &CertificateDer<'_>,
+        intermediates: &[CertificateDer<'_>],
+        server_name: &ServerName<'_>,
+        ocsp_response: &[u8],
+        now: UnixTime,
+    ) -> Result<ServerCertVerified, rustls::Error> {
+        if self.check == Check::Nothing {
+            return Ok(ServerCertVerified::assertion());
+        }
+        match self.webpki.verify_server_cert(
+            end_entity,
+            intermediates,
+            server_name,
+            ocsp_response,
+            now,
+        ) {
+            Ok(verified) => Ok(verified),
+            // The chain is checked before the name, so a name error means the chain
+            // is good: all that verify-ca asks.
+            Err(rustls::Error::InvalidCertificate(
+                CertificateError::NotValidForName | CertificateError::NotValidForNameContext { .. },
+            )) if self.check == Check::Chain => Ok(ServerCertVerified::assertion()),
+            Err(e) => Err(rustls::Error::Other(rustls::OtherError(Arc::new(
+                VerifyFailed {
+                    cause: e,
+                    mode: self.mode,
+                    roots_from: self.roots_from,
+                    host: server_name.to_str().into_owned(),
+                },
+            )))),
+        }
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls12_signature(
+            message,
+            cert,
+            dss,
+            &self.provider.signature_verification_algorithms,
+        )
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls13_signature(
+            message,
+            cert,
+            dss,
+            &self.provider.signature_verification_algorithms,
+        )
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.provider
+            .signature_verification_algorithms
+            .supported_schemes()
+    }
+}
+
+/// A certificate the mode refused, with what to do about it.
+#[derive(Debug)]
+struct VerifyFailed {
+    cause: rustls::Error,
+    mode: SslMode,
+    roots_from: RootSource,
+    host: String,
+}
+
+impl fmt::Display for VerifyFailed {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "the Postgres server's certificate was refused ({})",
+            self.cause
+        )?;
+        let name_error = matches!(
+            self.cause,
+            rustls::Error::InvalidCertificate(
+                CertificateError::NotValidForName | CertificateError::NotValidForNameContext { .. }
+            )
+        );
+        if name_error {
+            return write!(
+                f,
+                "; sslmode=verify-full checks that it names {:?}: connect by a name on the \
+                 certificate, or use sslmode=verify-ca to check the chain only",
+                self.host
+            );
+        }
+        let roots = match self.roots_from {
+            RootSource::PublicWebRoots | RootSource::System => {
+                "the public web roots, and the server's CA is not among them (Supabase's is not)"
+            }
+            RootSource::UrlFile => "the CA in the URL's sslrootcert file",
+            RootSource::Inline => "the CA in DATABASE_CA_CERT",
+            RootSource::File => "the CA in DATABASE_CA_CERT_PATH",
+        };
+        write!(
+            f,
+            "; with sslmode={} it must chain to {roots}. Set DATABASE_CA_CERT to the provider's \
+             CA certificate (PEM text; Supabase: Database Settings → SSL Configuration → \
+             Download certificate) or DATABASE_CA_CERT_PATH to its file, or use \
+             sslmode=require without a root certificate to encrypt without verifying",
+            mode_name(self.mode)
+        )
+    }
+}
+
+impl std::error::Error for VerifyFailed {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(&self.cause)
+    }
+}
+
+fn mode_name(mode: SslMode) -> &'static str {
+    match mode {
+        SslMode::Disable => "disable",
+        SslMode::Allow => "allow",
+        SslMode::Prefer => "prefer",
+        SslMode::Require => "require",
+        SslMode::VerifyCa => "verify-ca",
+        SslMode::VerifyFull => "verify-full",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn split(conn: &str) -> (String, Vec<(TlsParam, String)>) {
+        take_tls_params(conn).unwrap()
+    }
+
+    #[test]
+    fn tls_parameters_leave_the_url_and_the_rest_stays() {
+        assert_eq!(
+            split(
+                "postgres://u:p@h:5432/db?sslmode=verify-full&application_name=x&sslrootcert=%2Fetc%2Fca.pem"
+            ),
+            (
+                "postgres://u:p@h:5432/db?application_name=x".to_owned(),
+                vec![
+                    (TlsParam::SslMode, "verify-full".to_owned()),
+                    (TlsParam::SslRootCert, "/etc/ca.pem".to_owned())
+                ]
+            )
+        );
+        assert_eq!(
+            split("postgresql://u@h/db?sslmode=require"),
+            (
+                "postgresql://u@h/db".to_owned(),
+                vec![(TlsParam::SslMode, "require".to_owned())]
+            )
+        );
+        assert_eq!(split("postgres://u@h/db").0, "postgres://u@h/db");
+    }
+
+    #[test]
+    fn key_value_strings_are_split_the_same_way() {
+        assert_eq!(
+            split("host=h  user = u password='it\\'s x' sslmode = verify-ca dbname=db"),
+            (
+                "host=h user = u password='it\\'s x' dbname=db".to_owned(),
+                vec![(TlsParam::SslMode, "verify-ca".to_owned())]
+            )
+        );
+        assert!(take_tls_params("host=h sslmode").is_err());
+        assert!(take_tls_params("host=h password='open").is_err());
+    }
+
+    fn tls(url: &str, vars: &[(&str, &str)]) -> Result<PostgresTls, ConfigError> {
+        PostgresTls::from_vars(&Vars::from_pairs(vars.iter().copied()), url).map(|(_, t)| t)
+    }
+
+    #[test]
+    fn modes_verify_as_libpq_does() {
+        let check = |url: &str| tls(url, &[]).unwrap().check();
+        assert_eq!(check("postgres://h/db"), Check::Nothing);
+        assert_eq!(check("postgres://h/db?sslmode=require"), Check::Nothing);
+        assert_eq!(check("postgres://h/db?sslmode=verify-ca"), Check::Chain);
+        assert_eq!(
+            check("postgres://h/db?sslmode=verify-full"),
+            Check::ChainAndName
+        );
+        assert_eq!(
+            tls("postgres://h/db?sslmode=allow", &[])
+                .unwrap()
+                .mode
+                .transport(),
+            tokio_postgres::config::SslMode::Prefer
+        );
+        let bad = tls("postgres://h/db?sslmode=verify", &[]).unwrap_err();
+        assert_eq!(bad.var, "DATABASE_URL");
+        assert!(tls("postgres://h/db?sslmode=require&sslrootcert=system", &[]).is_err());
+    }
+
+    #[test]
+    fn a_root_certificate_is_read_at_start_and_named_when_bad() {
+        let err = tls("postgres://h/db", &[("DATABASE_CA_CERT", "not a pem")]).unwrap_err();
+        assert_eq!(err.var, "DATABASE_CA_CERT");
+        let err = tls(
+            "postgres://h/db",
+            &[("DATABASE_CA_CERT_PATH", "/nonexistent/ca.pem")],
+        )
+        .unwrap_err();
+        assert_eq!(err.var, "DATABASE_CA_CERT_PATH");
+        let err = tls("postgres://h/db?sslrootcert=/nonexistent/ca.pem", &[]).unwrap_err();
+        assert_eq!(err.var, "DATABASE_URL");
+        let pem = test_pem();
+        let pem_file = tempfile::NamedTempFile::new().unwrap();
+        std::fs::write(pem_file.path(), &pem).unwrap();
+        let path = pem_file.path().to_str().unwrap();
+        let twice = tls(
+            "postgres://h/db?sslrootcert=/a.pem",
+            &[("DATABASE_CA_CERT_PATH", path)],
+        )
+        .unwrap_err();
+        assert!(twice.problem.contains("keep one"), "{twice}");
+        // One line with \n escapes, as some dashboards store it.
+        let one_line = pem.replace('\n', "\\n");
+        let inline = tls(
+            "postgres://h/db?sslmode=require",
+            &[("DATABASE_CA_CERT", &one_line)],
+        )
+        .unwrap();
+        assert_eq!(
+            (inline.roots_from, inline.check()),
+            (RootSource::Inline, Check::Chain)
+        );
+        let file = tls("postgres://h/db", &[("DATABASE_CA_CERT_PATH", path)]).unwrap();
+        assert_eq!(
+            (file.roots_from, file.check()),
+            (RootSource::File, Check::Chain)
+        );
+    }
+
+    /// A certificate (of a throwaway CA whose key was never kept).
+    fn test_pem() -> String {
+        "-----BEGIN CERTIFICATE-----\nMIIBlDCCATmgAwIBAgIUAcxKIfG7a+mnUX3lM6EachBYZNAwCgYIKoZIzj0EAwIw\nHjEcMBoGA1UEAwwTcmVhZG1lIHVuaXQtdGVzdCBDQTAgFw0yNjEyMDIxNzQzNTla\nGA8yMTI2MTEwODE3NDM1OVowHjEcMBoGA1UEAwwTcmVhZG1lIHVuaXQtdGVzdCBD\nQTBZMBMGByqGSM49AgEGCCqGSM49AwEHA0IABMMvozAjdQl6mcfBcYAC4qgl2/0s\neZFe4dY1MpMmbNss2sK5IA8EUVeGKvKjU1YRLFFIfAMJiScowbEvbEGzLOCjUzBR\nMB0GA1UdDgQWBBQJ7BS0VrHC/VujbyBPKkB7QURQMzAfBgNVHSMEGDAWgBQJ7BS0\nVrHC/VujbyBPKkB7QURQMzAPBgNVHRMBAf8EBTADAQH/MAoGCCqGSM49BAMCA0kA\nMEYCIQC2OBbE0LllWkW+lflcTJfY8bDMfQKYRFasxv5gi8L19wIhAJQZIn1EU+HM\n6r7M11QdWkIg6zfBYFZ/bA72Y/+EhQXP\n-----END CERTIFICATE-----\n".to_owned()
+    }
+}
