@@ -38,7 +38,13 @@ pub async fn run(opts: Options) -> anyhow::Result<()> {
         })
         .collect();
     let cores = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
-    let config = PipelineConfig::from_vars(&Vars::from_env(), cores)?;
+    let config = PipelineConfig::from_vars(
+        &Vars::from_env(),
+        worker::resources::Resources {
+            cpus: cores,
+            memory_bytes: None,
+        },
+    )?;
     let extractor = Extractor::new(
         &config,
         opts.worker_bin.clone(),

@@ -15,7 +15,13 @@ use worker::text::chunk_book;
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    let config = PipelineConfig::from_vars(&Vars::from_env(), 2)?;
+    let config = PipelineConfig::from_vars(
+        &Vars::from_env(),
+        worker::resources::Resources {
+            cpus: 2,
+            memory_bytes: None,
+        },
+    )?;
     let exe = std::env::current_exe()?
         .parent()
         .and_then(|p| p.parent())

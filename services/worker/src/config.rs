@@ -4,6 +4,7 @@ use std::net::IpAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use crate::resources::Resources;
 use shared_domain::{
     ConfigError, DatabaseConfig, RedisConfig, StorageConfig, TelemetryConfig, Vars,
 };
@@ -14,7 +15,8 @@ pub struct Config {
     pub redis: RedisConfig,
     pub storage: StorageConfig,
     pub telemetry: TelemetryConfig,
-    /// Serve `GET /health` here when set (`HEALTH_PORT`; 0 picks a free port).
+    /// Serve `GET /health` and `/metrics` here: `HEALTH_PORT`, else `PORT` (which
+    /// Railway sets); 0 picks a free port; neither set, no endpoint.
     pub health_port: Option<u16>,
     pub health_host: IpAddr,
     /// Jobs in flight in this process.
@@ -73,8 +75,13 @@ pub struct SweeperConfig {
 
 impl Config {
     pub fn from_vars(vars: &Vars) -> Result<Self, ConfigError> {
-        let default_concurrency =
-            std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
+        Self::from_vars_within(vars, Resources::detect())
+    }
+
+    /// As [`Config::from_vars`], with defaults derived from `resources` (the
+    /// container's limits) instead of detected ones.
+    pub fn from_vars_within(vars: &Vars, resources: Resources) -> Result<Self, ConfigError> {
+        let default_concurrency = resources.cpus;
         let concurrency: usize = vars.parse_or("WORKER_CONCURRENCY", default_concurrency)?;
         if !(1..=256).contains(&concurrency) {
             return Err(ConfigError::new(
@@ -87,7 +94,10 @@ impl Config {
             redis: RedisConfig::from_vars(vars)?,
             storage: StorageConfig::from_vars(vars)?,
             telemetry: TelemetryConfig::from_vars(vars)?,
-            health_port: vars.parse_optional("HEALTH_PORT")?,
+            health_port: match vars.parse_optional("HEALTH_PORT")? {
+                Some(port) => Some(port),
+                None => vars.parse_optional("PORT")?,
+            },
             health_host: vars.parse_or("HOST", IpAddr::from([0, 0, 0, 0]))?,
             concurrency,
             shutdown_grace: vars.seconds_or("SHUTDOWN_GRACE_SECONDS", 25, 1..=3600)?,
@@ -98,7 +108,7 @@ impl Config {
                 retry_max: vars.seconds_or("RETRY_MAX_SECONDS", 900, 1..=86_400)?,
                 block: Duration::from_millis(bounded(vars, "QUEUE_BLOCK_MS", 5000, 10..=60_000)?),
             },
-            pipeline: PipelineConfig::from_vars(vars, default_concurrency)?,
+            pipeline: PipelineConfig::from_vars(vars, resources)?,
             sweeper: SweeperConfig {
                 interval: vars.seconds_or("SWEEP_INTERVAL_SECONDS", 5, 1..=3600)?,
                 republish_after: vars.seconds_or("REPUBLISH_AFTER_SECONDS", 900, 10..=86_400)?,
@@ -149,7 +159,7 @@ fn bounded(
 }
 
 impl PipelineConfig {
-    pub fn from_vars(vars: &Vars, cpus: usize) -> Result<Self, ConfigError> {
+    pub fn from_vars(vars: &Vars, resources: Resources) -> Result<Self, ConfigError> {
         let engines = match vars.list("TEXT_ENGINES") {
             l if l.is_empty() => vec!["pdf-extract".to_owned(), "pdftotext".to_owned()],
             l => l,
@@ -181,12 +191,23 @@ impl PipelineConfig {
                 format!("must not exceed CHUNK_MAX_CHARS ({chunk_max})"),
             ));
         }
+        let parallelism = bounded(
+            vars,
+            "EXTRACT_PARALLELISM",
+            resources.default_extract_parallelism(),
+            1..=64,
+        )?;
+        let memory_mb = bounded(
+            vars,
+            "EXTRACT_MEMORY_MB",
+            resources.default_extract_memory_mb(parallelism),
+            64..=65_536,
+        )?;
         Ok(Self {
             use_pdf_extract: engines.iter().any(|e| e == "pdf-extract"),
             pdftotext,
-            parallelism: u32::try_from(bounded(vars, "EXTRACT_PARALLELISM", cpus as u64, 1..=64)?)
-                .unwrap_or(1),
-            memory_mb: bounded(vars, "EXTRACT_MEMORY_MB", 2048, 64..=65_536)?,
+            parallelism: u32::try_from(parallelism).unwrap_or(1),
+            memory_mb,
             timeout: vars.seconds_or("EXTRACT_TIMEOUT_SECONDS", 600, 1..=86_400)?,
             max_pages: u32::try_from(bounded(vars, "MAX_PAGES", 5000, 1..=1_000_000)?)
                 .unwrap_or(5000),
@@ -266,10 +287,42 @@ mod tests {
     }
 
     #[test]
-    fn health_is_off_unless_asked_for() {
+    fn health_is_served_on_health_port_else_on_the_platforms_port() {
         let c = Config::from_vars(&Vars::from_pairs(base())).unwrap();
         assert_eq!(c.health_port, None);
         assert!(c.concurrency >= 1);
         assert!(!format!("{c:?}").contains("pw@"));
+        let port = |extra: &[(&'static str, &'static str)]| {
+            Config::from_vars(&Vars::from_pairs(
+                base().into_iter().chain(extra.iter().copied()),
+            ))
+            .unwrap()
+            .health_port
+        };
+        assert_eq!(port(&[("PORT", "8080")]), Some(8080));
+        assert_eq!(
+            port(&[("PORT", "8080"), ("HEALTH_PORT", "9000")]),
+            Some(9000)
+        );
+    }
+
+    #[test]
+    fn defaults_fit_the_container_not_the_host() {
+        let small = Resources {
+            cpus: 1,
+            memory_bytes: Some(1024 * 1024 * 1024),
+        };
+        let c = Config::from_vars_within(&Vars::from_pairs(base()), small).unwrap();
+        assert_eq!(c.concurrency, 1);
+        assert_eq!(c.pipeline.parallelism, 1);
+        assert!(c.pipeline.memory_mb < 1024, "{}", c.pipeline.memory_mb);
+        // Explicit settings still win.
+        let vars = Vars::from_pairs(
+            base()
+                .into_iter()
+                .chain([("EXTRACT_PARALLELISM", "3"), ("EXTRACT_MEMORY_MB", "4096")]),
+        );
+        let c = Config::from_vars_within(&vars, small).unwrap();
+        assert_eq!((c.pipeline.parallelism, c.pipeline.memory_mb), (3, 4096));
     }
 }

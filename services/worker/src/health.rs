@@ -1,5 +1,8 @@
-//! The worker's optional HTTP endpoint (`HEALTH_PORT`): `GET /health` for platforms
-//! that probe every service, and `GET /metrics` for Prometheus.
+//! The worker's HTTP endpoint (`HEALTH_PORT`, else `PORT`): `GET /health` for
+//! platforms that probe every service, `GET /health/ready` (Postgres and Redis
+//! answer; a deploy's health check), and `GET /metrics` for Prometheus. It is
+//! served only once the schema is current, so a deploy whose schema never comes
+//! fails its health check instead of running new code on an old schema.
 
 use std::net::TcpListener;
 use std::sync::Arc;
@@ -7,13 +10,17 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use actix_web::dev::Server;
 use actix_web::{App, HttpResponse, HttpServer, web};
+use deadpool_postgres::Pool;
 use serde_json::json;
+use shared_domain::redis::Redis;
 
-/// What `/health` reports.
+/// What `/health` reports and `/health/ready` checks.
 #[derive(Clone)]
 pub struct Status {
     pub consumer: String,
     pub is_leader: Arc<AtomicBool>,
+    pub db: Pool,
+    pub redis: Redis,
 }
 
 pub fn server(listener: TcpListener, status: Status) -> std::io::Result<Server> {
@@ -22,6 +29,7 @@ pub fn server(listener: TcpListener, status: Status) -> std::io::Result<Server> 
         App::new()
             .app_data(web::Data::new(status.clone()))
             .route("/health", web::get().to(live))
+            .route("/health/ready", web::get().to(ready))
             .route("/metrics", web::get().to(http_support::metrics_endpoint))
     })
     // Answers go out at once, not held back by Nagle until the last one is ACKed.
@@ -41,4 +49,33 @@ async fn live(status: web::Data<Status>) -> HttpResponse {
         "consumer": status.consumer,
         "sweeper_leader": status.is_leader.load(Ordering::Relaxed),
     }))
+}
+
+/// 200 when Postgres and Redis answer; 503 naming what does not.
+async fn ready(status: web::Data<Status>) -> HttpResponse {
+    let (db, redis) = tokio::join!(shared_domain::db::ping(&status.db), status.redis.ping());
+    let checks = [
+        ("postgres", db.err().map(|e| format!("{e:#}"))),
+        ("redis", redis.err().map(|e| e.to_string())),
+    ];
+    let down: Vec<&str> = checks
+        .iter()
+        .filter_map(|(name, error)| {
+            let error = error.as_ref()?;
+            tracing::warn!(dependency = name, %error, "readiness check failed");
+            Some(*name)
+        })
+        .collect();
+    if down.is_empty() {
+        HttpResponse::Ok().json(json!({
+            "status": "ready",
+            "checks": {"postgres": "ok", "redis": "ok"},
+        }))
+    } else {
+        HttpResponse::ServiceUnavailable().json(json!({
+            "error": "service_unavailable",
+            "message": format!("unavailable: {}", down.join(", ")),
+            "down": down,
+        }))
+    }
 }

@@ -18,6 +18,7 @@ use crate::consumer::{Consumer, consumer_name};
 use crate::extract::Extractor;
 use crate::health;
 use crate::pipeline::Pipeline;
+use crate::resources::Resources;
 use crate::sweeper::Sweeper;
 
 pub struct Worker {
@@ -34,10 +35,16 @@ pub struct Worker {
 
 impl Worker {
     pub async fn build(config: Config) -> anyhow::Result<Self> {
-        if config.migrate_on_start {
-            shared_domain::db::migrate(&config.database)
-                .await
-                .context("migrating the database")?;
+        // Never serve on a schema older than this build's (see db::prepare_schema).
+        let schema = shared_domain::db::prepare_schema(
+            &config.database,
+            config.migrate_on_start,
+            lifecycle::shutdown_signal(),
+        )
+        .await
+        .context("preparing the database schema")?;
+        if schema == shared_domain::db::SchemaReady::Stopped {
+            return Err(lifecycle::StoppedBeforeReady.into());
         }
         let db = shared_domain::db::pool(&config.database).context("building the Postgres pool")?;
         let redis = Redis::connect(&config.redis).context("building the Redis pools")?;
@@ -48,18 +55,23 @@ impl Worker {
         let is_leader = Arc::new(AtomicBool::new(false));
         let health = match config.health_port {
             Some(port) => {
-                let listener = TcpListener::bind((config.health_host, port))
-                    .with_context(|| format!("binding HEALTH_PORT {port}"))?;
+                let listener =
+                    TcpListener::bind((config.health_host, port)).with_context(|| {
+                        format!("binding the health port {port} (HEALTH_PORT or PORT)")
+                    })?;
                 let port = listener.local_addr()?.port();
                 tracing::info!(port, "worker health endpoint listening");
                 let status = health::Status {
                     consumer: consumer_name.clone(),
                     is_leader: Arc::clone(&is_leader),
+                    db: db.clone(),
+                    redis: redis.clone(),
                 };
                 Some((port, health::server(listener, status)?))
             }
             None => None,
         };
+        log_resources(&config);
         let extractor_exe = std::env::current_exe().context("locating the worker binary")?;
         Ok(Self {
             config,
@@ -138,5 +150,28 @@ impl Worker {
         }
         tracing::info!("worker stopped");
         Ok(())
+    }
+}
+
+/// Say what the defaults were derived from, and warn when explicit settings let
+/// extraction use more memory than the container has.
+fn log_resources(config: &Config) {
+    let resources = Resources::detect();
+    let pipeline = &config.pipeline;
+    tracing::info!(
+        cpus = resources.cpus,
+        memory_mb = resources.memory_bytes.map(|b| b / (1024 * 1024)),
+        concurrency = config.concurrency,
+        extract_parallelism = pipeline.parallelism,
+        extract_memory_mb = pipeline.memory_mb,
+        "resources"
+    );
+    if let Some(budget) = resources.extract_budget_mb()
+        && u64::from(pipeline.parallelism) * pipeline.memory_mb > budget
+    {
+        tracing::warn!(
+            budget_mb = budget,
+            "EXTRACT_PARALLELISM × EXTRACT_MEMORY_MB exceeds the memory this container leaves for extraction: a large book can drive the worker out of memory"
+        );
     }
 }

@@ -18,7 +18,14 @@ fn extractor(vars: &[(&str, &str)]) -> Extractor {
         .iter()
         .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
         .collect();
-    let config = PipelineConfig::from_vars(&Vars::from_pairs(vars), 2).unwrap();
+    let config = PipelineConfig::from_vars(
+        &Vars::from_pairs(vars),
+        worker::resources::Resources {
+            cpus: 2,
+            memory_bytes: None,
+        },
+    )
+    .unwrap();
     Extractor::new(
         &config,
         PathBuf::from(BIN),

@@ -19,8 +19,14 @@ const LONG_BOOK: &str = "rdoc_fullrefman.pdf";
 
 /// The chunk count a clean, uninterrupted run gives for `file`.
 async fn clean_chunk_count(file: &str) -> usize {
-    let config =
-        PipelineConfig::from_vars(&Vars::from_pairs(Vec::<(String, String)>::new()), 2).unwrap();
+    let config = PipelineConfig::from_vars(
+        &Vars::from_pairs(Vec::<(String, String)>::new()),
+        worker::resources::Resources {
+            cpus: 2,
+            memory_bytes: None,
+        },
+    )
+    .unwrap();
     let extractor = Extractor::new(
         &config,
         PathBuf::from(BIN),

@@ -14,7 +14,14 @@ use crate::helpers::{BIN, corpus};
 
 async fn extract(file: &str) -> Extracted {
     let vars = vec![("TEXT_ENGINES".to_owned(), "pdf-extract".to_owned())];
-    let config = PipelineConfig::from_vars(&Vars::from_pairs(vars), 2).unwrap();
+    let config = PipelineConfig::from_vars(
+        &Vars::from_pairs(vars),
+        worker::resources::Resources {
+            cpus: 2,
+            memory_bytes: None,
+        },
+    )
+    .unwrap();
     let extractor = Extractor::new(
         &config,
         PathBuf::from(BIN),
