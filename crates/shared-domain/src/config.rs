@@ -166,6 +166,66 @@ where
         .map_err(|e: T::Err| ConfigError::new(name, format!("invalid value {raw:?}: {e}")))
 }
 
+/// Which deployment this process belongs to, so dev and prod stay apart by default:
+/// `APP_ENV`, else the `RAILWAY_ENVIRONMENT_NAME` Railway sets; `production` and
+/// `development` are read as `prod` and `dev`. `None` when neither is set (local).
+pub fn deploy_env(vars: &Vars) -> Result<Option<String>, ConfigError> {
+    let (var, raw) = match (vars.get("APP_ENV"), vars.get("RAILWAY_ENVIRONMENT_NAME")) {
+        (Some(v), _) => ("APP_ENV", v),
+        (None, Some(v)) => ("RAILWAY_ENVIRONMENT_NAME", v),
+        (None, None) => return Ok(None),
+    };
+    let name = normalize_env(&raw.to_ascii_lowercase());
+    if name.is_empty()
+        || !name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+    {
+        return Err(ConfigError::new(
+            var,
+            "may contain only letters, digits, '-' and '_'",
+        ));
+    }
+    Ok(Some(name))
+}
+
+fn normalize_env(name: &str) -> String {
+    match name {
+        "production" => "prod".to_owned(),
+        "development" => "dev".to_owned(),
+        other => other.to_owned(),
+    }
+}
+
+/// Refuse a name that says it belongs to another deployment: a bucket or namespace
+/// ending in `_dev`/`-prod` (or `_development`, `_production`, `_staging`) when this
+/// is not that deployment.
+pub(crate) fn refuse_other_env(
+    var: &str,
+    name: &str,
+    env: Option<&str>,
+) -> Result<(), ConfigError> {
+    let Some(env) = env else { return Ok(()) };
+    let Some(suffix) = name
+        .rsplit(['_', '-'])
+        .next()
+        .filter(|_| name.contains(['_', '-']))
+    else {
+        return Ok(());
+    };
+    let owner = normalize_env(&suffix.to_ascii_lowercase());
+    if matches!(owner.as_str(), "dev" | "prod" | "staging") && owner != env {
+        return Err(ConfigError::new(
+            var,
+            format!(
+                "{name:?} belongs to {owner}, but this is {env} (APP_ENV or RAILWAY_ENVIRONMENT_NAME); \
+                 dev and prod never share storage or Redis keys"
+            ),
+        ));
+    }
+    Ok(())
+}
+
 /// A CA certificate for a server whose certificate no public root signs.
 #[derive(Clone)]
 pub struct CaCert {
@@ -328,7 +388,14 @@ impl RedisConfig {
                 "is set but REDIS_URL is not rediss:// (TLS)",
             ));
         }
-        let namespace = vars.get("REDIS_NAMESPACE").unwrap_or("readme").to_owned();
+        // Each deployment under its own prefix by default, should two share a Redis.
+        let env = deploy_env(vars)?;
+        let namespace = match (vars.get("REDIS_NAMESPACE"), &env) {
+            (Some(ns), _) => ns.to_owned(),
+            (None, Some(env)) => format!("readme_{env}"),
+            (None, None) => "readme".to_owned(),
+        };
+        refuse_other_env("REDIS_NAMESPACE", &namespace, env.as_deref())?;
         if !namespace
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
@@ -443,6 +510,38 @@ mod tests {
         let both = jwt(&[("SUPABASE_JWT_SECRET", SECRET), ("SUPABASE_JWKS_URL", JWKS)]).unwrap();
         assert!(both.secret.is_some() && both.jwks_url.is_some());
         assert!(!format!("{both:?}").contains(SECRET));
+    }
+
+    #[test]
+    fn dev_and_prod_keep_apart_by_default() {
+        let redis = |pairs: &[(&str, &str)]| {
+            RedisConfig::from_vars(&Vars::from_pairs(
+                [("REDIS_URL", "redis://127.0.0.1:6379")]
+                    .into_iter()
+                    .chain(pairs.iter().copied()),
+            ))
+        };
+        assert_eq!(redis(&[]).unwrap().namespace, "readme");
+        assert_eq!(
+            redis(&[("RAILWAY_ENVIRONMENT_NAME", "production")])
+                .unwrap()
+                .namespace,
+            "readme_prod"
+        );
+        assert_eq!(
+            redis(&[
+                ("APP_ENV", "dev"),
+                ("RAILWAY_ENVIRONMENT_NAME", "production")
+            ])
+            .unwrap()
+            .namespace,
+            "readme_dev"
+        );
+        let crossed = redis(&[("APP_ENV", "prod"), ("REDIS_NAMESPACE", "readme_dev")]).unwrap_err();
+        assert_eq!(crossed.var, "REDIS_NAMESPACE");
+        assert!(redis(&[("APP_ENV", "prod"), ("REDIS_NAMESPACE", "readme")]).is_ok());
+        assert!(redis(&[("REDIS_NAMESPACE", "readme_dev")]).is_ok());
+        assert_eq!(redis(&[("APP_ENV", "pr 12")]).unwrap_err().var, "APP_ENV");
     }
 
     #[test]

@@ -101,6 +101,24 @@ impl fmt::Debug for StorageConfig {
 
 impl StorageConfig {
     pub fn from_vars(vars: &Vars) -> Result<Self, ConfigError> {
+        let config = Self::parse(vars)?;
+        let name = match &config {
+            Self::File { root } => root
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default(),
+            Self::S3(s3) => s3.bucket.clone(),
+            Self::Gcs { bucket, .. } => bucket.clone(),
+        };
+        crate::config::refuse_other_env(
+            "STORAGE_URL",
+            &name,
+            crate::config::deploy_env(vars)?.as_deref(),
+        )?;
+        Ok(config)
+    }
+
+    fn parse(vars: &Vars) -> Result<Self, ConfigError> {
         const VAR: &str = "STORAGE_URL";
         let raw = vars.required(VAR)?;
         let url = url::Url::parse(raw).map_err(|e| {
@@ -484,5 +502,25 @@ impl ObjectWriter {
         if let Err(e) = self.inner.abort().await {
             tracing::warn!(key = %self.key, error = %e, "aborting a multipart upload failed");
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_bucket_of_the_other_deployment_is_refused() {
+        let config = |url: &str, env: &str| {
+            StorageConfig::from_vars(&Vars::from_pairs([("STORAGE_URL", url), ("APP_ENV", env)]))
+        };
+        assert!(config("s3://readme_prod/books", "prod").is_ok());
+        assert!(config("s3://readme/books", "prod").is_ok());
+        let crossed = config("s3://readme_dev/books", "production").unwrap_err();
+        assert_eq!(crossed.var, "STORAGE_URL");
+        assert!(crossed.problem.contains("belongs to dev"), "{crossed}");
+        assert!(config("gs://readme-prod", "dev").is_err());
+        assert!(config("file:///data/objects/readme_prod", "dev").is_err());
+        assert!(config("file:///data/objects/readme_dev", "dev").is_ok());
     }
 }
