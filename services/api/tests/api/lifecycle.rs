@@ -97,3 +97,20 @@ async fn three_processes_migrating_one_empty_database_apply_each_migration_once(
         .get(0);
     assert_eq!(tables, 3);
 }
+
+#[tokio::test]
+async fn behind_a_transaction_pooler_the_binary_stops_naming_the_session_pooler() {
+    let env = TestEnv::new().await;
+    let pooler = test_support::TlsServers::from_env().pgbouncer_transaction_port;
+    let mut vars = vars(&env);
+    test_support::set_var(
+        &mut vars,
+        "DATABASE_URL",
+        env.db.url_via("127.0.0.1", pooler, "sslmode=disable"),
+    );
+    test_support::set_var(&mut vars, "PORT", free_port().to_string());
+    let out = run_to_end(Path::new(BIN), &[], &vars);
+    let logs = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{logs}");
+    assert!(logs.contains("session pooler"), "{logs}");
+}

@@ -1,6 +1,7 @@
 //! Start-up, health, configuration errors and SIGTERM, in process and as the real binary.
 
 use std::path::Path;
+use std::time::Duration;
 
 use shared_domain::Vars;
 use test_support::{ServiceProcess, TestEnv, assert_each_missing_variable_is_named, free_port};
@@ -35,9 +36,11 @@ async fn health_is_served_on_health_port_when_set() {
 }
 
 #[tokio::test]
-async fn no_health_endpoint_without_health_port() {
+async fn no_health_endpoint_without_health_port_or_port() {
     let env = TestEnv::new().await;
-    let worker = Worker::build(Config::from_vars(&Vars::from_pairs(env.vars())).unwrap())
+    let mut vars = env.vars();
+    vars.retain(|(k, _)| k != "PORT" && k != "HEALTH_PORT");
+    let worker = Worker::build(Config::from_vars(&Vars::from_pairs(vars)).unwrap())
         .await
         .unwrap();
     assert_eq!(worker.health_port(), None);
@@ -63,4 +66,79 @@ async fn a_missing_variable_stops_start_up_naming_it() {
         &env.vars(),
         &["DATABASE_URL", "REDIS_URL", "STORAGE_URL"],
     );
+}
+
+#[tokio::test]
+async fn health_and_readiness_are_served_on_the_platforms_port() {
+    let env = TestEnv::new().await;
+    let port = free_port();
+    let mut vars = env.vars();
+    test_support::set_var(&mut vars, "PORT", port.to_string());
+    let mut process = ServiceProcess::spawn(Path::new(BIN), &vars, port);
+    process.wait_healthy().await;
+    let ready = reqwest::get(format!("http://127.0.0.1:{port}/health/ready"))
+        .await
+        .unwrap();
+    assert_eq!(ready.status(), 200);
+    let body: serde_json::Value = ready.json().await.unwrap();
+    assert_eq!(body["checks"]["postgres"], "ok");
+    assert_eq!(body["checks"]["redis"], "ok");
+    assert!(process.terminate().await.success());
+}
+
+/// The binary without `MIGRATE_ON_START` on a database not yet migrated, logging to
+/// a file; returns once it says it is waiting for its schema.
+async fn start_waiting_for_schema(
+    env: &TestEnv,
+    empty: &test_support::TestDatabase,
+    dir: &Path,
+) -> (ServiceProcess, u16) {
+    let port = free_port();
+    let mut vars = env.vars();
+    test_support::set_var(&mut vars, "DATABASE_URL", empty.url());
+    test_support::set_var(&mut vars, "MIGRATE_ON_START", "false");
+    test_support::set_var(&mut vars, "PORT", port.to_string());
+    let log = dir.join("worker.log");
+    let process = ServiceProcess::spawn_logging_to(Path::new(BIN), &vars, port, &log);
+    test_support::eventually(
+        "the worker to say it waits for its schema",
+        Duration::from_secs(30),
+        || async {
+            std::fs::read_to_string(&log)
+                .ok()
+                .filter(|l| l.contains("not starting on an older schema"))
+        },
+    )
+    .await;
+    (process, port)
+}
+
+#[tokio::test]
+async fn without_migrate_on_start_the_binary_never_runs_on_an_older_schema() {
+    let env = TestEnv::new().await;
+    let empty = test_support::TestDatabase::create_empty().await;
+    let dir = tempfile::tempdir().unwrap();
+    let (mut process, port) = start_waiting_for_schema(&env, &empty, dir.path()).await;
+    // Nothing is served (a deploy's health check fails) while the schema is old...
+    assert!(
+        reqwest::get(format!("http://127.0.0.1:{port}/health"))
+            .await
+            .is_err(),
+        "health must not be served before the schema is current"
+    );
+    assert!(process.exited().is_none());
+    // ...and the worker starts once the release's migration has run.
+    shared_domain::db::migrate(&empty.config()).await.unwrap();
+    process.wait_healthy().await;
+    assert!(process.terminate().await.success());
+}
+
+#[tokio::test]
+async fn a_worker_waiting_for_its_schema_exits_0_on_sigterm() {
+    let env = TestEnv::new().await;
+    let empty = test_support::TestDatabase::create_empty().await;
+    let dir = tempfile::tempdir().unwrap();
+    let (process, _) = start_waiting_for_schema(&env, &empty, dir.path()).await;
+    let status = process.terminate().await;
+    assert!(status.success(), "exit status after SIGTERM: {status}");
 }
