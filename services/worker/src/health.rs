@@ -1,6 +1,6 @@
 //! The worker's HTTP endpoint (`HEALTH_PORT`, else `PORT`): `GET /health` for
-//! platforms that probe every service, `GET /health/ready` (Postgres and Redis
-//! answer; a deploy's health check), and `GET /metrics` for Prometheus. It is
+//! platforms that probe every service, `GET /health/ready` (Postgres, Redis and
+//! storage answer: a deploy with wrong credentials fails its health check), and `GET /metrics` for Prometheus. It is
 //! served only once the schema is current, so a deploy whose schema never comes
 //! fails its health check instead of running new code on an old schema.
 
@@ -12,6 +12,7 @@ use actix_web::dev::Server;
 use actix_web::{App, HttpResponse, HttpServer, web};
 use deadpool_postgres::Pool;
 use serde_json::json;
+use shared_domain::Storage;
 use shared_domain::redis::Redis;
 
 /// What `/health` reports and `/health/ready` checks.
@@ -21,6 +22,7 @@ pub struct Status {
     pub is_leader: Arc<AtomicBool>,
     pub db: Pool,
     pub redis: Redis,
+    pub storage: Storage,
 }
 
 pub fn server(listener: TcpListener, status: Status) -> std::io::Result<Server> {
@@ -51,12 +53,17 @@ async fn live(status: web::Data<Status>) -> HttpResponse {
     }))
 }
 
-/// 200 when Postgres and Redis answer; 503 naming what does not.
+/// 200 when Postgres, Redis and storage answer; 503 naming what does not.
 async fn ready(status: web::Data<Status>) -> HttpResponse {
-    let (db, redis) = tokio::join!(shared_domain::db::ping(&status.db), status.redis.ping());
+    let (db, redis, storage) = tokio::join!(
+        shared_domain::db::ping(&status.db),
+        status.redis.ping(),
+        status.storage.check()
+    );
     let checks = [
         ("postgres", db.err().map(|e| format!("{e:#}"))),
         ("redis", redis.err().map(|e| e.to_string())),
+        ("storage", storage.err().map(|e| e.to_string())),
     ];
     let down: Vec<&str> = checks
         .iter()
@@ -69,7 +76,7 @@ async fn ready(status: web::Data<Status>) -> HttpResponse {
     if down.is_empty() {
         HttpResponse::Ok().json(json!({
             "status": "ready",
-            "checks": {"postgres": "ok", "redis": "ok"},
+            "checks": {"postgres": "ok", "redis": "ok", "storage": "ok"},
         }))
     } else {
         HttpResponse::ServiceUnavailable().json(json!({

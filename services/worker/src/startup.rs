@@ -66,6 +66,7 @@ impl Worker {
                     is_leader: Arc::clone(&is_leader),
                     db: db.clone(),
                     redis: redis.clone(),
+                    storage: storage.clone(),
                 };
                 Some((port, health::server(listener, status)?))
             }
