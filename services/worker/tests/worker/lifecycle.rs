@@ -83,6 +83,7 @@ async fn health_and_readiness_are_served_on_the_platforms_port() {
     let body: serde_json::Value = ready.json().await.unwrap();
     assert_eq!(body["checks"]["postgres"], "ok");
     assert_eq!(body["checks"]["redis"], "ok");
+    assert_eq!(body["checks"]["storage"], "ok");
     assert!(process.terminate().await.success());
 }
 
