@@ -10,7 +10,7 @@
 // value set in the dashboard is kept and never written from here. A variable that
 // is set in Railway but not declared here would be planned as a deletion; a
 // non-interactive apply refuses any deletion (scripts/railway-config never passes
-// --confirm-destructive), so a secret is never removed by an apply.
+// --confirm-destructive), so a release never removes a secret.
 import { defineRailway, preserve, project, service } from "railway/iac";
 import type { RailwayContext, VariableValue } from "railway/iac";
 
@@ -71,6 +71,8 @@ function readmeService(
   },
 ) {
   return service(name, {
+    // No source and no root directory: scripts/railway-up uploads the repository,
+    // and its root is the build context of deploy/<service>.Dockerfile.
     build: {
       builder: "DOCKERFILE",
       dockerfilePath: `deploy/${name}.Dockerfile`,
