@@ -32,6 +32,24 @@ pub async fn shutdown_signal() {
 #[error("stopped before the service was ready")]
 pub struct StoppedBeforeReady;
 
+/// Never serve on a schema older than this build's: migrate (`migrate_on_start`)
+/// or wait for another process to (see [`crate::db::prepare_schema`]); a stop
+/// signal while waiting is [`StoppedBeforeReady`].
+pub async fn prepare_schema(
+    database: &crate::DatabaseConfig,
+    migrate_on_start: bool,
+) -> anyhow::Result<()> {
+    use anyhow::Context;
+
+    let schema = crate::db::prepare_schema(database, migrate_on_start, shutdown_signal())
+        .await
+        .context("preparing the database schema")?;
+    if schema == crate::db::SchemaReady::Stopped {
+        return Err(StoppedBeforeReady.into());
+    }
+    Ok(())
+}
+
 /// Install the process-wide TLS crypto provider. Several dependencies use rustls;
 /// without one chosen explicitly, the first TLS handshake could panic.
 pub fn install_crypto_provider() {

@@ -35,17 +35,7 @@ pub struct Worker {
 
 impl Worker {
     pub async fn build(config: Config) -> anyhow::Result<Self> {
-        // Never serve on a schema older than this build's (see db::prepare_schema).
-        let schema = shared_domain::db::prepare_schema(
-            &config.database,
-            config.migrate_on_start,
-            lifecycle::shutdown_signal(),
-        )
-        .await
-        .context("preparing the database schema")?;
-        if schema == shared_domain::db::SchemaReady::Stopped {
-            return Err(lifecycle::StoppedBeforeReady.into());
-        }
+        lifecycle::prepare_schema(&config.database, config.migrate_on_start).await?;
         let db = shared_domain::db::pool(&config.database).context("building the Postgres pool")?;
         let redis = Redis::connect(&config.redis).context("building the Redis pools")?;
         let storage = Storage::from_config(&config.storage).context("opening object storage")?;

@@ -7,25 +7,13 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use shared_domain::{BookErrorCode, Vars};
-use worker::config::PipelineConfig;
+use shared_domain::BookErrorCode;
 use worker::extract::{Extractor, Failure};
 
 use crate::helpers::{BIN, corpus};
 
 fn extractor(vars: &[(&str, &str)]) -> Extractor {
-    let vars: Vec<(String, String)> = vars
-        .iter()
-        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-        .collect();
-    let config = PipelineConfig::from_vars(
-        &Vars::from_pairs(vars),
-        worker::resources::Resources {
-            cpus: 2,
-            memory_bytes: None,
-        },
-    )
-    .unwrap();
+    let config = crate::helpers::pipeline_config(vars);
     Extractor::new(
         &config,
         PathBuf::from(BIN),

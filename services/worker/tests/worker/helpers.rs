@@ -9,6 +9,8 @@ use reqwest::multipart::{Form, Part};
 use serde_json::Value;
 use shared_domain::Vars;
 use test_support::{ServiceProcess, TestEnv, eventually, free_port};
+use worker::config::PipelineConfig;
+use worker::resources::Resources;
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_worker");
 pub const ADMIN_TOKEN: &str = "test-admin-token-0123456789abcdef";
@@ -219,4 +221,17 @@ pub fn text_of(chunks: &[Value]) -> String {
 
 pub fn corpus(name: &str) -> PathBuf {
     test_support::corpus_dir().join(name)
+}
+
+/// The pipeline's config from `vars` alone, on a fixed two-CPU machine of unknown
+/// memory, whatever this machine's limits are.
+pub fn pipeline_config(vars: &[(&str, &str)]) -> PipelineConfig {
+    PipelineConfig::from_vars(
+        &Vars::from_pairs(vars.iter().copied()),
+        Resources {
+            cpus: 2,
+            memory_bytes: None,
+        },
+    )
+    .expect("pipeline config")
 }

@@ -9,7 +9,6 @@ use std::time::Duration;
 use serde_json::Value;
 use shared_domain::Vars;
 use test_support::eventually;
-use worker::config::PipelineConfig;
 use worker::extract::Extractor;
 use worker::text::{ChunkSizes, chunk_book};
 
@@ -19,14 +18,7 @@ const LONG_BOOK: &str = "rdoc_fullrefman.pdf";
 
 /// The chunk count a clean, uninterrupted run gives for `file`.
 async fn clean_chunk_count(file: &str) -> usize {
-    let config = PipelineConfig::from_vars(
-        &Vars::from_pairs(Vec::<(String, String)>::new()),
-        worker::resources::Resources {
-            cpus: 2,
-            memory_bytes: None,
-        },
-    )
-    .unwrap();
+    let config = crate::helpers::pipeline_config(&[]);
     let extractor = Extractor::new(
         &config,
         PathBuf::from(BIN),

@@ -5,23 +5,13 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use shared_domain::Vars;
-use worker::config::PipelineConfig;
 use worker::extract::{Extracted, Extractor};
 use worker::text::{ChunkSizes, chunk_book, normalize::normalize};
 
 use crate::helpers::{BIN, corpus};
 
 async fn extract(file: &str) -> Extracted {
-    let vars = vec![("TEXT_ENGINES".to_owned(), "pdf-extract".to_owned())];
-    let config = PipelineConfig::from_vars(
-        &Vars::from_pairs(vars),
-        worker::resources::Resources {
-            cpus: 2,
-            memory_bytes: None,
-        },
-    )
-    .unwrap();
+    let config = crate::helpers::pipeline_config(&[("TEXT_ENGINES", "pdf-extract")]);
     let extractor = Extractor::new(
         &config,
         PathBuf::from(BIN),
