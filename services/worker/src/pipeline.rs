@@ -140,6 +140,7 @@ impl Pipeline {
         let sizes = self.config.chunk;
         let engine = extracted.engine.clone();
         let failed_pages = extracted.failed_pages;
+        let text_pages = pages_with_text(&extracted.pages);
         let text = tokio::task::spawn_blocking(move || {
             chunk_book(&extracted.pages, &extracted.outline, sizes)
         })
@@ -160,6 +161,17 @@ impl Pipeline {
                 code: BookErrorCode::NoTextLayer,
                 message: format!(
                     "none of the {pages} page(s) has a text layer (scanned pages need OCR before upload)"
+                ),
+            }));
+        }
+        // A scan whose few pages carry a stray text layer (a chart's labels, a
+        // stamp) would otherwise be "ready" with a fragment of the book.
+        if mostly_without_text(text_pages, pages) {
+            return Err(PipelineError::Permanent(ExtractError {
+                code: BookErrorCode::NoTextLayer,
+                message: format!(
+                    "only {text_pages} of the {pages} page(s) have a text layer; the rest look \
+                     scanned (they need OCR before upload)"
                 ),
             }));
         }
@@ -219,5 +231,37 @@ pub fn finish_error(e: FinishError) -> PipelineError {
     match e {
         FinishError::LostLease(_) => PipelineError::LostLease,
         FinishError::Db(e) => transient("database", e),
+    }
+}
+
+/// Pages holding any letter or digit.
+fn pages_with_text(pages: &[String]) -> usize {
+    pages
+        .iter()
+        .filter(|p| p.chars().any(char::is_alphanumeric))
+        .count()
+}
+
+/// Fewer than half the pages carry text: the book cannot be read, only a fragment.
+fn mostly_without_text(text_pages: usize, pages: usize) -> bool {
+    text_pages * 2 < pages
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_book_is_unreadable_when_most_pages_have_no_text() {
+        let pages: Vec<String> = ["", "Percentage 10 20", "", " \n", "", "\u{c}"]
+            .iter()
+            .map(|p| (*p).to_owned())
+            .collect();
+        assert_eq!(pages_with_text(&pages), 1);
+        assert!(mostly_without_text(1, 6));
+        // Blank pages between chapters, a cover image: still a book.
+        assert!(!mostly_without_text(3, 6));
+        assert!(!mostly_without_text(1, 1));
+        assert!(!mostly_without_text(180, 200));
     }
 }
