@@ -57,9 +57,7 @@ pub fn normalize(pages: &[String]) -> Vec<Paragraph> {
 /// whitespace runs collapsed; one entry per line, blank lines kept as "".
 fn clean_lines(page: &str) -> Vec<String> {
     let mut lines = Vec::new();
-    for raw in page
-        .nfkc()
-        .collect::<String>()
+    for raw in enclosed_symbols(&page.nfkc().collect::<String>())
         .split(['\n', '\r', '\u{2028}', '\u{2029}'])
     {
         let mut line = String::with_capacity(raw.len());
@@ -84,7 +82,34 @@ fn clean_lines(page: &str) -> Vec<String> {
     lines
 }
 
-/// A line with digits masked, so "Page 12" and "Page 13" compare equal.
+/// TeX draws © as a "c" with a combining enclosing circle (U+20DD), which a voice
+/// reads as the letter: the usual pairs become their symbol, and an enclosing mark
+/// on anything else is dropped (its letter is what there is to say).
+fn enclosed_symbols(text: &str) -> std::borrow::Cow<'_, str> {
+    const ENCLOSING: std::ops::RangeInclusive<char> = '\u{20DD}'..='\u{20E0}';
+    if !text.chars().any(|c| ENCLOSING.contains(&c)) {
+        return text.into();
+    }
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if !ENCLOSING.contains(&c) {
+            out.push(c);
+            continue;
+        }
+        let symbol = match out.chars().last() {
+            Some('c' | 'C') => Some('©'),
+            Some('r' | 'R') => Some('®'),
+            Some('p' | 'P') => Some('℗'),
+            _ => None,
+        };
+        if let Some(symbol) = symbol {
+            out.pop();
+            out.push(symbol);
+        }
+    }
+    out.into()
+}
+
 /// A line with its numbers masked, so "Page 12" and "Page 13" (or "Preface xiv" and
 /// "Preface xv") compare equal.
 fn signature(line: &str) -> String {
@@ -315,6 +340,14 @@ mod tests {
         assert_eq!(
             texts(&["The \u{FB01}nal of\u{00AD}fice\u{0007} was  \u{FB02}at."]),
             ["The final office was flat."]
+        );
+    }
+
+    #[test]
+    fn tex_circled_letters_become_their_symbols() {
+        assert_eq!(
+            texts(&["Copyright c\u{20DD} 1990, Acme R\u{20DD} and x\u{20DD}y."]),
+            ["Copyright © 1990, Acme ® and xy."]
         );
     }
 
