@@ -307,15 +307,6 @@ fn unmapped_cid_fonts(doc: &Document, page_id: pdf_extract::ObjectId) -> bool {
 }
 
 fn outline(doc: &Document) -> Vec<OutlineEntry> {
-    let Ok(Ok(toc)) = catch_unwind(AssertUnwindSafe(|| doc.get_toc())) else {
-        return Vec::new();
-    };
-    toc.toc
-        .into_iter()
-        .map(|e| OutlineEntry {
-            title: e.title,
-            level: u32::try_from(e.level).unwrap_or(u32::MAX),
-            page: u32::try_from(e.page).unwrap_or(0),
-        })
-        .collect()
+    // A malformed outline must not cost the book its text.
+    catch_unwind(AssertUnwindSafe(|| super::outline::read(doc))).unwrap_or_default()
 }

@@ -12,6 +12,7 @@
 //! pdftotext whole. The book records which engine produced its text.
 
 pub mod child;
+mod outline;
 
 use std::path::{Path, PathBuf};
 use std::process::{ExitStatus, Stdio};

@@ -139,3 +139,55 @@ async fn the_default_maximum_holds_over_a_2400_page_book() {
         "reading order"
     );
 }
+
+#[tokio::test]
+async fn outline_entries_reached_through_named_destinations_make_chapters() {
+    // InDesign's bookmarks are GoTo actions naming a destination in the /Names tree.
+    let doc = extract("pypdf_issue-604_indesign.pdf").await;
+    let chunks = chunk_book(&doc.pages, &doc.outline, ChunkSizes::default());
+    let on = |page: u32| {
+        chunks
+            .iter()
+            .find(|c| c.page_start == page)
+            .and_then(|c| c.chapter.clone())
+    };
+    assert_eq!(on(8).as_deref(), Some("Nodule Evaluation (THYR-1)"));
+    assert_eq!(on(12).as_deref(), Some("Papillary Carcinoma (PAP-1)"));
+    assert_eq!(on(50).as_deref(), Some("Staging"));
+    assert!(
+        chunks
+            .iter()
+            .filter(|c| c.page_start >= 8)
+            .all(|c| c.chapter.is_some()),
+        "every chunk from the first bookmarked page on has a chapter"
+    );
+}
+
+#[tokio::test]
+async fn every_top_level_outline_entry_starts_its_chapter() {
+    // lopdf's reader lost the entry of page 30, so pages 30-31 were labelled with
+    // the previous chapter.
+    let doc = extract("pkgtut_zh_CN.pdf").await;
+    let titles: Vec<(u32, &str)> = doc
+        .outline
+        .iter()
+        .filter(|e| e.level == 1)
+        .map(|e| (e.page, e.title.as_str()))
+        .collect();
+    // The same list as pypdf's reader gives.
+    assert_eq!(
+        titles,
+        [
+            (4, "介绍"),
+            (11, "创建源码包"),
+            (27, "构建与测试软件包"),
+            (30, "实操练习环节1：修改grep软件包"),
+            (32, "进阶打包知识"),
+            (41, "维护Debian软件包"),
+            (57, "结论"),
+            (61, "更多实操练习环节"),
+            (67, "实操练习环节解答"),
+            (90, "翻译"),
+        ]
+    );
+}
