@@ -50,6 +50,12 @@ pub fn normalize(pages: &[String]) -> Vec<Paragraph> {
             first_of_page = false;
         }
     }
+    for paragraph in &mut out {
+        if let std::borrow::Cow::Owned(text) = super::marks::drop_glued_note_marks(&paragraph.text)
+        {
+            paragraph.text = text;
+        }
+    }
     out
 }
 
