@@ -1,6 +1,7 @@
 //! Text for a voice: normalization and chunking, pure functions over extracted pages.
 
 pub mod chunk;
+mod furniture;
 mod marks;
 pub mod normalize;
 

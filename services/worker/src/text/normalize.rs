@@ -6,9 +6,9 @@
 //! [`normalize`] turns the pages of one book into paragraphs, each knowing the
 //! pages it came from, in reading order.
 
-use std::collections::HashMap;
-
 use unicode_normalization::UnicodeNormalization;
+
+use super::furniture::{repeated_edge_lines, strip_edges};
 
 /// One paragraph of speakable text and the pages it spans (1-based).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -17,9 +17,6 @@ pub struct Paragraph {
     pub page_start: u32,
     pub page_end: u32,
 }
-
-/// Lines at the top and bottom of a page that are checked for running headers and footers.
-const EDGE_LINES: usize = 2;
 
 /// Normalize a book given as one string per page (page 1 first).
 pub fn normalize(pages: &[String]) -> Vec<Paragraph> {
@@ -114,114 +111,6 @@ fn enclosed_symbols(text: &str) -> std::borrow::Cow<'_, str> {
         }
     }
     out.into()
-}
-
-/// A line with its numbers masked, so "Page 12" and "Page 13" (or "Preface xiv" and
-/// "Preface xv") compare equal.
-fn signature(line: &str) -> String {
-    let mut out = String::with_capacity(line.len());
-    for token in line.split_whitespace() {
-        if !out.is_empty() {
-            out.push(' ');
-        }
-        let lower = token.to_lowercase();
-        if lower.len() <= 7
-            && lower
-                .chars()
-                .all(|c| matches!(c, 'i' | 'v' | 'x' | 'l' | 'c' | 'd' | 'm'))
-        {
-            out.push('#');
-            continue;
-        }
-        for c in lower.chars() {
-            if c.is_numeric() {
-                if !out.ends_with('#') {
-                    out.push('#');
-                }
-            } else {
-                out.push(c);
-            }
-        }
-    }
-    out
-}
-
-fn edge_indices(lines: &[String]) -> Vec<usize> {
-    let filled: Vec<usize> = (0..lines.len()).filter(|&i| !lines[i].is_empty()).collect();
-    // On a short page only the very first and last lines can be running heads.
-    let depth = if filled.len() > 2 * EDGE_LINES + 2 {
-        EDGE_LINES
-    } else {
-        1
-    };
-    let mut edges: Vec<usize> = filled.iter().take(depth).copied().collect();
-    for &i in filled.iter().rev().take(depth) {
-        if !edges.contains(&i) {
-            edges.push(i);
-        }
-    }
-    edges
-}
-
-/// Signatures of lines that open or close many pages: running headers and footers.
-fn repeated_edge_lines(pages: &[Vec<String>]) -> HashMap<String, usize> {
-    let mut counts: HashMap<String, usize> = HashMap::new();
-    for lines in pages {
-        let mut seen = Vec::new();
-        for i in edge_indices(lines) {
-            let sig = signature(&lines[i]);
-            if !seen.contains(&sig) {
-                *counts.entry(sig.clone()).or_default() += 1;
-                seen.push(sig);
-            }
-        }
-    }
-    // Alternating left/right headers appear on half the pages, chapter headers and
-    // front-matter headers (roman page numbers) on far fewer.
-    let threshold = (pages.len() / 25).max(3);
-    counts.retain(|_, n| *n >= threshold);
-    counts
-}
-
-/// A bare page number: "12", "- 12 -", "xiv", "Page 12", "12 / 300", "[12]".
-fn is_page_number(line: &str) -> bool {
-    let t = line.trim_matches(|c: char| {
-        c.is_whitespace() || matches!(c, '-' | '–' | '—' | '[' | ']' | '(' | ')' | '|' | '.')
-    });
-    let t = t
-        .strip_prefix("Page ")
-        .or_else(|| t.strip_prefix("page "))
-        .or_else(|| t.strip_prefix("p. "))
-        .unwrap_or(t);
-    if t.is_empty() || t.chars().count() > 12 {
-        return false;
-    }
-    let numeric = |s: &str| !s.is_empty() && s.chars().all(|c| c.is_ascii_digit());
-    if numeric(t) {
-        return true;
-    }
-    if let Some((a, b)) = t.split_once('/').or_else(|| t.split_once(" of ")) {
-        return numeric(a.trim()) && numeric(b.trim());
-    }
-    t.len() <= 7 && t.chars().all(|c| matches!(c, 'i' | 'v' | 'x' | 'l' | 'c'))
-}
-
-fn strip_edges(
-    lines: &[String],
-    repeated: &HashMap<String, usize>,
-    page_count: usize,
-) -> Vec<String> {
-    let edges = edge_indices(lines);
-    lines
-        .iter()
-        .enumerate()
-        .filter(|(i, line)| {
-            !(edges.contains(i)
-                && ((page_count >= 3 && repeated.contains_key(&signature(line)))
-                    || is_page_number(line)))
-        })
-        .map(|(_, l)| l.clone())
-        .collect()
 }
 
 /// Group lines into paragraphs: a blank line ends one.
@@ -394,6 +283,27 @@ mod tests {
     }
 
     #[test]
+    fn the_numbered_head_of_a_two_page_chapter_drops_but_numbered_headings_stay() {
+        // 100 pages: the global threshold (4 pages) is more than this chapter has.
+        let mut pages: Vec<String> = (1..=100)
+            .map(|n| format!("Body of page {n} ends here.\nMore body text."))
+            .collect();
+        pages[40] = "Chapter 6: Lists and data frames 41\nLists hold anything.\nMore.".into();
+        pages[41] = "Chapter 6: Lists and data frames 42\nFrames are lists.\nMore.".into();
+        // Numbered section headings at the top of nearby pages are body text.
+        pages[60] = "4.3 The 2.x Releases\nHamm came out.\nMore.".into();
+        pages[61] = "4.4 The 3.x Releases\nWoody came out.\nMore.".into();
+        let text: String = normalize(&pages)
+            .into_iter()
+            .map(|p| p.text)
+            .collect::<Vec<_>>()
+            .join("\n");
+        assert!(!text.contains("Chapter 6"), "{text}");
+        assert!(text.contains("Lists hold anything.") && text.contains("Frames are lists."));
+        assert!(text.contains("4.3 The 2.x Releases") && text.contains("4.4 The 3.x Releases"));
+    }
+
+    #[test]
     fn a_paragraph_cut_by_a_page_break_is_one_paragraph_over_two_pages() {
         let got = normalize(&[
             "It was the best of\n".into(),
@@ -411,15 +321,5 @@ mod tests {
             ["これは日本語の文章です。"]
         );
         assert_eq!(texts(&["Привет,\nмир."]), ["Привет, мир."]);
-    }
-
-    #[test]
-    fn page_numbers_are_recognised() {
-        for s in ["12", "- 12 -", "xiv", "Page 3", "3 / 40", "[7]"] {
-            assert!(is_page_number(s), "{s}");
-        }
-        for s in ["1984 was a year.", "Chapter 3", "I", "12 Angry Men"] {
-            assert!(!is_page_number(s), "{s}");
-        }
     }
 }

@@ -1,0 +1,194 @@
+//! Page furniture: running heads and feet, and page numbers, found at the top and
+//! bottom lines of pages by repetition (across the book, or a numbered head on
+//! neighbouring pages) so that they are not read as part of the text.
+
+use std::collections::HashMap;
+
+/// Lines at the top and bottom of a page that are checked for running headers and footers.
+const EDGE_LINES: usize = 2;
+
+/// A line with its numbers masked, so "Page 12" and "Page 13" (or "Preface xiv" and
+/// "Preface xv") compare equal.
+fn signature(line: &str) -> String {
+    let mut out = String::with_capacity(line.len());
+    for token in line.split_whitespace() {
+        if !out.is_empty() {
+            out.push(' ');
+        }
+        let lower = token.to_lowercase();
+        if lower.len() <= 7
+            && lower
+                .chars()
+                .all(|c| matches!(c, 'i' | 'v' | 'x' | 'l' | 'c' | 'd' | 'm'))
+        {
+            out.push('#');
+            continue;
+        }
+        for c in lower.chars() {
+            if c.is_numeric() {
+                if !out.ends_with('#') {
+                    out.push('#');
+                }
+            } else {
+                out.push(c);
+            }
+        }
+    }
+    out
+}
+
+fn edge_indices(lines: &[String]) -> Vec<usize> {
+    let filled: Vec<usize> = (0..lines.len()).filter(|&i| !lines[i].is_empty()).collect();
+    // On a short page only the very first and last lines can be running heads.
+    let depth = if filled.len() > 2 * EDGE_LINES + 2 {
+        EDGE_LINES
+    } else {
+        1
+    };
+    let mut edges: Vec<usize> = filled.iter().take(depth).copied().collect();
+    for &i in filled.iter().rev().take(depth) {
+        if !edges.contains(&i) {
+            edges.push(i);
+        }
+    }
+    edges
+}
+
+/// Signatures of lines that open or close many pages: running headers and footers.
+pub(super) fn repeated_edge_lines(pages: &[Vec<String>]) -> HashMap<String, usize> {
+    let mut counts: HashMap<String, usize> = HashMap::new();
+    for lines in pages {
+        let mut seen = Vec::new();
+        for i in edge_indices(lines) {
+            let sig = signature(&lines[i]);
+            if !seen.contains(&sig) {
+                *counts.entry(sig.clone()).or_default() += 1;
+                seen.push(sig);
+            }
+        }
+    }
+    // Alternating left/right headers appear on half the pages, chapter headers and
+    // front-matter headers (roman page numbers) on far fewer.
+    let threshold = (pages.len() / 25).max(3);
+    counts.retain(|_, n| *n >= threshold);
+    // A chapter shorter than that still has its numbered head on neighbouring pages.
+    for sig in numbered_heads_nearby(pages) {
+        counts.entry(sig).or_insert(2);
+    }
+    counts
+}
+
+/// Signatures of edge lines that carry their page's number at one end ("Chapter 6:
+/// Lists and data frames 30", "76 cbind") and recur at an edge one or two pages on
+/// (the next page, or the next on the same side of a two-sided book) with the same
+/// words and the number advanced by exactly that many pages: a running head, however
+/// short its chapter. A numbered heading or list item ("4.3 The 2.x Releases") has
+/// no such progression, so body text is never taken.
+fn numbered_heads_nearby(pages: &[Vec<String>]) -> Vec<String> {
+    let numbered: Vec<Vec<(u64, String, String)>> = pages
+        .iter()
+        .map(|lines| {
+            edge_indices(lines)
+                .into_iter()
+                .filter_map(|i| {
+                    let (number, words) = end_number(&lines[i])?;
+                    Some((number, words, signature(&lines[i])))
+                })
+                .collect()
+        })
+        .collect();
+    let mut heads = Vec::new();
+    for (i, here) in numbered.iter().enumerate() {
+        for (number, words, sig) in here {
+            let recurs = (1..=2u64).any(|ahead| {
+                numbered
+                    .get(i + usize::try_from(ahead).unwrap_or(usize::MAX))
+                    .is_some_and(|there| {
+                        there
+                            .iter()
+                            .any(|(n, w, _)| w == words && *n == number + ahead)
+                    })
+            });
+            if recurs && !heads.contains(sig) {
+                heads.push(sig.clone());
+            }
+        }
+    }
+    heads
+}
+
+/// A line's number at its start or end (a whole token of digits) and the rest of
+/// its words, lower-cased; `None` unless the rest has a word of three letters.
+fn end_number(line: &str) -> Option<(u64, String)> {
+    let tokens: Vec<&str> = line.split_whitespace().collect();
+    let (number, rest) = match (tokens.first(), tokens.last()) {
+        (Some(first), _) if tokens.len() > 1 && first.chars().all(|c| c.is_ascii_digit()) => {
+            (first.parse().ok()?, &tokens[1..])
+        }
+        (_, Some(last)) if tokens.len() > 1 && last.chars().all(|c| c.is_ascii_digit()) => {
+            (last.parse().ok()?, &tokens[..tokens.len() - 1])
+        }
+        _ => return None,
+    };
+    let words = rest.join(" ").to_lowercase();
+    words
+        .split(|c: char| !c.is_alphabetic())
+        .any(|w| w.chars().count() >= 3)
+        .then_some((number, words))
+}
+
+/// A bare page number: "12", "- 12 -", "xiv", "Page 12", "12 / 300", "[12]".
+fn is_page_number(line: &str) -> bool {
+    let t = line.trim_matches(|c: char| {
+        c.is_whitespace() || matches!(c, '-' | '–' | '—' | '[' | ']' | '(' | ')' | '|' | '.')
+    });
+    let t = t
+        .strip_prefix("Page ")
+        .or_else(|| t.strip_prefix("page "))
+        .or_else(|| t.strip_prefix("p. "))
+        .unwrap_or(t);
+    if t.is_empty() || t.chars().count() > 12 {
+        return false;
+    }
+    let numeric = |s: &str| !s.is_empty() && s.chars().all(|c| c.is_ascii_digit());
+    if numeric(t) {
+        return true;
+    }
+    if let Some((a, b)) = t.split_once('/').or_else(|| t.split_once(" of ")) {
+        return numeric(a.trim()) && numeric(b.trim());
+    }
+    t.len() <= 7 && t.chars().all(|c| matches!(c, 'i' | 'v' | 'x' | 'l' | 'c'))
+}
+
+pub(super) fn strip_edges(
+    lines: &[String],
+    repeated: &HashMap<String, usize>,
+    page_count: usize,
+) -> Vec<String> {
+    let edges = edge_indices(lines);
+    lines
+        .iter()
+        .enumerate()
+        .filter(|(i, line)| {
+            !(edges.contains(i)
+                && ((page_count >= 3 && repeated.contains_key(&signature(line)))
+                    || is_page_number(line)))
+        })
+        .map(|(_, l)| l.clone())
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn page_numbers_are_recognised() {
+        for s in ["12", "- 12 -", "xiv", "Page 3", "3 / 40", "[7]"] {
+            assert!(is_page_number(s), "{s}");
+        }
+        for s in ["1984 was a year.", "Chapter 3", "I", "12 Angry Men"] {
+            assert!(!is_page_number(s), "{s}");
+        }
+    }
+}
