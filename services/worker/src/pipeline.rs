@@ -234,11 +234,11 @@ pub fn finish_error(e: FinishError) -> PipelineError {
     }
 }
 
-/// Pages holding any letter or digit.
+/// Pages holding any letter or digit (as the extractor's own quality measure counts them).
 fn pages_with_text(pages: &[String]) -> usize {
     pages
         .iter()
-        .filter(|p| p.chars().any(char::is_alphanumeric))
+        .filter(|p| crate::extract::Quality::of(p).letters > 0)
         .count()
 }
 

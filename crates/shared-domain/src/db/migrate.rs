@@ -36,21 +36,18 @@ pub const MIGRATION_LOCK_KEY: i64 = 0x7265_6164_6d65;
 /// Apply every pending migration; returns the versions applied by this call.
 #[tracing::instrument(skip_all)]
 pub async fn migrate(config: &DatabaseConfig) -> Result<Vec<i32>, DbError> {
-    let (mut client, driver) = connect(config).await?;
-    {
-        let (other, other_driver) = connect(config).await?;
-        let probe = refuse_transaction_pooler(&client, &other).await;
-        drop(other);
-        let _ = other_driver.await;
-        probe?;
-    }
+    let (mut client, driver) = session(config).await?;
 
     // Session-level lock: released by the unlock below or, if we die, by the
     // server when this connection drops.
     client
         .execute("SELECT pg_advisory_lock($1)", &[&MIGRATION_LOCK_KEY])
         .await?;
-    let result = match check_history(&client).await {
+    let history = match applied_versions(&client).await {
+        Ok(applied) => check_history(&applied),
+        Err(e) => Err(e),
+    };
+    let result = match history {
         Ok(()) => embedded::migrations::runner()
             .set_abort_divergent(true)
             .set_abort_missing(false)
@@ -80,7 +77,18 @@ pub async fn migrate(config: &DatabaseConfig) -> Result<Vec<i32>, DbError> {
     Ok(applied)
 }
 
-/// One plain connection (not from the pool), driven on its own task.
+/// One plain connection (not from the pool), driven on its own task, after
+/// making sure it is a session of its own (no transaction-mode pooler).
+async fn session(config: &DatabaseConfig) -> Result<(Client, JoinHandle<()>), DbError> {
+    let (client, driver) = connect(config).await?;
+    let (other, other_driver) = connect(config).await?;
+    let probe = refuse_transaction_pooler(&client, &other).await;
+    drop(other);
+    let _ = other_driver.await;
+    probe?;
+    Ok((client, driver))
+}
+
 async fn connect(config: &DatabaseConfig) -> Result<(Client, JoinHandle<()>), DbError> {
     let (client, connection) = tokio::time::timeout(
         config.connect_timeout,
@@ -152,15 +160,10 @@ pub async fn prepare_schema(
 
 /// Embedded migrations the database has not applied.
 async fn missing_migrations(config: &DatabaseConfig) -> Result<Vec<i32>, DbError> {
-    let (client, driver) = connect(config).await?;
-    let (other, other_driver) = connect(config).await?;
-    let probe = refuse_transaction_pooler(&client, &other).await;
-    drop(other);
-    let _ = other_driver.await;
-    probe?;
+    let (client, driver) = session(config).await?;
     let result = async {
-        check_history(&client).await?;
         let applied = applied_versions(&client).await?;
+        check_history(&applied)?;
         Ok(embedded_versions()
             .into_iter()
             .map(|(v, _)| v)
@@ -191,8 +194,7 @@ async fn applied_versions(client: &Client) -> Result<Vec<i32>, DbError> {
 
 /// Compare what the database has applied with what this build embeds (see the
 /// module docs).
-async fn check_history(client: &Client) -> Result<(), DbError> {
-    let applied = applied_versions(client).await?;
+fn check_history(applied: &[i32]) -> Result<(), DbError> {
     let embedded: Vec<i32> = embedded_versions().into_iter().map(|(v, _)| v).collect();
     let unknown: Vec<i32> = applied
         .iter()
