@@ -75,7 +75,7 @@ pub async fn run(opts: Options) -> anyhow::Result<()> {
         for _ in 0..RUNS {
             let t = Instant::now();
             let doc = extractor.extract(&path, &|_, _| {}).await?;
-            let chunks = chunk_book(&doc.pages, &doc.outline, config.chunk);
+            let chunks = chunk_book(&doc.pages, &doc.outline, config.text);
             anyhow::ensure!(!chunks.is_empty(), "no chunks from {file}");
             ours.push(t.elapsed());
             pages = doc.pages.len();

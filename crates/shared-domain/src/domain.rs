@@ -133,6 +133,28 @@ string_enum!(
     }
 );
 
+string_enum!(
+    /// `book_chunks.kind`: where a chunk sits in the book. The default reading flow
+    /// is `body`; the rest is kept, labelled, and read on request.
+    ChunkKind, "chunk kind" {
+        Body => "body",
+        FrontMatter => "front_matter",
+        Contents => "contents",
+        Notes => "notes",
+        Index => "index",
+        BackMatter => "back_matter",
+        Code => "code",
+        Table => "table",
+    }
+);
+
+impl ChunkKind {
+    /// Read aloud when a listener just presses play.
+    pub const fn in_reading_flow(self) -> bool {
+        matches!(self, Self::Body)
+    }
+}
+
 impl JobStatus {
     pub const fn is_active(self) -> bool {
         matches!(self, Self::Queued | Self::Running)
@@ -152,6 +174,9 @@ mod tests {
             assert_eq!(s.as_str().parse::<JobStatus>().unwrap(), *s);
         }
         assert!("done".parse::<JobStatus>().is_err());
+        for k in ChunkKind::ALL {
+            assert_eq!(k.as_str().parse::<ChunkKind>().unwrap(), *k);
+        }
     }
 
     #[test]

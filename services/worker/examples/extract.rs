@@ -37,16 +37,36 @@ async fn main() -> anyhow::Result<()> {
         match extractor.extract(file.as_ref(), &|_, _| {}).await {
             Err(e) => println!("{file}\tERROR\t{e}"),
             Ok(doc) => {
-                let chunks = chunk_book(&doc.pages, &doc.outline, config.chunk);
+                let chunks = chunk_book(&doc.pages, &doc.outline, config.text);
                 let chars: usize = chunks.iter().map(|c| c.char_count).sum();
+                let mut kinds = std::collections::BTreeMap::<&str, usize>::new();
+                for c in &chunks {
+                    *kinds.entry(c.kind.as_str()).or_default() += 1;
+                }
                 println!(
-                    "{file}\t{}\tpages={}\tchunks={}\tchars={chars}\t{:.2}s\tchapter={:?}",
+                    "{file}\t{}\tpages={}\tchunks={}\tchars={chars}\t{:.2}s\tchapter={:?}\tkinds={kinds:?}",
                     doc.engine,
                     doc.pages.len(),
                     chunks.len(),
                     started.elapsed().as_secs_f64(),
                     chunks.get(1).and_then(|c| c.chapter.clone()),
                 );
+                if let Ok(dir) = std::env::var("PAGES_DIR") {
+                    let name = std::path::Path::new(&file)
+                        .file_name()
+                        .map(|n| n.to_string_lossy().into_owned())
+                        .unwrap_or_default();
+                    let pages: Vec<String> = doc
+                        .pages
+                        .iter()
+                        .enumerate()
+                        .map(|(i, p)| format!("=== page {}\n{p}", i + 1))
+                        .collect();
+                    std::fs::write(
+                        std::path::Path::new(&dir).join(format!("{name}.pages.txt")),
+                        pages.join("\n"),
+                    )?;
+                }
                 if let Ok(dir) = std::env::var("DUMP_DIR") {
                     let name = std::path::Path::new(&file)
                         .file_name()
@@ -56,8 +76,8 @@ async fn main() -> anyhow::Result<()> {
                         .iter()
                         .map(|c| {
                             format!(
-                                "[{}-{} {:?}] {}",
-                                c.page_start, c.page_end, c.chapter, c.text
+                                "[{}-{} {} {:?}] {}",
+                                c.page_start, c.page_end, c.kind, c.chapter, c.text
                             )
                         })
                         .collect();

@@ -54,8 +54,8 @@ pub struct PipelineConfig {
     pub memory_mb: u64,
     pub timeout: Duration,
     pub max_pages: u32,
-    /// `CHUNK_TARGET_CHARS` and `CHUNK_MAX_CHARS`.
-    pub chunk: crate::text::ChunkSizes,
+    /// `CHUNK_TARGET_CHARS`, `CHUNK_MAX_CHARS`, `SENTENCE_MAX_CHARS` and `LINKS_SPOKEN`.
+    pub text: crate::text::TextOptions,
     /// Where PDFs are downloaded while they are processed (`WORK_DIR`).
     pub work_dir: PathBuf,
 }
@@ -191,6 +191,20 @@ impl PipelineConfig {
                 format!("must not exceed CHUNK_MAX_CHARS ({chunk_max})"),
             ));
         }
+        let sentence_max =
+            usize::try_from(bounded(vars, "SENTENCE_MAX_CHARS", 250, 40..=100_000)?).unwrap_or(250);
+        if sentence_max > chunk_max {
+            return Err(ConfigError::new(
+                "SENTENCE_MAX_CHARS",
+                format!("must not exceed CHUNK_MAX_CHARS ({chunk_max})"),
+            ));
+        }
+        let links = match vars.get("LINKS_SPOKEN") {
+            None => crate::text::LinkSpeech::default(),
+            Some(value) => value
+                .parse()
+                .map_err(|e: String| ConfigError::new("LINKS_SPOKEN", e))?,
+        };
         let parallelism = bounded(
             vars,
             "EXTRACT_PARALLELISM",
@@ -211,9 +225,13 @@ impl PipelineConfig {
             timeout: vars.seconds_or("EXTRACT_TIMEOUT_SECONDS", 600, 1..=86_400)?,
             max_pages: u32::try_from(bounded(vars, "MAX_PAGES", 5000, 1..=1_000_000)?)
                 .unwrap_or(5000),
-            chunk: crate::text::ChunkSizes {
-                target: chunk_target,
-                max: chunk_max,
+            text: crate::text::TextOptions {
+                sizes: crate::text::ChunkSizes {
+                    target: chunk_target,
+                    max: chunk_max,
+                    sentence: sentence_max,
+                },
+                links,
             },
             work_dir: vars
                 .get("WORK_DIR")

@@ -137,7 +137,7 @@ impl Pipeline {
         metrics::counter!("pipeline_pages_total").increment(pages as u64);
 
         let started = Instant::now();
-        let sizes = self.config.chunk;
+        let sizes = self.config.text;
         let engine = extracted.engine.clone();
         let failed_pages = extracted.failed_pages;
         let text_pages = pages_with_text(&extracted.pages);
@@ -182,6 +182,12 @@ impl Pipeline {
                 page_start: i32::try_from(c.page_start).unwrap_or(i32::MAX),
                 page_end: i32::try_from(c.page_end).unwrap_or(i32::MAX),
                 chapter: c.chapter,
+                kind: c.kind,
+                sentence_starts: c
+                    .sentence_starts
+                    .iter()
+                    .map(|s| i32::try_from(*s).unwrap_or(i32::MAX))
+                    .collect(),
             })
             .collect();
 

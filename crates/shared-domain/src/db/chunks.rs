@@ -4,7 +4,7 @@ use deadpool_postgres::GenericClient;
 use tokio_postgres::Row;
 
 use super::DbError;
-use crate::domain::BookId;
+use crate::domain::{BookId, ChunkKind};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Chunk {
@@ -14,9 +14,13 @@ pub struct Chunk {
     pub page_start: i32,
     pub page_end: i32,
     pub chapter: Option<String>,
+    pub kind: ChunkKind,
+    /// Character offsets where the chunk's sentences start; the first is 0.
+    pub sentence_starts: Vec<i32>,
 }
 
-const COLUMNS: &str = "ordinal, text, char_count, page_start, page_end, chapter";
+const COLUMNS: &str =
+    "ordinal, text, char_count, page_start, page_end, chapter, kind, sentence_starts";
 
 impl Chunk {
     fn from_row(row: &Row) -> Result<Self, DbError> {
@@ -27,21 +31,71 @@ impl Chunk {
             page_start: row.try_get("page_start")?,
             page_end: row.try_get("page_end")?,
             chapter: row.try_get("chapter")?,
+            kind: row
+                .try_get::<_, &str>("kind")?
+                .parse()
+                .map_err(|e: crate::domain::UnknownVariant| DbError::Corrupt(e.to_string()))?,
+            sentence_starts: row.try_get("sentence_starts")?,
         })
+    }
+
+    /// The chunk's sentences as `[start, end)` character offsets, trailing spaces
+    /// excluded: what the bot hands its voice one at a time.
+    pub fn sentences(&self) -> Vec<(i32, i32)> {
+        sentence_spans(&self.text, &self.sentence_starts)
     }
 }
 
-/// Up to `limit` chunks with ordinal greater than `after` (keyset pagination).
+/// `[start, end)` character spans of the sentences starting at `starts`, each
+/// ending before the whitespace that separates it from the next. Offsets out of
+/// order or past the end are ignored rather than trusted.
+pub fn sentence_spans(text: &str, starts: &[i32]) -> Vec<(i32, i32)> {
+    let chars: Vec<char> = text.chars().collect();
+    let len = i32::try_from(chars.len()).unwrap_or(i32::MAX);
+    let mut bounds: Vec<i32> = starts
+        .iter()
+        .copied()
+        .filter(|s| (0..len).contains(s))
+        .collect();
+    bounds.dedup();
+    if bounds.windows(2).any(|w| w[0] > w[1]) || bounds.first() != Some(&0) {
+        bounds = vec![0];
+    }
+    let mut spans = Vec::with_capacity(bounds.len());
+    for (i, &start) in bounds.iter().enumerate() {
+        let mut end = bounds.get(i + 1).copied().unwrap_or(len);
+        while end > start
+            && chars
+                .get(usize::try_from(end - 1).unwrap_or(0))
+                .is_some_and(|c| c.is_whitespace())
+        {
+            end -= 1;
+        }
+        if end > start {
+            spans.push((start, end));
+        }
+    }
+    spans
+}
+
+/// Up to `limit` chunks of the given kinds with ordinal greater than `after`
+/// (keyset pagination).
 pub async fn page(
     client: &impl GenericClient,
     book: BookId,
     after: Option<i32>,
+    kinds: &[ChunkKind],
     limit: i64,
 ) -> Result<Vec<Chunk>, DbError> {
+    let kinds: Vec<&str> = kinds.iter().map(|k| k.as_str()).collect();
     let rows = client
         .query(
-            &format!("SELECT {COLUMNS} FROM book_chunks WHERE book_id = $1 AND ordinal > $2 ORDER BY ordinal LIMIT $3"),
-            &[&book.0, &after.unwrap_or(-1), &limit],
+            &format!(
+                "SELECT {COLUMNS} FROM book_chunks \
+                 WHERE book_id = $1 AND ordinal > $2 AND kind = ANY($3) \
+                 ORDER BY ordinal LIMIT $4"
+            ),
+            &[&book.0, &after.unwrap_or(-1), &kinds, &limit],
         )
         .await?;
     rows.iter().map(Chunk::from_row).collect()
@@ -70,6 +124,9 @@ pub struct NewChunk {
     pub page_start: i32,
     pub page_end: i32,
     pub chapter: Option<String>,
+    pub kind: ChunkKind,
+    /// Character offsets where its sentences start; the first is 0.
+    pub sentence_starts: Vec<i32>,
 }
 
 /// Replace the book's chunks with `chunks` (ordinals 0..n), by binary COPY.
@@ -85,7 +142,10 @@ pub async fn replace(
     tx.execute("DELETE FROM book_chunks WHERE book_id = $1", &[&book.0])
         .await?;
     let sink = tx
-        .copy_in("COPY book_chunks (book_id, ordinal, text, char_count, page_start, page_end, chapter) FROM STDIN BINARY")
+        .copy_in(
+            "COPY book_chunks (book_id, ordinal, text, char_count, page_start, page_end, \
+             chapter, kind, sentence_starts) FROM STDIN BINARY",
+        )
         .await?;
     let writer = BinaryCopyInWriter::new(
         sink,
@@ -97,6 +157,8 @@ pub async fn replace(
             Type::INT4,
             Type::INT4,
             Type::TEXT,
+            Type::TEXT,
+            Type::INT4_ARRAY,
         ],
     );
     futures::pin_mut!(writer);
@@ -115,9 +177,36 @@ pub async fn replace(
                 &chunk.page_start,
                 &chunk.page_end,
                 &chunk.chapter,
+                &chunk.kind.as_str(),
+                &chunk.sentence_starts,
             ])
             .await?;
     }
     let written = writer.finish().await?;
     Ok(written)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sentence_spans_end_before_the_separating_space() {
+        assert_eq!(
+            sentence_spans("One. Two!  Three", &[0, 5, 11]),
+            vec![(0, 4), (5, 9), (11, 16)]
+        );
+        // Characters, not bytes.
+        assert_eq!(
+            sentence_spans("Ça va. Oui.", &[0, 7]),
+            vec![(0, 6), (7, 11)]
+        );
+    }
+
+    #[test]
+    fn untrustworthy_offsets_fall_back_to_one_sentence() {
+        assert_eq!(sentence_spans("One. Two.", &[5, 0]), vec![(0, 9)]);
+        assert_eq!(sentence_spans("One. Two.", &[]), vec![(0, 9)]);
+        assert_eq!(sentence_spans("One. Two.", &[0, 99]), vec![(0, 9)]);
+    }
 }

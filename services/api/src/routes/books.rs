@@ -8,7 +8,7 @@ use shared_domain::ErrorCode;
 use shared_domain::db::books::{self, Book};
 use shared_domain::db::chunks::{self, Chunk};
 use shared_domain::db::jobs::{self, EnqueueError, Job};
-use shared_domain::domain::{BookId, HouseholdId, JobId};
+use shared_domain::domain::{BookId, ChunkKind, HouseholdId, JobId};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
@@ -88,10 +88,18 @@ pub struct ChunkResponse {
     pub page_start: i32,
     pub page_end: i32,
     pub chapter: Option<String>,
+    /// Where this chunk sits in the book; the default reading flow is `body`.
+    #[schema(value_type = String, example = "body")]
+    pub kind: ChunkKind,
+    /// Each sentence as `[start, end)` offsets in Unicode code points of `text`,
+    /// in order: hand a voice one sentence at a time.
+    #[schema(value_type = Vec<Vec<i32>>, example = json!([[0, 57], [58, 140]]))]
+    pub sentences: Vec<[i32; 2]>,
 }
 
 impl From<Chunk> for ChunkResponse {
     fn from(c: Chunk) -> Self {
+        let sentences = c.sentences().into_iter().map(|(s, e)| [s, e]).collect();
         Self {
             ordinal: c.ordinal,
             text: c.text,
@@ -99,6 +107,8 @@ impl From<Chunk> for ChunkResponse {
             page_start: c.page_start,
             page_end: c.page_end,
             chapter: c.chapter,
+            kind: c.kind,
+            sentences,
         }
     }
 }
@@ -118,6 +128,37 @@ pub struct ChunkQuery {
     pub after: Option<i32>,
     /// Page size, 1–200 (default 50).
     pub limit: Option<i64>,
+    /// Which kinds of chunk, comma-separated (`body`, `front_matter`, `contents`,
+    /// `notes`, `index`, `back_matter`, `code`, `table`), or `all`. Default `body`:
+    /// the reading flow, without contents pages, indexes and the like.
+    pub kind: Option<String>,
+}
+
+/// The kinds a chunk query asks for.
+fn requested_kinds(kind: Option<&str>) -> Result<Vec<ChunkKind>, ApiError> {
+    let Some(kind) = kind else {
+        return Ok(vec![ChunkKind::Body]);
+    };
+    if kind.trim() == "all" {
+        return Ok(ChunkKind::ALL.to_vec());
+    }
+    let mut kinds = Vec::new();
+    for name in kind.split(',').map(str::trim) {
+        let parsed = name.parse::<ChunkKind>().map_err(|_| {
+            ApiError::bad_request(format!(
+                "kind must be `all` or a comma-separated list of: {}",
+                ChunkKind::ALL
+                    .iter()
+                    .map(|k| k.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ))
+        })?;
+        if !kinds.contains(&parsed) {
+            kinds.push(parsed);
+        }
+    }
+    Ok(kinds)
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -174,7 +215,8 @@ pub async fn status(
     Ok(HttpResponse::Ok().json(BookStatusResponse::new(book, job)))
 }
 
-/// A page of a book's chunks, in reading order.
+/// A page of a book's chunks, in reading order: by default the body, the text a
+/// listener hears when they press play (`kind` selects others, or `all`).
 #[utoipa::path(get, path = "/books/{id}/chunks", tag = "books", security(("bearer" = [])),
     params(("id" = Uuid, Path, description = "Book id"), ChunkQuery),
     responses(
@@ -191,6 +233,7 @@ pub async fn chunk_page(
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
     let limit = pagination::limit(query.limit)?;
+    let kinds = requested_kinds(query.kind.as_deref())?;
     if query.after.is_some_and(|a| a < -1) {
         return Err(ApiError::bad_request("after must be -1 or more"));
     }
@@ -199,7 +242,7 @@ pub async fn chunk_page(
     let client = state.db.get().await?;
     // One extra row tells whether another page follows.
     let (rows, next_after) = pagination::split_page(
-        chunks::page(&client, id, query.after, limit + 1).await?,
+        chunks::page(&client, id, query.after, &kinds, limit + 1).await?,
         limit,
         |c| c.ordinal,
     );

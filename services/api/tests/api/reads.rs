@@ -124,6 +124,84 @@ async fn chunks_page_with_keyset_pagination_and_its_edges() {
 }
 
 #[tokio::test]
+async fn the_reading_flow_is_the_body_and_other_kinds_are_there_on_request() {
+    let app = spawn_app().await;
+    let id = app.ready_book(HOUSEHOLD, "k", 5).await;
+    let db = app.db().await;
+    // Ordinals 0 and 1 are contents, 4 an index; each carries sentence starts.
+    db.execute(
+        "UPDATE book_chunks SET kind = CASE WHEN ordinal < 2 THEN 'contents' WHEN ordinal = 4 THEN 'index' ELSE 'body' END, \
+         text = 'One here. Two there!', char_count = 20, sentence_starts = '{0,10}' WHERE book_id = $1",
+        &[&id],
+    )
+    .await
+    .expect("label chunks");
+    let get = |q: &str| {
+        let (app, q) = (&app, q.to_owned());
+        async move {
+            json(
+                app.get_as(&format!("/books/{id}/chunks{q}"), SERVICE_TOKEN)
+                    .await,
+            )
+            .await
+        }
+    };
+    let listed = |body: &Value| {
+        body["chunks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| {
+                (
+                    c["ordinal"].as_i64().unwrap(),
+                    c["kind"].as_str().unwrap().to_owned(),
+                )
+            })
+            .collect::<Vec<_>>()
+    };
+
+    let (code, body) = get("").await;
+    assert_eq!(code, 200, "{body}");
+    assert_eq!(listed(&body), [(2, "body".into()), (3, "body".into())]);
+    assert_eq!(
+        body["chunks"][0]["sentences"],
+        serde_json::json!([[0, 9], [10, 20]])
+    );
+    // Keyset pagination skips the other kinds.
+    let (_, body) = get("?limit=1").await;
+    assert_eq!(body["next_after"], 2);
+    let (_, body) = get("?after=2&limit=1").await;
+    assert_eq!(listed(&body), [(3, "body".into())]);
+    assert!(body["next_after"].is_null());
+
+    let (_, body) = get("?kind=contents,index").await;
+    assert_eq!(
+        listed(&body),
+        [
+            (0, "contents".into()),
+            (1, "contents".into()),
+            (4, "index".into())
+        ]
+    );
+    let (_, body) = get("?kind=all").await;
+    assert_eq!(listed(&body).len(), 5);
+    let (code, body) = json(
+        app.get_as(&format!("/books/{id}/chunks/0"), SERVICE_TOKEN)
+            .await,
+    )
+    .await;
+    assert_eq!((code, body["kind"].as_str()), (200, Some("contents")));
+
+    let (code, body) = get("?kind=glossary").await;
+    assert_eq!(code, 400);
+    assert_eq!(body["error"], "bad_request");
+    assert!(
+        body["message"].as_str().unwrap().contains("front_matter"),
+        "{body}"
+    );
+}
+
+#[tokio::test]
 async fn one_chunk_by_ordinal() {
     let app = spawn_app().await;
     let id = app.ready_book(HOUSEHOLD, "c", 12).await;

@@ -79,7 +79,17 @@ async fn the_openapi_document_lists_exactly_the_routes_served() {
         .iter()
         .map(|p| p["name"].as_str().unwrap())
         .collect();
-    assert_eq!(params, vec!["id", "after", "limit"]);
+    assert_eq!(params, vec!["id", "after", "limit", "kind"]);
+    let chunk = &doc["components"]["schemas"]["ChunkResponse"];
+    for field in ["kind", "sentences", "chapter", "page_start"] {
+        assert!(
+            chunk["required"]
+                .as_array()
+                .is_some_and(|r| r.iter().any(|f| f == field) || field == "chapter"),
+            "{field}: {chunk}"
+        );
+        assert!(chunk["properties"][field].is_object(), "{field}: {chunk}");
+    }
     assert_eq!(
         chunks["responses"]["404"]["content"]["application/json"]["schema"]["$ref"],
         "#/components/schemas/ErrorBody"

@@ -7,6 +7,7 @@
 //! longer than `max` (a URL, a table row without spaces) at grapheme clusters.
 //! Sizes are in characters (Unicode scalar values), as Postgres counts them.
 
+use shared_domain::domain::ChunkKind;
 use unicode_segmentation::UnicodeSegmentation;
 
 use super::normalize::{Paragraph, is_unspaced_script};
@@ -17,6 +18,9 @@ pub struct ChunkSizes {
     pub target: usize,
     /// No chunk is longer than this.
     pub max: usize,
+    /// No sentence is longer than this: text-to-speech engines (XTTS, Kokoro)
+    /// garble or truncate beyond about 250 characters.
+    pub sentence: usize,
 }
 
 impl Default for ChunkSizes {
@@ -24,6 +28,7 @@ impl Default for ChunkSizes {
         Self {
             target: 800,
             max: 1500,
+            sentence: 250,
         }
     }
 }
@@ -35,6 +40,9 @@ pub struct TextChunk {
     pub page_start: u32,
     pub page_end: u32,
     pub chapter: Option<String>,
+    pub kind: ChunkKind,
+    /// Character offsets where each sentence starts; the first is 0.
+    pub sentence_starts: Vec<u32>,
 }
 
 /// A paragraph with the chapter it belongs to.
@@ -60,45 +68,54 @@ impl Builder {
         self.current.as_ref().map_or(0, |c| c.char_count)
     }
 
-    /// Add one piece (at most `max` chars), starting a new chunk when it would not fit.
-    fn push(&mut self, piece: &str, sep: &str, para: &Paragraph, chapter: Option<&str>) {
-        let piece_len = piece.chars().count();
+    /// Add one sentence (at most `max` chars), starting a new chunk when it would not fit.
+    fn push(&mut self, sentence: &str, sep: &str, para: &Paragraph, chapter: Option<&str>) {
+        let len_of = |s: &str| s.chars().count();
+        let piece_len = len_of(sentence);
         if piece_len == 0 {
             return;
         }
         let len = self.current_len();
-        let sep_len = sep.chars().count();
+        let sep_len = len_of(sep);
         if len > 0 && (len >= self.sizes.target || len + sep_len + piece_len > self.sizes.max) {
             self.flush();
         }
         match &mut self.current {
             Some(chunk) => {
                 chunk.text.push_str(sep);
-                chunk.text.push_str(piece);
-                chunk.char_count += sep_len + piece_len;
+                chunk.char_count += sep_len;
+                chunk
+                    .sentence_starts
+                    .push(u32::try_from(chunk.char_count).unwrap_or(u32::MAX));
+                chunk.text.push_str(sentence);
+                chunk.char_count += piece_len;
                 chunk.page_end = chunk.page_end.max(para.page_end);
             }
             None => {
                 self.current = Some(TextChunk {
-                    text: piece.to_owned(),
+                    text: sentence.to_owned(),
                     char_count: piece_len,
                     page_start: para.page_start,
                     page_end: para.page_end,
                     chapter: chapter.map(str::to_owned),
+                    kind: para.kind,
+                    sentence_starts: vec![0],
                 });
             }
         }
     }
 }
 
-/// Chunk a book's paragraphs in order. A new chapter always starts a new chunk.
+/// Chunk a book's paragraphs in order. A new chapter or kind always starts a new chunk.
 pub fn chunk<'a>(
     sections: impl IntoIterator<Item = Section<'a>>,
     sizes: ChunkSizes,
 ) -> Vec<TextChunk> {
+    let max = sizes.max.max(1);
     let sizes = ChunkSizes {
-        target: sizes.target.clamp(1, sizes.max.max(1)),
-        max: sizes.max.max(1),
+        target: sizes.target.clamp(1, max),
+        max,
+        sentence: sizes.sentence.clamp(1, max),
     };
     let mut b = Builder {
         sizes,
@@ -108,7 +125,7 @@ pub fn chunk<'a>(
     for Section { paragraph, chapter } in sections {
         if b.current
             .as_ref()
-            .is_some_and(|c| c.chapter.as_deref() != chapter)
+            .is_some_and(|c| c.chapter.as_deref() != chapter || c.kind != paragraph.kind)
         {
             b.flush();
         }
@@ -117,28 +134,130 @@ pub fn chunk<'a>(
             b.flush();
         }
         let mut sep = "\n\n";
-        for sentence in paragraph.text.split_sentence_bounds() {
-            let sentence = sentence.trim_end();
-            if sentence.is_empty() {
-                continue;
-            }
-            for piece in split_to_fit(sentence, sizes.max) {
-                b.push(
-                    &piece,
-                    if b.current.is_some() { sep } else { "" },
-                    paragraph,
-                    chapter,
-                );
-                sep = if piece.chars().last().is_some_and(is_unspaced_script) {
-                    ""
-                } else {
-                    " "
-                };
-            }
+        for sentence in sentences(&paragraph.text, sizes.sentence) {
+            b.push(
+                &sentence,
+                if b.current.is_some() { sep } else { "" },
+                paragraph,
+                chapter,
+            );
+            sep = if sentence.chars().last().is_some_and(is_unspaced_script) {
+                ""
+            } else {
+                " "
+            };
         }
     }
     b.flush();
     b.chunks
+}
+
+/// A paragraph's sentences, each at most `max` characters, the last ending in
+/// punctuation so a voice pauses after a heading or a list item as after a sentence.
+pub fn sentences(paragraph: &str, max: usize) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for sentence in paragraph.split_sentence_bounds() {
+        let sentence = sentence.trim();
+        if sentence.is_empty() {
+            continue;
+        }
+        out.extend(split_sentence(sentence, max));
+    }
+    // Only a short paragraph is a heading or a list item; a long one without a
+    // full stop was cut (by a list, a figure) and goes on after it.
+    if paragraph.chars().count() <= HEADING_MAX
+        && let Some(last) = out.last_mut()
+    {
+        end_with_pause(last, max);
+    }
+    out
+}
+
+/// The longest paragraph taken for a heading or a list item.
+const HEADING_MAX: usize = 120;
+
+/// A heading or list item ends without punctuation; a voice would run it into
+/// what follows. Give it the full stop of its script.
+fn end_with_pause(sentence: &mut String, max: usize) {
+    let Some(last) = sentence.chars().last() else {
+        return;
+    };
+    if !last.is_alphanumeric() || sentence.chars().count() >= max {
+        return;
+    }
+    sentence.push(if is_unspaced_script(last) { '。' } else { '.' });
+}
+
+/// Cut one overlong sentence where a reader would breathe: after a semicolon,
+/// colon or dash, before a bullet, else after a comma, else between words; a
+/// piece never shorter than a third of `max` unless nothing else fits.
+fn split_sentence(sentence: &str, max: usize) -> Vec<String> {
+    let mut pieces = Vec::new();
+    let mut rest = sentence;
+    while rest.chars().count() > max {
+        match best_cut(rest, max) {
+            Some(cut) => {
+                let (piece, tail) = rest.split_at(cut);
+                let piece = piece.trim_end();
+                if !piece.is_empty() {
+                    pieces.push(piece.to_owned());
+                }
+                rest = tail.trim_start();
+            }
+            None => {
+                pieces.extend(split_to_fit(rest, max));
+                return pieces;
+            }
+        }
+    }
+    if !rest.is_empty() {
+        pieces.push(rest.to_owned());
+    }
+    pieces
+}
+
+/// The byte offset to cut `text` at so the first piece has at most `max` characters.
+fn best_cut(text: &str, max: usize) -> Option<usize> {
+    let min = max / 3;
+    // (priority, byte offset): later candidates of the same priority win.
+    let mut best: [Option<usize>; 3] = [None; 3];
+    let mut prev: Option<char> = None;
+    for (count, (i, c)) in text.char_indices().enumerate() {
+        if count > max {
+            break;
+        }
+        let after = i + c.len_utf8();
+        let next_is_space = text[after..].starts_with(char::is_whitespace);
+        // A cut before this character leaves `count` characters in the piece,
+        // one after it `count + 1`.
+        let mut mark = |priority: usize, before: bool| {
+            let (at, len) = if before {
+                (i, count)
+            } else {
+                (after, count + 1)
+            };
+            if len <= max && (len >= min || priority == 2) {
+                best[priority] = Some(at);
+            }
+        };
+        match c {
+            ';' | ':' if next_is_space => mark(0, false),
+            '—' | '–' if next_is_space && prev.is_some_and(char::is_whitespace) => {
+                mark(0, false);
+            }
+            '•' | '▶' | '◦' | '▪' | '●' if prev.is_some_and(char::is_whitespace) => {
+                mark(0, true);
+            }
+            '；' | '：' => mark(0, false),
+            ',' if next_is_space => mark(1, false),
+            '、' | '，' => mark(1, false),
+            c if c.is_whitespace() && count > 0 => mark(2, true),
+            c if is_unspaced_script(c) && prev.is_some_and(is_unspaced_script) => mark(2, true),
+            _ => {}
+        }
+        prev = Some(c);
+    }
+    best.into_iter().flatten().next().filter(|at| *at > 0)
 }
 
 /// Cut `text` into pieces of at most `max` characters at word boundaries (or,
@@ -193,6 +312,7 @@ mod tests {
             text: text.into(),
             page_start: page,
             page_end: page,
+            kind: ChunkKind::Body,
         }
     }
 
@@ -214,6 +334,7 @@ mod tests {
             ChunkSizes {
                 target: 100,
                 max: 150,
+                sentence: 150,
             },
         );
         assert!(chunks.len() > 10);
@@ -236,24 +357,97 @@ mod tests {
             ChunkSizes {
                 target: 80,
                 max: 100,
+                sentence: 100,
             },
         );
         for c in &chunks {
             assert!(c.char_count <= 100);
-            assert!(c.text.split(' ').all(|w| w == "word"), "{:?}", c.text);
+            let words = c.text.trim_end_matches('.');
+            assert!(words.split(' ').all(|w| w == "word"), "{:?}", c.text);
             assert_eq!((c.page_start, c.page_end), (3, 3));
         }
         let url = "x".repeat(250);
+        let url = format!("{url} and so on");
         let chunks = run(
             &[para(&url, 1)],
             ChunkSizes {
                 target: 80,
                 max: 100,
+                sentence: 100,
             },
         );
         assert_eq!(
             chunks.iter().map(|c| c.char_count).collect::<Vec<_>>(),
-            [100, 100, 50]
+            [100, 100, 60]
+        );
+    }
+
+    #[test]
+    fn long_sentences_are_cut_where_a_reader_breathes() {
+        // pypdf_issue-604_indesign.pdf has 424 sentences over 250 characters.
+        let long = "Patients with differentiated thyroid carcinoma who have undergone total \
+            thyroidectomy are usually treated with radioactive iodine when the tumour is \
+            larger than four centimetres; those with smaller tumours, without extrathyroidal \
+            extension or nodal disease, are followed with ultrasound and thyroglobulin, \
+            and the decision is shared with the patient after discussing the risks.";
+        let got = sentences(long, 250);
+        assert!(got.len() >= 2, "{got:?}");
+        assert!(got.iter().all(|s| s.chars().count() <= 250), "{got:?}");
+        assert!(got[0].ends_with("four centimetres;"), "{got:?}");
+        assert_eq!(
+            got.join(" "),
+            long.split_whitespace().collect::<Vec<_>>().join(" ")
+        );
+        // Without clause punctuation: commas, then words.
+        let commas = format!("{}end", "one, two, three, four, ".repeat(20));
+        let got = sentences(&commas, 100);
+        assert!(
+            got.iter()
+                .all(|s| s.chars().count() <= 100 && !s.starts_with(' ')),
+            "{got:?}"
+        );
+        assert!(
+            got[..got.len() - 1].iter().all(|s| s.ends_with(',')),
+            "{got:?}"
+        );
+    }
+
+    #[test]
+    fn headings_and_list_items_end_with_a_pause() {
+        assert_eq!(
+            sentences("1.1 The R environment", 250),
+            ["1.1 The R environment."]
+        );
+        assert_eq!(sentences("Is it?", 250), ["Is it?"]);
+        assert_eq!(sentences("x <- c(1, 2)", 250), ["x <- c(1, 2)"]);
+        assert_eq!(sentences("第一章 介绍", 250), ["第一章 介绍。"]);
+    }
+
+    #[test]
+    fn chunks_record_where_each_sentence_starts() {
+        let chunks = run(
+            &[para("One here. Two there!", 1), para("Ça va. Oui", 1)],
+            ChunkSizes::default(),
+        );
+        assert_eq!(chunks.len(), 1);
+        let c = &chunks[0];
+        assert_eq!(c.text, "One here. Two there!\n\nÇa va. Oui.");
+        assert_eq!(c.sentence_starts, [0, 10, 22, 29]);
+        let chars: Vec<char> = c.text.chars().collect();
+        for start in &c.sentence_starts {
+            assert!(!chars[*start as usize].is_whitespace());
+        }
+    }
+
+    #[test]
+    fn a_change_of_kind_starts_a_new_chunk() {
+        let mut contents = para("Preface . . . 1", 1);
+        contents.kind = ChunkKind::Contents;
+        let body = para("It begins.", 2);
+        let chunks = run(&[contents, body], ChunkSizes::default());
+        assert_eq!(
+            chunks.iter().map(|c| c.kind).collect::<Vec<_>>(),
+            [ChunkKind::Contents, ChunkKind::Body]
         );
     }
 
@@ -265,6 +459,7 @@ mod tests {
             ChunkSizes {
                 target: 50,
                 max: 60,
+                sentence: 60,
             },
         );
         assert!(chunks.len() > 5);

@@ -2,11 +2,31 @@
 
 pub mod chunk;
 mod furniture;
+mod kinds;
+pub mod links;
 mod marks;
 pub mod normalize;
 
 pub use chunk::{ChunkSizes, TextChunk};
+pub use links::LinkSpeech;
 pub use normalize::Paragraph;
+
+/// Everything the text stage can be told: chunk and sentence sizes, and how
+/// links are read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct TextOptions {
+    pub sizes: ChunkSizes,
+    pub links: LinkSpeech,
+}
+
+impl From<ChunkSizes> for TextOptions {
+    fn from(sizes: ChunkSizes) -> Self {
+        Self {
+            sizes,
+            ..Self::default()
+        }
+    }
+}
 
 use serde::{Deserialize, Serialize};
 
@@ -47,6 +67,25 @@ impl Chapters {
         Self { starts }
     }
 
+    /// The page the first chapter starts on.
+    pub fn first_page(&self) -> Option<u32> {
+        self.starts.first().map(|(page, _)| *page)
+    }
+
+    /// Each chapter's first and last page (the last chapter runs to `pages`).
+    pub fn spans(&self, pages: u32) -> impl Iterator<Item = (u32, u32, &str)> {
+        self.starts
+            .iter()
+            .enumerate()
+            .map(move |(i, (start, title))| {
+                let end = self
+                    .starts
+                    .get(i + 1)
+                    .map_or(pages, |(next, _)| next.saturating_sub(1).max(*start));
+                (*start, end, title.as_str())
+            })
+    }
+
     /// The chapter page `page` belongs to, if the outline says.
     pub fn at(&self, page: u32) -> Option<&str> {
         let i = self.starts.partition_point(|(start, _)| *start <= page);
@@ -68,9 +107,14 @@ fn clean_title(title: &str) -> String {
 }
 
 /// The whole text stage: pages → paragraphs → chunks with chapters.
-pub fn chunk_book(pages: &[String], outline: &[OutlineEntry], sizes: ChunkSizes) -> Vec<TextChunk> {
-    let paragraphs = normalize::normalize(pages);
+pub fn chunk_book(
+    pages: &[String],
+    outline: &[OutlineEntry],
+    options: impl Into<TextOptions>,
+) -> Vec<TextChunk> {
+    let TextOptions { sizes, links } = options.into();
     let chapters = Chapters::from_outline(outline);
+    let paragraphs = normalize::normalize_book(pages, &chapters, links);
     chunk::chunk(
         paragraphs.iter().map(|p| chunk::Section {
             paragraph: p,

@@ -6,33 +6,49 @@
 //! [`normalize`] turns the pages of one book into paragraphs, each knowing the
 //! pages it came from, in reading order.
 
+use shared_domain::domain::ChunkKind;
 use unicode_normalization::UnicodeNormalization;
 
+use super::Chapters;
 use super::furniture::{repeated_edge_lines, strip_edges};
+use super::links::{LinkSpeech, speak_links};
 
-/// One paragraph of speakable text and the pages it spans (1-based).
+/// One paragraph of speakable text, the pages it spans (1-based) and what part
+/// of the book it is.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Paragraph {
     pub text: String,
     pub page_start: u32,
     pub page_end: u32,
+    pub kind: ChunkKind,
 }
 
-/// Normalize a book given as one string per page (page 1 first).
+/// Normalize a book given as one string per page (page 1 first), without an outline.
 pub fn normalize(pages: &[String]) -> Vec<Paragraph> {
+    normalize_book(pages, &Chapters::from_outline(&[]), LinkSpeech::default())
+}
+
+/// Normalize a book given as one string per page (page 1 first); its chapters
+/// help tell front matter and apparatus from the body.
+pub fn normalize_book(pages: &[String], chapters: &Chapters, links: LinkSpeech) -> Vec<Paragraph> {
     let pages: Vec<Vec<String>> = pages.iter().map(|p| clean_lines(p)).collect();
     let repeated = repeated_edge_lines(&pages);
     let lexicon = Lexicon::of(&pages);
+    let kept: Vec<Vec<String>> = pages
+        .iter()
+        .map(|lines| strip_edges(lines, &repeated, pages.len()))
+        .collect();
+    let kinds = super::kinds::page_kinds(&kept, chapters);
     let mut out: Vec<Paragraph> = Vec::new();
-    for (index, lines) in pages.iter().enumerate() {
+    for (index, (kept, kind)) in kept.iter().zip(kinds).enumerate() {
         let page = u32::try_from(index + 1).unwrap_or(u32::MAX);
-        let kept = strip_edges(lines, &repeated, pages.len());
         let mut first_of_page = true;
-        for text in paragraphs(&kept, &lexicon) {
+        for text in paragraphs(kept, &lexicon) {
             // A paragraph cut by a page break continues on the next page.
             if first_of_page
                 && let Some(last) = out.last_mut()
                 && last.page_end + 1 == page
+                && last.kind == kind
                 && continues(&last.text, &text)
             {
                 join_into(&mut last.text, &text, &lexicon);
@@ -42,6 +58,7 @@ pub fn normalize(pages: &[String]) -> Vec<Paragraph> {
                     text,
                     page_start: page,
                     page_end: page,
+                    kind,
                 });
             }
             first_of_page = false;
@@ -52,7 +69,12 @@ pub fn normalize(pages: &[String]) -> Vec<Paragraph> {
         {
             paragraph.text = text;
         }
+        if let std::borrow::Cow::Owned(text) = speak_links(&paragraph.text, links) {
+            paragraph.text = text;
+        }
     }
+    // A paragraph that was only a link the deployment leaves out is gone.
+    out.retain(|p| !p.text.trim().is_empty());
     out
 }
 
@@ -60,7 +82,7 @@ pub fn normalize(pages: &[String]) -> Vec<Paragraph> {
 /// whitespace runs collapsed; one entry per line, blank lines kept as "".
 fn clean_lines(page: &str) -> Vec<String> {
     let mut lines = Vec::new();
-    for raw in enclosed_symbols(&page.nfkc().collect::<String>())
+    for raw in attach_stray_marks(&enclosed_symbols(&page.nfkc().collect::<String>()))
         .split(['\n', '\r', '\u{2028}', '\u{2029}'])
     {
         let mut line = String::with_capacity(raw.len());
@@ -111,6 +133,57 @@ fn enclosed_symbols(text: &str) -> std::borrow::Cow<'_, str> {
         }
     }
     out.into()
+}
+
+/// TeX draws an accent as its own glyph before the letter, which extractors give
+/// as a combining mark after a space: "Fran ̧cois", "( ̊A)". A word must never start
+/// with a combining mark (a voice reads it as noise or stumbles): the mark goes
+/// onto the letter that follows and is composed with it ("François", "(Å)"); a
+/// mark with no letter to go to is dropped.
+fn attach_stray_marks(text: &str) -> std::borrow::Cow<'_, str> {
+    use unicode_normalization::char::is_combining_mark;
+    let chars: Vec<char> = text.chars().collect();
+    let stray = |i: usize| is_combining_mark(chars[i]) && (i == 0 || chars[i - 1].is_whitespace());
+    if !(0..chars.len()).any(stray) {
+        return text.into();
+    }
+    let mut out = String::with_capacity(text.len());
+    let mut i = 0;
+    while i < chars.len() {
+        if !stray(i) {
+            out.push(chars[i]);
+            i += 1;
+            continue;
+        }
+        let mut end = i;
+        while end < chars.len() && is_combining_mark(chars[end]) {
+            end += 1;
+        }
+        let letter = if chars.get(end) == Some(&' ') {
+            end + 1
+        } else {
+            end
+        };
+        match chars.get(letter) {
+            Some(c) if c.is_alphabetic() => {
+                // Inside a word ("Fran ̧cois") or after an opening bracket
+                // ("( ̊A)"), the space was the extractor's.
+                let glued = letter == end
+                    && i >= 2
+                    && chars[i - 1] == ' '
+                    && ((c.is_lowercase() && chars[i - 2].is_alphabetic())
+                        || matches!(chars[i - 2], '(' | '[' | '{' | '“' | '‘' | '«'));
+                if glued {
+                    out.pop();
+                }
+                out.push(*c);
+                out.extend(&chars[i..end]);
+                i = letter + 1;
+            }
+            _ => i = end,
+        }
+    }
+    out.nfc().collect::<String>().into()
 }
 
 /// Group lines into paragraphs: a blank line ends one.
@@ -244,6 +317,25 @@ mod tests {
             texts(&["Copyright c\u{20DD} 1990, Acme R\u{20DD} and x\u{20DD}y."]),
             ["Copyright © 1990, Acme ® and xy."]
         );
+    }
+
+    #[test]
+    fn no_word_starts_with_a_combining_mark() {
+        // rdoc_R-intro.pdf page 7, revtex_apssamp.pdf, debref_en.pdf.
+        assert_eq!(
+            texts(&[
+                "suggested by Fran \u{327}cois Pinard, ( \u{30A}A) and U. \u{308} Underwood; ’ \u{300} ”"
+            ]),
+            ["suggested by François Pinard, (Å) and U. Ünderwood; ’ ”"]
+        );
+        for paragraph in texts(&["\u{301}\u{301} x \u{300}\n\u{327}"]) {
+            for word in paragraph.split_whitespace() {
+                assert!(
+                    !word.starts_with(unicode_normalization::char::is_combining_mark),
+                    "{paragraph:?}"
+                );
+            }
+        }
     }
 
     #[test]

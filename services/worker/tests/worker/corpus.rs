@@ -201,6 +201,30 @@ async fn every_corpus_file_ends_ready_with_its_text_or_failed_with_its_code() {
                     );
                     let n = c["text"].as_str().map_or(0, |t| t.chars().count());
                     assert!(n > 0 && n <= 1500, "{file}: chunk {i} has {n} chars");
+                    // Sentences a voice can say, one at a time, covering the chunk.
+                    let spans = c["sentences"].as_array().expect("sentences");
+                    assert!(!spans.is_empty(), "{file}: chunk {i} has sentences");
+                    let mut previous_end = 0;
+                    for span in spans {
+                        let (start, end) = (span[0].as_u64().unwrap(), span[1].as_u64().unwrap());
+                        assert!(
+                            start >= previous_end && end > start && end <= n as u64,
+                            "{file}: chunk {i} {spans:?}"
+                        );
+                        assert!(
+                            end - start <= 250,
+                            "{file}: chunk {i} has a sentence of {} chars",
+                            end - start
+                        );
+                        previous_end = end;
+                    }
+                    assert!(
+                        c["kind"]
+                            .as_str()
+                            .is_some_and(|k| k.parse::<shared_domain::domain::ChunkKind>().is_ok()),
+                        "{file}: {}",
+                        c["kind"]
+                    );
                 }
                 let text = squash(&text_of(&chunks));
                 for phrase in *phrases {

@@ -182,13 +182,14 @@ impl Stack {
     }
 
     /// Every chunk of a ready book, through the API's pagination.
+    /// Every chunk of the book, whatever its kind, in order.
     pub async fn chunks(&self, book: &str) -> Vec<Value> {
         let mut out = Vec::new();
         let mut after: Option<i64> = None;
         loop {
             let path = match after {
-                Some(a) => format!("/books/{book}/chunks?limit=200&after={a}"),
-                None => format!("/books/{book}/chunks?limit=200"),
+                Some(a) => format!("/books/{book}/chunks?kind=all&limit=200&after={a}"),
+                None => format!("/books/{book}/chunks?kind=all&limit=200"),
             };
             let page = self.get(&path).await;
             out.extend(page["chunks"].as_array().cloned().unwrap_or_default());

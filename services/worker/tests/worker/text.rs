@@ -74,6 +74,7 @@ async fn chunks_end_at_sentence_ends_and_respect_the_maximum() {
     let sizes = ChunkSizes {
         target: 400,
         max: 600,
+        sentence: 250,
     };
     let chunks = chunk_book(&doc.pages, &doc.outline, sizes);
     assert!(chunks.len() > 20);
@@ -107,6 +108,7 @@ async fn japanese_without_spaces_is_chunked_at_sentence_ends() {
         ChunkSizes {
             target: 200,
             max: 300,
+            sentence: 250,
         },
     );
     let japanese: Vec<_> = chunks.iter().filter(|c| c.text.contains('。')).collect();
@@ -190,4 +192,149 @@ async fn every_top_level_outline_entry_starts_its_chapter() {
             (90, "翻译"),
         ]
     );
+}
+
+/// The spoken sentences of a chunk, from its recorded starts.
+fn sentences_of(chunk: &worker::text::TextChunk) -> Vec<String> {
+    let chars: Vec<char> = chunk.text.chars().collect();
+    let starts: Vec<usize> = chunk.sentence_starts.iter().map(|s| *s as usize).collect();
+    starts
+        .iter()
+        .enumerate()
+        .map(|(i, start)| {
+            let end = starts.get(i + 1).copied().unwrap_or(chars.len());
+            chars[*start..end]
+                .iter()
+                .collect::<String>()
+                .trim()
+                .to_owned()
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn contents_and_index_pages_are_kept_but_out_of_the_reading_flow() {
+    use shared_domain::domain::ChunkKind;
+    let doc = extract("rdoc_R-intro.pdf").await;
+    let chunks = chunk_book(&doc.pages, &doc.outline, ChunkSizes::default());
+    let kind_on = |page: u32| {
+        chunks
+            .iter()
+            .filter(|c| c.page_start <= page && page <= c.page_end)
+            .map(|c| c.kind)
+            .collect::<Vec<_>>()
+    };
+    // Title and copyright (pages 1-2), "Table of Contents" (3-6), the Preface (7).
+    assert_eq!(kind_on(1), [ChunkKind::FrontMatter]);
+    assert!(
+        kind_on(4).iter().all(|k| *k == ChunkKind::Contents),
+        "{:?}",
+        kind_on(4)
+    );
+    let body: Vec<_> = chunks
+        .iter()
+        .filter(|c| c.kind == ChunkKind::Body)
+        .collect();
+    assert!(body[0].text.starts_with("Preface."), "{}", body[0].text);
+    // "Appendix D Function and variable index" (page 108 on) is an index.
+    assert!(
+        kind_on(109).iter().all(|k| *k == ChunkKind::Index),
+        "{:?}",
+        kind_on(109)
+    );
+    // Nothing of either is lost, and the body reads no leader dots.
+    let all = squash(
+        &chunks
+            .iter()
+            .map(|c| c.text.as_str())
+            .collect::<Vec<_>>()
+            .join(" "),
+    );
+    assert!(all.contains("1.1 The R environment . . ."), "contents kept");
+    assert!(all.contains("%*% . . ."), "index kept");
+    assert!(
+        body.iter().all(|c| !c.text.contains(". . . . .")),
+        "{:?}",
+        body.iter().find(|c| c.text.contains(". . . . ."))
+    );
+    // Chapter 1 is body, and so is the page the index follows.
+    assert!(kind_on(8).contains(&ChunkKind::Body));
+    assert!(kind_on(100).contains(&ChunkKind::Body));
+}
+
+#[tokio::test]
+async fn sentences_are_within_the_maximum_and_speakable() {
+    // pypdf_issue-604 had 424 sentences over 250 characters; R-intro 97.
+    for file in [
+        "pypdf_issue-604_indesign.pdf",
+        "rdoc_R-intro.pdf",
+        "debhist_en.pdf",
+    ] {
+        let doc = extract(file).await;
+        let chunks = chunk_book(&doc.pages, &doc.outline, ChunkSizes::default());
+        for chunk in &chunks {
+            let sentences = sentences_of(chunk);
+            assert_eq!(chunk.sentence_starts[0], 0);
+            for s in &sentences {
+                assert!(s.chars().count() <= 250, "{file}: {s:?}");
+                assert!(
+                    !s.is_empty(),
+                    "{file}: an empty sentence in {:?}",
+                    chunk.text
+                );
+                assert!(
+                    !s.starts_with(unicode_normalization::char::is_combining_mark),
+                    "{file}: {s:?}"
+                );
+            }
+            // The sentences are the chunk, in order, nothing added or lost.
+            assert_eq!(squash(&sentences.join(" ")), squash(&chunk.text), "{file}");
+        }
+    }
+    // R-intro page 7 thanks "Fran ̧cois Pinard" as TeX drew the cedilla.
+    let doc = extract("rdoc_R-intro.pdf").await;
+    let text = chunk_book(&doc.pages, &doc.outline, ChunkSizes::default())
+        .iter()
+        .map(|c| c.text.clone())
+        .collect::<String>();
+    assert!(text.contains("François Pinard"));
+}
+
+#[tokio::test]
+async fn addresses_are_spoken_as_their_site() {
+    // debhist_en.pdf page 2 lists its contributors with their e-mail addresses.
+    let doc = extract("debhist_en.pdf").await;
+    let chunks = chunk_book(&doc.pages, &doc.outline, ChunkSizes::default());
+    let text = chunks
+        .iter()
+        .map(|c| c.text.as_str())
+        .collect::<Vec<_>>()
+        .join("\n");
+    assert!(!text.contains("jfs@debian.org"));
+    assert!(
+        text.contains("Javier Fernández-Sanguino debian.org"),
+        "{}",
+        &text[..2000.min(text.len())]
+    );
+    assert!(!text.contains("http://") && !text.contains("https://"));
+    let omitted = chunk_book(
+        &doc.pages,
+        &doc.outline,
+        worker::text::TextOptions {
+            links: worker::text::LinkSpeech::Omit,
+            ..Default::default()
+        },
+    );
+    let text = omitted
+        .iter()
+        .map(|c| c.text.as_str())
+        .collect::<Vec<_>>()
+        .join("\n");
+    assert!(
+        text.contains("• Javier Fernández-Sanguino\n")
+            || text.contains("• Javier Fernández-Sanguino."),
+        "{}",
+        &text[..2000.min(text.len())]
+    );
+    assert!(!text.contains("@debian.org") && !text.contains("www."), "no address left");
 }

@@ -1,0 +1,208 @@
+//! Web addresses and e-mail addresses, as a person reading aloud says them: a
+//! listener cannot follow "h t t p s colon slash slash", so a link is spoken as
+//! its site ("r-project.org") or left out, as the deployment chooses.
+
+use std::borrow::Cow;
+
+/// How links and e-mail addresses are read (`LINKS_SPOKEN`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum LinkSpeech {
+    /// Say the site: `https://www.r-project.org/about.html` → `r-project.org`,
+    /// `jfs@debian.org` → `debian.org`.
+    #[default]
+    Domain,
+    /// Leave links and addresses out of the spoken text.
+    Omit,
+}
+
+impl std::str::FromStr for LinkSpeech {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "domain" => Ok(Self::Domain),
+            "omit" => Ok(Self::Omit),
+            _ => Err("must be `domain` or `omit`".to_owned()),
+        }
+    }
+}
+
+/// `text` with each URL and e-mail address spoken as `mode` says.
+pub fn speak_links(text: &str, mode: LinkSpeech) -> Cow<'_, str> {
+    if !text.contains(['@', '/', '.']) {
+        return text.into();
+    }
+    let mut out = String::with_capacity(text.len());
+    let mut changed = false;
+    let mut rest = text;
+    while !rest.is_empty() {
+        let word_end = rest.find(char::is_whitespace).unwrap_or(rest.len());
+        let (word, tail) = rest.split_at(word_end);
+        let space_end = tail
+            .find(|c: char| !c.is_whitespace())
+            .unwrap_or(tail.len());
+        let (space, next) = tail.split_at(space_end);
+        match spoken(word, mode) {
+            Some(replacement) => {
+                changed = true;
+                if replacement.is_empty() {
+                    // Leave no double space behind.
+                    if out.ends_with(char::is_whitespace) || out.is_empty() {
+                        rest = next;
+                        continue;
+                    }
+                    if next.is_empty() {
+                        while out.ends_with(char::is_whitespace) {
+                            out.pop();
+                        }
+                    }
+                }
+                if replacement
+                    .starts_with(|c: char| c.is_ascii_punctuation() && !"([<\"'".contains(c))
+                {
+                    while out.ends_with(char::is_whitespace) {
+                        out.pop();
+                    }
+                }
+                out.push_str(&replacement);
+            }
+            None => out.push_str(word),
+        }
+        out.push_str(space);
+        rest = next;
+    }
+    if changed { out.into() } else { text.into() }
+}
+
+/// The spoken form of one whitespace-separated word, if it holds a link.
+fn spoken(word: &str, mode: LinkSpeech) -> Option<String> {
+    const OPEN: &[char] = &['(', '[', '<', '"', '\'', '“', '‘', '«'];
+    const CLOSE: &[char] = &[
+        ')', ']', '>', '"', '\'', '”', '’', '»', '.', ',', ';', ':', '!', '?',
+    ];
+    let core_start = word.len() - word.trim_start_matches(OPEN).len();
+    let core = word[core_start..].trim_end_matches(CLOSE);
+    let core_end = core_start + core.len();
+    let host = url_host(core).or_else(|| email_domain(core))?;
+    let (before, after) = (&word[..core_start], &word[core_end..]);
+    Some(match mode {
+        LinkSpeech::Domain => format!("{before}{host}{after}"),
+        LinkSpeech::Omit => {
+            // "<jfs@debian.org>" goes with its brackets; "(see www.x.org)." keeps
+            // the ")." that closes what came before it.
+            let (before, after) = if before.is_empty() {
+                (before, after)
+            } else {
+                (
+                    before.trim_end_matches(OPEN),
+                    after.trim_start_matches([')', ']', '>', '"', '”', '’', '»']),
+                )
+            };
+            format!("{before}{after}")
+        }
+    })
+}
+
+/// The site of a URL (`http://`, `https://`, `ftp://`, or starting `www.`),
+/// without `www.`, port, path or query.
+fn url_host(core: &str) -> Option<String> {
+    let lower = core.to_ascii_lowercase();
+    let without_scheme = ["https://", "http://", "ftp://", "ftps://"]
+        .iter()
+        .find_map(|scheme| lower.strip_prefix(scheme));
+    let rest = match without_scheme {
+        Some(rest) => rest,
+        None if lower.starts_with("www.") => lower.as_str(),
+        None => return None,
+    };
+    let host_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let host = &rest[..host_end];
+    let host = host.rsplit_once('@').map_or(host, |(_, h)| h); // user:pass@host
+    let host = host.split(':').next().unwrap_or(host);
+    let host = host.strip_prefix("www.").unwrap_or(host);
+    is_domain(host).then(|| host.to_owned())
+}
+
+/// The domain of an e-mail address (`mailto:` allowed).
+fn email_domain(core: &str) -> Option<String> {
+    let core = core.strip_prefix("mailto:").unwrap_or(core);
+    let (local, domain) = core.split_once('@')?;
+    let local_ok = !local.is_empty()
+        && local
+            .chars()
+            .all(|c| c.is_alphanumeric() || "._%+-".contains(c));
+    let domain = domain.to_lowercase();
+    (local_ok && is_domain(&domain)).then_some(domain)
+}
+
+/// Labels of letters, digits and hyphens, at least two, the last alphabetic.
+fn is_domain(host: &str) -> bool {
+    let labels: Vec<&str> = host.split('.').collect();
+    labels.len() >= 2
+        && labels
+            .iter()
+            .all(|l| !l.is_empty() && l.chars().all(|c| c.is_alphanumeric() || c == '-'))
+        && labels
+            .last()
+            .is_some_and(|tld| tld.chars().count() >= 2 && tld.chars().all(char::is_alphabetic))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn domain(text: &str) -> String {
+        speak_links(text, LinkSpeech::Domain).into_owned()
+    }
+
+    fn omit(text: &str) -> String {
+        speak_links(text, LinkSpeech::Omit).into_owned()
+    }
+
+    #[test]
+    fn links_are_spoken_as_their_site() {
+        // debhist_en.pdf page 2, and R-intro's links.
+        assert_eq!(
+            domain("• Javier Fernández-Sanguino jfs@debian.org"),
+            "• Javier Fernández-Sanguino debian.org"
+        );
+        assert_eq!(
+            domain(
+                "See https://www.R-project.org/about.html, then (http://cran.r-project.org:80/)."
+            ),
+            "See r-project.org, then (cran.r-project.org)."
+        );
+        assert_eq!(
+            domain("Mail <Bill.Mitchell@pobox.com> now."),
+            "Mail <pobox.com> now."
+        );
+        assert_eq!(domain("mailto:x@example.org"), "example.org");
+    }
+
+    #[test]
+    fn links_can_be_left_out() {
+        assert_eq!(
+            omit("Significant contributions by jfs@debian.org and others."),
+            "Significant contributions by and others."
+        );
+        assert_eq!(omit("Mail <lohner@debian.org>."), "Mail.");
+        assert_eq!(omit("(see www.debian.org) now"), "(see) now");
+        assert_eq!(omit("jfs@debian.org"), "");
+    }
+
+    #[test]
+    fn what_is_not_a_link_is_left_alone() {
+        for text in [
+            "debian.org is a site.",
+            "Use /usr/bin/env and e.g. x@y.",
+            "Version 2.2 of R-3.4 at 10.5 per cent.",
+            "user@localhost",
+            "Twitter @debian said so.",
+        ] {
+            assert_eq!(domain(text), text);
+            assert!(matches!(
+                speak_links(text, LinkSpeech::Domain),
+                Cow::Borrowed(_)
+            ));
+        }
+    }
+}
