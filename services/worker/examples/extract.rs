@@ -44,12 +44,13 @@ async fn main() -> anyhow::Result<()> {
                     *kinds.entry(c.kind.as_str()).or_default() += 1;
                 }
                 println!(
-                    "{file}\t{}\tpages={}\tchunks={}\tchars={chars}\t{:.2}s\tchapter={:?}\tkinds={kinds:?}",
+                    "{file}\t{}\tpages={}\tchunks={}\tchars={chars}\t{:.2}s\tchapter={:?}\tkinds={kinds:?}\tlanguage={:?}",
                     doc.engine,
                     doc.pages.len(),
                     chunks.len(),
                     started.elapsed().as_secs_f64(),
                     chunks.get(1).and_then(|c| c.chapter.clone()),
+                    worker::text::language::detect(&chunks),
                 );
                 if let Ok(dir) = std::env::var("PAGES_DIR") {
                     let name = std::path::Path::new(&file)

@@ -141,8 +141,10 @@ impl Pipeline {
         let engine = extracted.engine.clone();
         let failed_pages = extracted.failed_pages;
         let text_pages = pages_with_text(&extracted.pages);
-        let text = tokio::task::spawn_blocking(move || {
-            chunk_book(&extracted.pages, &extracted.outline, sizes)
+        let (text, language) = tokio::task::spawn_blocking(move || {
+            let chunks = chunk_book(&extracted.pages, &extracted.outline, sizes);
+            let language = crate::text::language::detect(&chunks);
+            (chunks, language)
         })
         .await
         .map_err(|e| transient("chunking", e))?;
@@ -192,7 +194,7 @@ impl Pipeline {
             .collect();
 
         let started = Instant::now();
-        self.store(lease, &chunks, pages, &engine).await?;
+        self.store(lease, &chunks, pages, &engine, language).await?;
         metrics::histogram!("pipeline_stage_seconds", "stage" => "store")
             .record(started.elapsed().as_secs_f64());
         Ok(Done {
@@ -210,6 +212,7 @@ impl Pipeline {
         chunks: &[NewChunk],
         pages: usize,
         engine: &str,
+        language: Option<&str>,
     ) -> Result<(), PipelineError> {
         let db_err = |e: DbError| transient("storing chunks", e);
         let mut client = self.db.get().await.map_err(|e| db_err(e.into()))?;
@@ -224,6 +227,7 @@ impl Pipeline {
             i32::try_from(pages).unwrap_or(i32::MAX),
             i32::try_from(chunks.len()).unwrap_or(i32::MAX),
             engine,
+            language,
         )
         .await
         .map_err(db_err)?;

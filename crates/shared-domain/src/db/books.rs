@@ -23,13 +23,15 @@ pub struct Book {
     pub page_count: Option<i32>,
     pub chunk_count: Option<i32>,
     pub text_engine: Option<String>,
+    /// BCP 47 primary tag of the book's language, detected from its text.
+    pub language: Option<String>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     pub ready_at: Option<DateTime<Utc>>,
 }
 
 pub(crate) const COLUMNS: &str = "id, household_id, title, storage_path, content_sha256, byte_size, status, error_code, \
-     error_message, page_count, chunk_count, text_engine, created_at, updated_at, ready_at";
+     error_message, page_count, chunk_count, text_engine, language, created_at, updated_at, ready_at";
 
 impl Book {
     pub(crate) fn from_row(row: &Row) -> Result<Self, DbError> {
@@ -49,6 +51,7 @@ impl Book {
             page_count: row.try_get("page_count")?,
             chunk_count: row.try_get("chunk_count")?,
             text_engine: row.try_get("text_engine")?,
+            language: row.try_get("language")?,
             created_at: row.try_get("created_at")?,
             updated_at: row.try_get("updated_at")?,
             ready_at: row.try_get("ready_at")?,
@@ -170,11 +173,12 @@ pub async fn mark_ready(
     page_count: i32,
     chunk_count: i32,
     text_engine: &str,
+    language: Option<&str>,
 ) -> Result<(), DbError> {
     tx.execute(
         "UPDATE books SET status = 'ready', error_code = NULL, error_message = NULL, page_count = $2, chunk_count = $3, \
-         text_engine = $4, ready_at = now() WHERE id = $1",
-        &[&id.0, &page_count, &chunk_count, &text_engine],
+         text_engine = $4, language = $5, ready_at = now() WHERE id = $1",
+        &[&id.0, &page_count, &chunk_count, &text_engine, &language],
     )
     .await?;
     Ok(())

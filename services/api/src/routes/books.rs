@@ -46,6 +46,9 @@ pub struct BookStatusResponse {
     pub content_sha256: String,
     /// The extraction engine that produced the text.
     pub text_engine: Option<String>,
+    /// The book's language (BCP 47 primary tag, such as `en` or `ja`), detected
+    /// from its text once it is ready; null when the text does not say reliably.
+    pub language: Option<String>,
     pub latest_job_id: Option<Uuid>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
@@ -72,6 +75,7 @@ impl BookStatusResponse {
             byte_size: book.byte_size,
             content_sha256: book.content_sha256,
             text_engine: book.text_engine,
+            language: book.language,
             latest_job_id: job.map(|j| j.id.0),
             created_at: book.created_at,
             updated_at: book.updated_at,

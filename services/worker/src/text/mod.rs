@@ -3,6 +3,7 @@
 pub mod chunk;
 mod furniture;
 mod kinds;
+pub mod language;
 pub mod links;
 mod marks;
 pub mod normalize;

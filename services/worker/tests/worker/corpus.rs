@@ -125,6 +125,18 @@ const EXPECTATIONS: &[(&str, Expect)] = &[
     ("pkgguide_ru.epub", Refused),
 ];
 
+/// The language each of these books is written in, as the book records it.
+const LANGUAGES: &[(&str, &str)] = &[
+    ("rdoc_R-intro.pdf", "en"),
+    ("debhist_en.pdf", "en"),
+    ("debhist_ja.pdf", "ja"),
+    ("debhist_ko.pdf", "ko"),
+    ("debref_zh-cn.pdf", "zh"),
+    ("pkgtut_zh_CN.pdf", "zh"),
+    ("cups_form_russian.pdf", "ru"),
+    ("pypdf_vicksburg_scan_ocr.pdf", "en"),
+];
+
 fn squash(s: &str) -> String {
     s.split_whitespace().collect::<Vec<_>>().join(" ")
 }
@@ -236,6 +248,14 @@ async fn every_corpus_file_ends_ready_with_its_text_or_failed_with_its_code() {
                     status["text_engine"].as_str().is_some(),
                     "{file}: engine recorded"
                 );
+                if let Some((_, language)) = LANGUAGES.iter().find(|(f, _)| f == file)
+                    && status["language"] != *language
+                {
+                    problems.push(format!(
+                        "{file}: language {} not {language}",
+                        status["language"]
+                    ));
+                }
             }
             Failed(code) => {
                 if status["status"] != "failed" || status["error"]["code"] != *code {

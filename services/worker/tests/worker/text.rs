@@ -336,5 +336,8 @@ async fn addresses_are_spoken_as_their_site() {
         "{}",
         &text[..2000.min(text.len())]
     );
-    assert!(!text.contains("@debian.org") && !text.contains("www."), "no address left");
+    assert!(
+        !text.contains("@debian.org") && !text.contains("www."),
+        "no address left"
+    );
 }
