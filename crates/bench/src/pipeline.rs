@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use shared_domain::Vars;
 use worker::config::PipelineConfig;
 use worker::extract::Extractor;
-use worker::text::chunk_book;
+use worker::text::chunk_pages;
 
 pub struct Options {
     pub corpus: PathBuf,
@@ -75,7 +75,7 @@ pub async fn run(opts: Options) -> anyhow::Result<()> {
         for _ in 0..RUNS {
             let t = Instant::now();
             let doc = extractor.extract(&path, &|_, _| {}).await?;
-            let chunks = chunk_book(&doc.pages, &doc.outline, config.text);
+            let chunks = chunk_pages(&doc.pages, &doc.layouts, &doc.outline, config.text).chunks;
             anyhow::ensure!(!chunks.is_empty(), "no chunks from {file}");
             ours.push(t.elapsed());
             pages = doc.pages.len();

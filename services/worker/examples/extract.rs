@@ -11,7 +11,7 @@ use std::time::Instant;
 use shared_domain::Vars;
 use worker::config::PipelineConfig;
 use worker::extract::Extractor;
-use worker::text::chunk_book;
+use worker::text::chunk_pages;
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
@@ -37,7 +37,8 @@ async fn main() -> anyhow::Result<()> {
         match extractor.extract(file.as_ref(), &|_, _| {}).await {
             Err(e) => println!("{file}\tERROR\t{e}"),
             Ok(doc) => {
-                let chunks = chunk_book(&doc.pages, &doc.outline, config.text);
+                let book = chunk_pages(&doc.pages, &doc.layouts, &doc.outline, config.text);
+                let chunks = book.chunks;
                 let chars: usize = chunks.iter().map(|c| c.char_count).sum();
                 let mut kinds = std::collections::BTreeMap::<&str, usize>::new();
                 for c in &chunks {
@@ -50,7 +51,7 @@ async fn main() -> anyhow::Result<()> {
                     chunks.len(),
                     started.elapsed().as_secs_f64(),
                     chunks.get(1).and_then(|c| c.chapter.clone()),
-                    worker::text::language::detect(&chunks),
+                    book.language,
                 );
                 if let Ok(dir) = std::env::var("PAGES_DIR") {
                     let name = std::path::Path::new(&file)

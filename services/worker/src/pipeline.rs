@@ -19,7 +19,7 @@ use shared_domain::{BookErrorCode, Storage};
 
 use crate::config::PipelineConfig;
 use crate::extract::{ExtractError, Extractor, Failure};
-use crate::text::chunk_book;
+use crate::text::chunk_pages;
 
 /// What a pipeline run needs, shared by every job of the process.
 #[derive(Clone)]
@@ -142,9 +142,13 @@ impl Pipeline {
         let failed_pages = extracted.failed_pages;
         let text_pages = pages_with_text(&extracted.pages);
         let (text, language) = tokio::task::spawn_blocking(move || {
-            let chunks = chunk_book(&extracted.pages, &extracted.outline, sizes);
-            let language = crate::text::language::detect(&chunks);
-            (chunks, language)
+            let book = chunk_pages(
+                &extracted.pages,
+                &extracted.layouts,
+                &extracted.outline,
+                sizes,
+            );
+            (book.chunks, book.language)
         })
         .await
         .map_err(|e| transient("chunking", e))?;

@@ -14,7 +14,7 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use pdf_extract::{Document, OutputError, PlainTextOutput};
+use pdf_extract::{Document, OutputError};
 use serde::{Deserialize, Serialize};
 
 use crate::text::OutlineEntry;
@@ -40,6 +40,9 @@ pub enum Event {
         /// silently drops its characters, where poppler can still map them.
         #[serde(default)]
         unmapped_fonts: bool,
+        /// Where each line of `text` sits and how it is set.
+        #[serde(default)]
+        layout: Option<crate::text::layout::PageLayout>,
     },
     /// The document as a whole cannot be read.
     Fatal { kind: FatalKind, message: String },
@@ -270,22 +273,26 @@ fn run(path: &std::path::Path, args: &Args, out: &mut impl Write) -> std::io::Re
         }
         let unmapped_fonts =
             catch_unwind(AssertUnwindSafe(|| unmapped_cid_fonts(&doc, page_id))).unwrap_or(false);
-        let result = catch_unwind(AssertUnwindSafe(|| -> Result<String, OutputError> {
-            let mut text = String::new();
-            let mut output = PlainTextOutput::new(&mut text);
+        let result = catch_unwind(AssertUnwindSafe(|| {
+            let mut output = super::layout::LayoutOutput::default();
             extractor.output_page(&mut output, page, page_id)?;
-            Ok(text)
+            Ok::<_, OutputError>(output.take().unwrap_or_default())
         }));
-        let (text, error) = match result {
-            Ok(Ok(text)) => (Some(text), None),
-            Ok(Err(e)) => (None, Some(e.to_string())),
-            Err(p) => (None, Some(format!("panic: {}", panic_message(p.as_ref())))),
+        let (text, layout, error) = match result {
+            Ok(Ok((text, layout))) => (Some(text), Some(layout), None),
+            Ok(Err(e)) => (None, None, Some(e.to_string())),
+            Err(p) => (
+                None,
+                None,
+                Some(format!("panic: {}", panic_message(p.as_ref()))),
+            ),
         };
         let event = Event::Page {
             page,
             text,
             error,
             unmapped_fonts,
+            layout,
         };
         emit(out, &event)?;
     }

@@ -12,6 +12,7 @@
 //! pdftotext whole. The book records which engine produced its text.
 
 pub mod child;
+mod layout;
 mod outline;
 
 use std::path::{Path, PathBuf};
@@ -26,6 +27,7 @@ use tokio::process::{Child, Command};
 use tokio::sync::Semaphore;
 
 use crate::text::OutlineEntry;
+use crate::text::layout::PageLayout;
 use child::{Event, FatalKind, Limits};
 
 /// How extraction runs; built from the worker's configuration.
@@ -47,9 +49,11 @@ pub struct Extractor {
 }
 
 /// A book's text, page by page.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Extracted {
     pub pages: Vec<String>,
+    /// Each page's line layout, where its engine gave one (empty, or one per page).
+    pub layouts: Vec<Option<PageLayout>>,
     pub outline: Vec<OutlineEntry>,
     /// `pdf-extract`, `pdftotext`, or `pdf-extract+pdftotext`.
     pub engine: String,
@@ -157,6 +161,7 @@ impl Extractor {
                     }
                     Ok(pages) => Ok(Extracted {
                         pages,
+                        layouts: Vec::new(),
                         outline: Vec::new(),
                         engine: "pdftotext".into(),
                         suspect: Vec::new(),
@@ -166,6 +171,7 @@ impl Extractor {
             }
             None => Ok(Extracted {
                 pages: self.pdftotext(path, None).await?.map_err(Failure::Book)?,
+                layouts: Vec::new(),
                 outline: Vec::new(),
                 engine: "pdftotext".into(),
                 suspect: Vec::new(),
@@ -206,6 +212,9 @@ impl Extractor {
             // as much text from poppler is the better one.
             if theirs.better_than(&ours) || (flagged && theirs.letters >= ours.letters) {
                 doc.pages[i].clone_from(other);
+                if let Some(layout) = doc.layouts.get_mut(i) {
+                    *layout = None;
+                }
                 replaced += 1;
             }
         }
@@ -236,7 +245,7 @@ impl Extractor {
             (0..self.shards.max(1)).map(|shard| self.run_shard(path, shard, deadline, &counter)),
         )
         .await;
-        let mut pages: Vec<(u32, String)> = Vec::new();
+        let mut pages: Vec<(u32, String, Option<PageLayout>)> = Vec::new();
         let mut outline = Vec::new();
         let mut suspect = Vec::new();
         let mut failed_pages = 0;
@@ -255,15 +264,17 @@ impl Extractor {
                 }
             }
         }
-        pages.sort_by_key(|(p, _)| *p);
+        pages.sort_by_key(|(p, _, _)| *p);
         if u32::try_from(pages.len()).ok() != Some(total) {
             return Ok(Err(ExtractError::new(
                 BookErrorCode::ExtractionFailed,
                 "the extractor stopped before the last page",
             )));
         }
+        let (pages, layouts) = pages.into_iter().map(|(_, t, l)| (t, l)).unzip();
         Ok(Ok(Extracted {
-            pages: pages.into_iter().map(|(_, t)| t).collect(),
+            pages,
+            layouts,
             outline,
             engine: "pdf-extract".into(),
             suspect,
@@ -563,7 +574,7 @@ struct Shard {
     unmapped: Vec<u32>,
     /// Pages that failed alone.
     failed: u32,
-    pages: Vec<(u32, String)>,
+    pages: Vec<(u32, String, Option<PageLayout>)>,
     outline: Vec<OutlineEntry>,
     fatal: Option<ExtractError>,
 }
@@ -585,6 +596,7 @@ impl Shard {
                 text,
                 unmapped_fonts,
                 error,
+                layout,
             } => {
                 if let Some(error) = error {
                     self.failed += 1;
@@ -593,7 +605,7 @@ impl Shard {
                 if unmapped_fonts {
                     self.unmapped.push(page);
                 }
-                self.pages.push((page, text.unwrap_or_default()));
+                self.pages.push((page, text.unwrap_or_default(), layout));
                 let done = counter.done.fetch_add(1, Ordering::Relaxed) + 1;
                 (counter.progress)(done, counter.total.load(Ordering::Relaxed));
             }

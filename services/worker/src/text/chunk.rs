@@ -134,14 +134,28 @@ pub fn chunk<'a>(
             b.flush();
         }
         let mut sep = "\n\n";
-        for sentence in sentences(&paragraph.text, sizes.sentence) {
+        // Code keeps its lines as they are: one "sentence" each, never reflowed.
+        let pieces = if paragraph.kind == ChunkKind::Code {
+            paragraph
+                .text
+                .lines()
+                .map(str::trim_end)
+                .filter(|l| !l.trim().is_empty())
+                .flat_map(|l| split_to_fit(l, sizes.sentence))
+                .collect()
+        } else {
+            sentences(&paragraph.text, sizes.sentence)
+        };
+        for sentence in pieces {
             b.push(
                 &sentence,
                 if b.current.is_some() { sep } else { "" },
                 paragraph,
                 chapter,
             );
-            sep = if sentence.chars().last().is_some_and(is_unspaced_script) {
+            sep = if paragraph.kind == ChunkKind::Code {
+                "\n"
+            } else if sentence.chars().last().is_some_and(is_unspaced_script) {
                 ""
             } else {
                 " "
@@ -313,6 +327,7 @@ mod tests {
             page_start: page,
             page_end: page,
             kind: ChunkKind::Body,
+            heading: false,
         }
     }
 

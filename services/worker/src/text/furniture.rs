@@ -160,11 +160,12 @@ fn is_page_number(line: &str) -> bool {
     t.len() <= 7 && t.chars().all(|c| matches!(c, 'i' | 'v' | 'x' | 'l' | 'c'))
 }
 
-pub(super) fn strip_edges(
+/// The indices of the page's lines that are not furniture.
+pub(super) fn kept_lines(
     lines: &[String],
     repeated: &HashMap<String, usize>,
     page_count: usize,
-) -> Vec<String> {
+) -> Vec<usize> {
     let edges = edge_indices(lines);
     lines
         .iter()
@@ -174,7 +175,7 @@ pub(super) fn strip_edges(
                 && ((page_count >= 3 && repeated.contains_key(&signature(line)))
                     || is_page_number(line)))
         })
-        .map(|(_, l)| l.clone())
+        .map(|(i, _)| i)
         .collect()
 }
 

@@ -8,9 +8,9 @@ use std::collections::HashMap;
 use shared_domain::domain::ChunkKind;
 use whatlang::Lang;
 
-use super::TextChunk;
+use super::Paragraph;
 
-/// Characters per sample, and samples per book.
+/// Bytes of text per sample, and samples per book.
 const SAMPLE_CHARS: usize = 1500;
 const SAMPLES: usize = 9;
 /// Fewer letters than this in the whole book: no language.
@@ -18,8 +18,9 @@ const MIN_LETTERS: usize = 40;
 
 /// The book's language as a BCP 47 primary tag (ISO 639-1 where there is one:
 /// `en`, `ru`, `zh`, `ja`, `fa`), or `None` when the text does not say reliably.
-pub fn detect(chunks: &[TextChunk]) -> Option<&'static str> {
-    let body: Vec<&TextChunk> = chunks
+pub fn detect(paragraphs: &[Paragraph]) -> Option<&'static str> {
+    let chunks = paragraphs;
+    let body: Vec<&Paragraph> = chunks
         .iter()
         .filter(|c| c.kind == ChunkKind::Body)
         .collect();
@@ -38,11 +39,17 @@ pub fn detect(chunks: &[TextChunk]) -> Option<&'static str> {
     }
     let mut votes: HashMap<Lang, f64> = HashMap::new();
     let mut total = 0.0;
-    let step = (pool.len() / SAMPLES).max(1);
+    // A short book is one sample; a long one, samples spread over it.
+    let chars: usize = pool.iter().map(|p| p.text.len()).sum();
+    let (step, limit) = if chars <= SAMPLE_CHARS * SAMPLES {
+        (pool.len(), SAMPLE_CHARS * SAMPLES)
+    } else {
+        ((pool.len() / SAMPLES).max(1), SAMPLE_CHARS)
+    };
     for start in (0..pool.len()).step_by(step).take(SAMPLES) {
         let mut sample = String::new();
         for chunk in &pool[start..] {
-            if sample.chars().count() >= SAMPLE_CHARS {
+            if sample.len() >= limit {
                 break;
             }
             sample.push_str(&chunk.text);
@@ -163,15 +170,13 @@ fn tag(lang: Lang) -> &'static str {
 mod tests {
     use super::*;
 
-    fn chunk(text: &str, kind: ChunkKind) -> TextChunk {
-        TextChunk {
+    fn chunk(text: &str, kind: ChunkKind) -> Paragraph {
+        Paragraph {
             text: text.into(),
-            char_count: text.chars().count(),
             page_start: 1,
             page_end: 1,
-            chapter: None,
             kind,
-            sentence_starts: vec![0],
+            heading: false,
         }
     }
 

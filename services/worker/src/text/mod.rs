@@ -4,6 +4,7 @@ pub mod chunk;
 mod furniture;
 mod kinds;
 pub mod language;
+pub mod layout;
 pub mod links;
 mod marks;
 pub mod normalize;
@@ -68,6 +69,56 @@ impl Chapters {
         Self { starts }
     }
 
+    /// Without an outline, the headings the layout found make the chapters, when
+    /// there are a few of them and not one on every page.
+    pub fn from_headings(paragraphs: &[Paragraph], pages: usize) -> Self {
+        let starts: Vec<(u32, String)> = paragraphs
+            .iter()
+            .filter(|p| {
+                p.heading
+                    && p.kind == shared_domain::domain::ChunkKind::Body
+                    && p.text.chars().filter(|c| c.is_alphabetic()).count() >= 2
+                    && p.text.chars().count() <= 100
+            })
+            .map(|p| (p.page_start, clean_title(p.text.trim_end_matches('.'))))
+            .collect();
+        if starts.len() < 2 || starts.len() > pages.max(10) {
+            return Self { starts: Vec::new() };
+        }
+        Self { starts }
+    }
+
+    /// The chapter of each paragraph. A chapter starts at the paragraph on its
+    /// first page that carries its title (its heading), not at the top of the
+    /// page: what precedes the heading on that page stays in the chapter before.
+    /// Where no paragraph carries the title, the chapter starts with its page.
+    pub fn assign<'a>(&'a self, paragraphs: &[Paragraph]) -> Vec<Option<&'a str>> {
+        let mut begins: Vec<(usize, &str)> = Vec::with_capacity(self.starts.len());
+        let mut from = 0;
+        for (page, title) in &self.starts {
+            let first_on_page = from + paragraphs[from..].partition_point(|p| p.page_start < *page);
+            let on_page_end = first_on_page
+                + paragraphs[first_on_page..].partition_point(|p| p.page_start <= *page);
+            let wanted = title_words(title);
+            let at = (first_on_page..on_page_end)
+                .find(|&i| starts_with_title(&paragraphs[i].text, &wanted))
+                .unwrap_or(first_on_page);
+            begins.push((at, title.as_str()));
+            from = at;
+        }
+        let mut labels = Vec::with_capacity(paragraphs.len());
+        let mut next = 0;
+        let mut current = None;
+        for i in 0..paragraphs.len() {
+            while next < begins.len() && begins[next].0 <= i {
+                current = Some(begins[next].1);
+                next += 1;
+            }
+            labels.push(current);
+        }
+        labels
+    }
+
     /// The page the first chapter starts on.
     pub fn first_page(&self) -> Option<u32> {
         self.starts.first().map(|(page, _)| *page)
@@ -94,6 +145,30 @@ impl Chapters {
     }
 }
 
+/// A title's words for matching, lowercased, without its numbering ("1.2",
+/// "Chapter", "IV") or punctuation.
+fn title_words(text: &str) -> Vec<String> {
+    text.split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .map(str::to_lowercase)
+        .skip_while(|w| {
+            w.chars().all(|c| c.is_ascii_digit())
+                || w.chars().all(|c| matches!(c, 'i' | 'v' | 'x' | 'l'))
+                || matches!(w.as_str(), "chapter" | "appendix" | "part" | "section")
+                || (w.len() == 1 && w.chars().all(char::is_alphabetic))
+        })
+        .take(8)
+        .collect()
+}
+
+fn starts_with_title(text: &str, title: &[String]) -> bool {
+    if title.is_empty() {
+        return false;
+    }
+    let words = title_words(text);
+    words.len() >= title.len() && words[..title.len()] == *title
+}
+
 fn clean_title(title: &str) -> String {
     let mut out = String::new();
     for word in title.split(|c: char| c.is_whitespace() || c.is_control()) {
@@ -107,22 +182,111 @@ fn clean_title(title: &str) -> String {
     out.chars().take(500).collect()
 }
 
-/// The whole text stage: pages → paragraphs → chunks with chapters.
+/// A book's text, ready to store.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BookText {
+    pub chunks: Vec<TextChunk>,
+    /// BCP 47 primary tag of the body's language, when the text says.
+    pub language: Option<&'static str>,
+}
+
+/// The whole text stage without a layout: pages → paragraphs → chunks with chapters.
 pub fn chunk_book(
     pages: &[String],
     outline: &[OutlineEntry],
     options: impl Into<TextOptions>,
 ) -> Vec<TextChunk> {
+    chunk_pages(pages, &[], outline, options).chunks
+}
+
+/// The whole text stage: pages (with their layouts where the engine gave them)
+/// → paragraphs → chunks with kinds, sentences and chapters, and the language.
+pub fn chunk_pages(
+    pages: &[String],
+    layouts: &[Option<layout::PageLayout>],
+    outline: &[OutlineEntry],
+    options: impl Into<TextOptions>,
+) -> BookText {
     let TextOptions { sizes, links } = options.into();
-    let chapters = Chapters::from_outline(outline);
-    let paragraphs = normalize::normalize_book(pages, &chapters, links);
-    chunk::chunk(
-        paragraphs.iter().map(|p| chunk::Section {
-            paragraph: p,
-            chapter: chapters.at(p.page_start),
-        }),
+    let mut chapters = Chapters::from_outline(outline);
+    let mut paragraphs = normalize::normalize_book(pages, layouts, &chapters, links);
+    if chapters.starts.is_empty() {
+        chapters = Chapters::from_headings(&paragraphs, pages.len());
+    }
+    let language = language::detect(&paragraphs);
+    placeholders(&mut paragraphs, language);
+    let labels = chapters.assign(&paragraphs);
+    let chunks = chunk::chunk(
+        paragraphs
+            .iter()
+            .zip(labels)
+            .map(|(paragraph, chapter)| chunk::Section { paragraph, chapter }),
         sizes,
-    )
+    );
+    BookText { chunks, language }
+}
+
+/// Before each run of code, a short sentence in the book's language tells the
+/// listener what the reading flow leaves out (the code itself is kept, labelled
+/// `code`). In a language without a wording here, the gap goes unannounced.
+fn placeholders(paragraphs: &mut Vec<Paragraph>, language: Option<&str>) {
+    let Some(wording) = language.and_then(|l| match l {
+        "en" => Some("A code example."),
+        "de" => Some("Ein Codebeispiel."),
+        "fr" => Some("Un exemple de code."),
+        "es" => Some("Un ejemplo de código."),
+        "it" => Some("Un esempio di codice."),
+        "pt" => Some("Um exemplo de código."),
+        "nl" => Some("Een codevoorbeeld."),
+        "ru" => Some("Пример кода."),
+        "ja" => Some("コード例。"),
+        "zh" => Some("代码示例。"),
+        "ko" => Some("코드 예제."),
+        _ => None,
+    }) else {
+        return;
+    };
+    let mut out = Vec::with_capacity(paragraphs.len());
+    let mut in_code = false;
+    for p in paragraphs.drain(..) {
+        match p.kind {
+            shared_domain::domain::ChunkKind::Code if !in_code => {
+                in_code = true;
+                // "the command is" + code reads "the command is: a code example."
+                let lead_in = out.last_mut().filter(|prev: &&mut Paragraph| {
+                    prev.kind == shared_domain::domain::ChunkKind::Body
+                        && !prev.heading
+                        && prev
+                            .text
+                            .chars()
+                            .last()
+                            .is_some_and(|c| c.is_alphanumeric() || c == ':')
+                });
+                match lead_in {
+                    Some(prev) => {
+                        let mut inline = wording.chars();
+                        let first = inline.next().map(|c| c.to_lowercase().to_string());
+                        prev.text = format!(
+                            "{}: {}{}",
+                            prev.text.trim_end_matches(':'),
+                            first.unwrap_or_default(),
+                            inline.as_str()
+                        );
+                    }
+                    None => out.push(Paragraph {
+                        text: wording.to_owned(),
+                        kind: shared_domain::domain::ChunkKind::Body,
+                        heading: false,
+                        ..p.clone()
+                    }),
+                }
+            }
+            shared_domain::domain::ChunkKind::Code | shared_domain::domain::ChunkKind::Notes => {}
+            _ => in_code = false,
+        }
+        out.push(p);
+    }
+    *paragraphs = out;
 }
 
 #[cfg(test)]
@@ -135,6 +299,110 @@ mod tests {
             level,
             page,
         }
+    }
+
+    fn para(text: &str, page: u32) -> Paragraph {
+        Paragraph {
+            text: text.into(),
+            page_start: page,
+            page_end: page,
+            kind: shared_domain::domain::ChunkKind::Body,
+            heading: false,
+        }
+    }
+
+    #[test]
+    fn a_chapter_starts_at_its_heading_not_at_the_top_of_its_page() {
+        // A two-column paper: title and abstract above "1 Introduction" on page 1,
+        // and "2 Methods" half-way down page 2.
+        let outline = [entry("1 Introduction", 1, 1), entry("2 Methods", 1, 2)];
+        let paragraphs = [
+            para("A Study of Things", 1),
+            para("Abstract. We studied things.", 1),
+            para("I. INTRODUCTION", 1),
+            para("Things matter.", 1),
+            para("More on why they matter.", 2),
+            para("2. Methods.", 2),
+            para("We looked.", 2),
+        ];
+        let chapters = Chapters::from_outline(&outline);
+        assert_eq!(
+            chapters.assign(&paragraphs),
+            [
+                None,
+                None,
+                Some("1 Introduction"),
+                Some("1 Introduction"),
+                Some("1 Introduction"),
+                Some("2 Methods"),
+                Some("2 Methods"),
+            ]
+        );
+        // A title no paragraph carries: the chapter starts with its page.
+        let chapters = Chapters::from_outline(&[entry("Front", 1, 1), entry("Elsewhere", 1, 2)]);
+        assert_eq!(chapters.assign(&paragraphs)[4], Some("Elsewhere"));
+    }
+
+    #[test]
+    fn without_an_outline_headings_make_the_chapters() {
+        let mut paragraphs = vec![
+            para("Intro text.", 1),
+            para("Getting Started", 2),
+            para("Text.", 2),
+            para("Going Further", 3),
+            para("More text.", 3),
+        ];
+        paragraphs[1].heading = true;
+        paragraphs[3].heading = true;
+        let chapters = Chapters::from_headings(&paragraphs, 3);
+        assert_eq!(
+            chapters.assign(&paragraphs),
+            [
+                None,
+                Some("Getting Started"),
+                Some("Getting Started"),
+                Some("Going Further"),
+                Some("Going Further")
+            ]
+        );
+    }
+
+    #[test]
+    fn code_is_announced_in_the_books_language() {
+        use shared_domain::domain::ChunkKind;
+        let mut code = para("> help(solve)", 1);
+        code.kind = ChunkKind::Code;
+        let mut paragraphs = vec![
+            para("To get help, the command is", 1),
+            code.clone(),
+            para("Done.", 1),
+            code.clone(),
+        ];
+        placeholders(&mut paragraphs, Some("en"));
+        let texts: Vec<(&str, ChunkKind)> = paragraphs
+            .iter()
+            .map(|p| (p.text.as_str(), p.kind))
+            .collect();
+        assert_eq!(
+            texts,
+            [
+                (
+                    "To get help, the command is: a code example.",
+                    ChunkKind::Body
+                ),
+                ("> help(solve)", ChunkKind::Code),
+                ("Done.", ChunkKind::Body),
+                ("A code example.", ChunkKind::Body),
+                ("> help(solve)", ChunkKind::Code),
+            ]
+        );
+        let mut unknown = vec![para("Kod:", 1), code];
+        placeholders(&mut unknown, Some("tk"));
+        assert_eq!(
+            unknown.len(),
+            2,
+            "no wording for this language: nothing said"
+        );
     }
 
     #[test]

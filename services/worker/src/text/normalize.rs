@@ -10,7 +10,8 @@ use shared_domain::domain::ChunkKind;
 use unicode_normalization::UnicodeNormalization;
 
 use super::Chapters;
-use super::furniture::{repeated_edge_lines, strip_edges};
+use super::furniture::{kept_lines, repeated_edge_lines};
+use super::layout::PageLayout;
 use super::links::{LinkSpeech, speak_links};
 
 /// One paragraph of speakable text, the pages it spans (1-based) and what part
@@ -21,34 +22,165 @@ pub struct Paragraph {
     pub page_start: u32,
     pub page_end: u32,
     pub kind: ChunkKind,
+    /// Set larger than the book's text: a heading.
+    pub heading: bool,
 }
 
-/// Normalize a book given as one string per page (page 1 first), without an outline.
+/// What a line is, from how it is set on the page.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Role {
+    Body,
+    Heading,
+    /// A footnote's first line, then the rest of it.
+    NoteStart,
+    Note,
+    Code,
+}
+
+/// Line roles for a book: type sizes are compared with the book's own text size,
+/// and monospace only means code where it is not the book's text face.
+struct Roles {
+    body_size: f32,
+    mono_is_code: bool,
+    /// The advance width of the book's monospaced face, in thousandths.
+    mono_width: Option<i32>,
+}
+
+impl Roles {
+    fn of(layouts: &[Option<PageLayout>]) -> Self {
+        let mut sizes: std::collections::HashMap<i32, usize> = std::collections::HashMap::new();
+        let (mut mono, mut lines) = (0usize, 0usize);
+        let mut mono_widths: std::collections::HashMap<i32, usize> =
+            std::collections::HashMap::new();
+        for line in layouts.iter().flatten().flat_map(|l| &l.lines) {
+            if line.note || line.size <= 0. {
+                continue;
+            }
+            lines += 1;
+            mono += usize::from(line.mono);
+            if line.mono {
+                #[allow(clippy::cast_possible_truncation)]
+                let key = (line.glyph_width * 1000.).round() as i32;
+                *mono_widths.entry(key).or_default() += 1;
+            }
+            // Half points: the cast cannot overflow for a real type size.
+            #[allow(clippy::cast_possible_truncation)]
+            let key = (line.size * 2.).round() as i32;
+            *sizes.entry(key).or_default() += 1;
+        }
+        #[allow(clippy::cast_precision_loss)]
+        let body_size = sizes
+            .into_iter()
+            .max_by_key(|(size, n)| (*n, *size))
+            .map_or(0., |(size, _)| size as f32 / 2.);
+        Self {
+            body_size,
+            // A book set in a typewriter face throughout is not all code.
+            mono_is_code: mono * 5 < lines * 2,
+            mono_width: mono_widths
+                .into_iter()
+                .max_by_key(|(w, n)| (*n, *w))
+                .map(|(w, _)| w),
+        }
+    }
+
+    fn is_code(&self, text: &str, line: &super::layout::LineBox) -> bool {
+        if !self.mono_is_code {
+            return false;
+        }
+        #[allow(clippy::cast_possible_truncation)]
+        let width = (line.glyph_width * 1000.).round() as i32;
+        (line.mono && text.chars().filter(|c| !c.is_whitespace()).count() >= 3)
+            || (line.glyph_width > 0. && Some(width) == self.mono_width)
+    }
+
+    fn role(&self, text: &str, line: &super::layout::LineBox) -> Role {
+        if line.starts_note {
+            Role::NoteStart
+        } else if line.note {
+            Role::Note
+        } else if self.is_code(text, line) {
+            Role::Code
+        } else if self.body_size > 0.
+            && line.size >= self.body_size * 1.2
+            && text.chars().count() <= 150
+        {
+            Role::Heading
+        } else {
+            Role::Body
+        }
+    }
+}
+
+/// Normalize a book given as one string per page (page 1 first), without an
+/// outline or a layout.
 pub fn normalize(pages: &[String]) -> Vec<Paragraph> {
-    normalize_book(pages, &Chapters::from_outline(&[]), LinkSpeech::default())
+    normalize_book(
+        pages,
+        &[],
+        &Chapters::from_outline(&[]),
+        LinkSpeech::default(),
+    )
 }
 
-/// Normalize a book given as one string per page (page 1 first); its chapters
-/// help tell front matter and apparatus from the body.
-pub fn normalize_book(pages: &[String], chapters: &Chapters, links: LinkSpeech) -> Vec<Paragraph> {
+/// Normalize a book given as one string per page (page 1 first) and, where the
+/// engine gave it, each page's layout; its chapters help tell front matter and
+/// apparatus from the body.
+pub fn normalize_book(
+    pages: &[String],
+    layouts: &[Option<PageLayout>],
+    chapters: &Chapters,
+    links: LinkSpeech,
+) -> Vec<Paragraph> {
     let pages: Vec<Vec<String>> = pages.iter().map(|p| clean_lines(p)).collect();
     let repeated = repeated_edge_lines(&pages);
     let lexicon = Lexicon::of(&pages);
-    let kept: Vec<Vec<String>> = pages
+    let roles = Roles::of(layouts);
+    let kept: Vec<Vec<(String, Role)>> = pages
         .iter()
-        .map(|lines| strip_edges(lines, &repeated, pages.len()))
+        .enumerate()
+        .map(|(index, lines)| {
+            // A layout that does not match the text line for line is not used.
+            let layout = layouts
+                .get(index)
+                .and_then(Option::as_ref)
+                .filter(|l| l.lines.len() == lines.len());
+            kept_lines(lines, &repeated, pages.len())
+                .into_iter()
+                .map(|i| {
+                    let role = layout.map_or(Role::Body, |l| roles.role(&lines[i], &l.lines[i]));
+                    (lines[i].clone(), role)
+                })
+                .collect()
+        })
         .collect();
-    let kinds = super::kinds::page_kinds(&kept, chapters);
+    let texts: Vec<Vec<String>> = kept
+        .iter()
+        .map(|lines| lines.iter().map(|(l, _)| l.clone()).collect())
+        .collect();
+    let kinds = super::kinds::page_kinds(&texts, chapters);
     let mut out: Vec<Paragraph> = Vec::new();
-    for (index, (kept, kind)) in kept.iter().zip(kinds).enumerate() {
+    for (index, (kept, page_kind)) in kept.iter().zip(kinds).enumerate() {
         let page = u32::try_from(index + 1).unwrap_or(u32::MAX);
         let mut first_of_page = true;
-        for text in paragraphs(kept, &lexicon) {
-            // A paragraph cut by a page break continues on the next page.
+        for (text, role) in paragraphs(kept, &lexicon) {
+            let kind = match (page_kind, role) {
+                (ChunkKind::Body, Role::Note | Role::NoteStart) => ChunkKind::Notes,
+                (ChunkKind::Body, Role::Code) => ChunkKind::Code,
+                _ => page_kind,
+            };
+            // A paragraph cut by a page break continues on the next page, after
+            // the previous page's footnotes.
             if first_of_page
-                && let Some(last) = out.last_mut()
+                && role == Role::Body
+                && let Some(last) = out
+                    .iter_mut()
+                    .rev()
+                    .take_while(|p| p.page_end + 1 >= page)
+                    .find(|p| p.kind != ChunkKind::Notes)
                 && last.page_end + 1 == page
                 && last.kind == kind
+                && !last.heading
                 && continues(&last.text, &text)
             {
                 join_into(&mut last.text, &text, &lexicon);
@@ -59,6 +191,7 @@ pub fn normalize_book(pages: &[String], chapters: &Chapters, links: LinkSpeech) 
                     page_start: page,
                     page_end: page,
                     kind,
+                    heading: role == Role::Heading,
                 });
             }
             first_of_page = false;
@@ -186,21 +319,41 @@ fn attach_stray_marks(text: &str) -> std::borrow::Cow<'_, str> {
     out.nfc().collect::<String>().into()
 }
 
-/// Group lines into paragraphs: a blank line ends one.
-fn paragraphs(lines: &[String], lexicon: &Lexicon) -> Vec<String> {
+/// Group lines into paragraphs: a blank line ends one, and so does a change of
+/// role (a heading set on its own line, code after prose, the footnotes).
+fn paragraphs(lines: &[(String, Role)], lexicon: &Lexicon) -> Vec<(String, Role)> {
     let mut out = Vec::new();
     let mut current = String::new();
-    for line in lines {
-        if line.is_empty() {
-            if !current.is_empty() {
-                out.push(std::mem::take(&mut current));
+    let mut current_role = Role::Body;
+    for (line, role) in lines {
+        let role = match role {
+            Role::NoteStart => {
+                if !current.is_empty() {
+                    out.push((std::mem::take(&mut current), current_role));
+                }
+                &Role::Note
             }
+            other => other,
+        };
+        if line.is_empty() || (*role != current_role && !current.is_empty()) {
+            if !current.is_empty() {
+                out.push((std::mem::take(&mut current), current_role));
+            }
+            if line.is_empty() {
+                continue;
+            }
+        }
+        current_role = *role;
+        // Code keeps its lines.
+        if *role == Role::Code && !current.is_empty() {
+            current.push('\n');
+            current.push_str(line);
         } else {
             join_into(&mut current, line, lexicon);
         }
     }
     if !current.is_empty() {
-        out.push(current);
+        out.push((current, current_role));
     }
     out
 }

@@ -10,7 +10,7 @@ use serde_json::Value;
 use shared_domain::Vars;
 use test_support::eventually;
 use worker::extract::Extractor;
-use worker::text::{ChunkSizes, chunk_book};
+use worker::text::{ChunkSizes, chunk_pages};
 
 use crate::helpers::{BIN, Stack, corpus};
 
@@ -25,7 +25,14 @@ async fn clean_chunk_count(file: &str) -> usize {
         Arc::new(tokio::sync::Semaphore::new(2)),
     );
     let doc = extractor.extract(&corpus(file), &|_, _| {}).await.unwrap();
-    chunk_book(&doc.pages, &doc.outline, ChunkSizes::default()).len()
+    chunk_pages(
+        &doc.pages,
+        &doc.layouts,
+        &doc.outline,
+        ChunkSizes::default(),
+    )
+    .chunks
+    .len()
 }
 
 async fn wait_running(stack: &Stack, book: &str) -> Value {

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use worker::extract::{Extracted, Extractor};
-use worker::text::{ChunkSizes, chunk_book, normalize::normalize};
+use worker::text::{ChunkSizes, chunk_pages, normalize::normalize};
 
 use crate::helpers::{BIN, corpus};
 
@@ -76,7 +76,7 @@ async fn chunks_end_at_sentence_ends_and_respect_the_maximum() {
         max: 600,
         sentence: 250,
     };
-    let chunks = chunk_book(&doc.pages, &doc.outline, sizes);
+    let chunks = chunk_pages(&doc.pages, &doc.layouts, &doc.outline, sizes).chunks;
     assert!(chunks.len() > 20);
     let ends_sentence = chunks
         .iter()
@@ -102,15 +102,17 @@ async fn chunks_end_at_sentence_ends_and_respect_the_maximum() {
 #[tokio::test]
 async fn japanese_without_spaces_is_chunked_at_sentence_ends() {
     let doc = extract("debhist_ja.pdf").await;
-    let chunks = chunk_book(
+    let chunks = chunk_pages(
         &doc.pages,
+        &doc.layouts,
         &doc.outline,
         ChunkSizes {
             target: 200,
             max: 300,
             sentence: 250,
         },
-    );
+    )
+    .chunks;
     let japanese: Vec<_> = chunks.iter().filter(|c| c.text.contains('。')).collect();
     assert!(japanese.len() > 10);
     for c in &japanese {
@@ -127,7 +129,13 @@ async fn japanese_without_spaces_is_chunked_at_sentence_ends() {
 #[tokio::test]
 async fn the_default_maximum_holds_over_a_2400_page_book() {
     let doc = extract("rdoc_fullrefman.pdf").await;
-    let chunks = chunk_book(&doc.pages, &doc.outline, ChunkSizes::default());
+    let chunks = chunk_pages(
+        &doc.pages,
+        &doc.layouts,
+        &doc.outline,
+        ChunkSizes::default(),
+    )
+    .chunks;
     assert!(chunks.len() > 5000);
     assert!(
         chunks
@@ -146,7 +154,13 @@ async fn the_default_maximum_holds_over_a_2400_page_book() {
 async fn outline_entries_reached_through_named_destinations_make_chapters() {
     // InDesign's bookmarks are GoTo actions naming a destination in the /Names tree.
     let doc = extract("pypdf_issue-604_indesign.pdf").await;
-    let chunks = chunk_book(&doc.pages, &doc.outline, ChunkSizes::default());
+    let chunks = chunk_pages(
+        &doc.pages,
+        &doc.layouts,
+        &doc.outline,
+        ChunkSizes::default(),
+    )
+    .chunks;
     let on = |page: u32| {
         chunks
             .iter()
@@ -216,7 +230,13 @@ fn sentences_of(chunk: &worker::text::TextChunk) -> Vec<String> {
 async fn contents_and_index_pages_are_kept_but_out_of_the_reading_flow() {
     use shared_domain::domain::ChunkKind;
     let doc = extract("rdoc_R-intro.pdf").await;
-    let chunks = chunk_book(&doc.pages, &doc.outline, ChunkSizes::default());
+    let chunks = chunk_pages(
+        &doc.pages,
+        &doc.layouts,
+        &doc.outline,
+        ChunkSizes::default(),
+    )
+    .chunks;
     let kind_on = |page: u32| {
         chunks
             .iter()
@@ -271,7 +291,13 @@ async fn sentences_are_within_the_maximum_and_speakable() {
         "debhist_en.pdf",
     ] {
         let doc = extract(file).await;
-        let chunks = chunk_book(&doc.pages, &doc.outline, ChunkSizes::default());
+        let chunks = chunk_pages(
+            &doc.pages,
+            &doc.layouts,
+            &doc.outline,
+            ChunkSizes::default(),
+        )
+        .chunks;
         for chunk in &chunks {
             let sentences = sentences_of(chunk);
             assert_eq!(chunk.sentence_starts[0], 0);
@@ -293,10 +319,16 @@ async fn sentences_are_within_the_maximum_and_speakable() {
     }
     // R-intro page 7 thanks "Fran ̧cois Pinard" as TeX drew the cedilla.
     let doc = extract("rdoc_R-intro.pdf").await;
-    let text = chunk_book(&doc.pages, &doc.outline, ChunkSizes::default())
-        .iter()
-        .map(|c| c.text.clone())
-        .collect::<String>();
+    let text = chunk_pages(
+        &doc.pages,
+        &doc.layouts,
+        &doc.outline,
+        ChunkSizes::default(),
+    )
+    .chunks
+    .iter()
+    .map(|c| c.text.clone())
+    .collect::<String>();
     assert!(text.contains("François Pinard"));
 }
 
@@ -304,7 +336,13 @@ async fn sentences_are_within_the_maximum_and_speakable() {
 async fn addresses_are_spoken_as_their_site() {
     // debhist_en.pdf page 2 lists its contributors with their e-mail addresses.
     let doc = extract("debhist_en.pdf").await;
-    let chunks = chunk_book(&doc.pages, &doc.outline, ChunkSizes::default());
+    let chunks = chunk_pages(
+        &doc.pages,
+        &doc.layouts,
+        &doc.outline,
+        ChunkSizes::default(),
+    )
+    .chunks;
     let text = chunks
         .iter()
         .map(|c| c.text.as_str())
@@ -317,14 +355,16 @@ async fn addresses_are_spoken_as_their_site() {
         &text[..2000.min(text.len())]
     );
     assert!(!text.contains("http://") && !text.contains("https://"));
-    let omitted = chunk_book(
+    let omitted = chunk_pages(
         &doc.pages,
+        &doc.layouts,
         &doc.outline,
         worker::text::TextOptions {
             links: worker::text::LinkSpeech::Omit,
             ..Default::default()
         },
-    );
+    )
+    .chunks;
     let text = omitted
         .iter()
         .map(|c| c.text.as_str())
@@ -339,5 +379,59 @@ async fn addresses_are_spoken_as_their_site() {
     assert!(
         !text.contains("@debian.org") && !text.contains("www."),
         "no address left"
+    );
+}
+
+#[tokio::test]
+async fn footnotes_and_code_leave_the_reading_flow_labelled() {
+    use shared_domain::domain::ChunkKind;
+    let doc = extract("rdoc_R-intro.pdf").await;
+    let chunks = chunk_pages(
+        &doc.pages,
+        &doc.layouts,
+        &doc.outline,
+        ChunkSizes::default(),
+    )
+    .chunks;
+    let body = chunks
+        .iter()
+        .filter(|c| c.kind == ChunkKind::Body)
+        .map(|c| squash(&c.text))
+        .collect::<Vec<_>>()
+        .join(" ");
+    let of_kind = |kind| {
+        chunks
+            .iter()
+            .filter(|c| c.kind == kind)
+            .map(|c| squash(&c.text))
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    // Page 11: the superscript mark goes from the sentence, its note to `notes`.
+    assert!(
+        body.contains("alphanumeric symbols are allowed (and in some countries"),
+        "mark gone"
+    );
+    assert!(!body.contains("allowed1"));
+    assert!(
+        !body.contains("For portable R code"),
+        "the footnote is not read mid-text"
+    );
+    assert!(
+        of_kind(ChunkKind::Notes)
+            .contains("For portable R code (including that to be used in R packages)")
+    );
+    // Page 10: "> help(solve)" is code, announced, and kept.
+    assert!(
+        body.contains("for example solve, the command is: a code example."),
+        "announced"
+    );
+    assert!(of_kind(ChunkKind::Code).contains("> help(solve)"));
+    assert!(!body.contains("> help(solve)"));
+    // Code keeps its lines.
+    assert!(
+        chunks
+            .iter()
+            .any(|c| c.kind == ChunkKind::Code && c.text == "$ mkdir work\n$ cd work")
     );
 }

@@ -1,0 +1,431 @@
+//! pdf-extract's plain-text output, keeping what the page knows about each line.
+//!
+//! [`LayoutOutput`] writes exactly the text pdf-extract's `PlainTextOutput` would
+//! (the same spacing and line-break decisions), and also records, per line, where
+//! it sits on the page, its type size and whether its glyphs are all one width (a
+//! monospaced font: code). At the end of each page it finds the footnote block
+//! (the lines at the foot set smaller than the page's text, starting at a note
+//! mark) and takes the matching superscript reference marks out of the text
+//! ("allowed¹" → "allowed"), so a voice never reads them into a sentence.
+
+use pdf_extract::{MediaBox, OutputDev, OutputError, Transform};
+
+use crate::text::layout::{LineBox, PageLayout};
+
+/// One glyph as drawn: its place in the line's text and on the page.
+#[derive(Debug, Clone, Copy)]
+struct Glyph {
+    /// Byte range of its text in the line.
+    start: usize,
+    end: usize,
+    x: f64,
+    y: f64,
+    size: f64,
+    /// Advance width in text space (the same for every glyph of a monospaced font).
+    width: f64,
+}
+
+#[derive(Debug, Default)]
+struct Line {
+    text: String,
+    glyphs: Vec<Glyph>,
+}
+
+/// Collects one page at a time; [`LayoutOutput::take`] gives its text and layout.
+pub struct LayoutOutput {
+    last_end: f64,
+    last_y: f64,
+    first_char: bool,
+    page_height: f64,
+    page_width: f64,
+    lines: Vec<Line>,
+    done: Option<(String, PageLayout)>,
+}
+
+impl Default for LayoutOutput {
+    fn default() -> Self {
+        Self {
+            last_end: 100_000.,
+            last_y: 0.,
+            first_char: false,
+            page_height: 0.,
+            page_width: 0.,
+            lines: vec![Line::default()],
+            done: None,
+        }
+    }
+}
+
+impl LayoutOutput {
+    /// The last finished page's text and layout.
+    pub fn take(&mut self) -> Option<(String, PageLayout)> {
+        self.done.take()
+    }
+
+    fn current(&mut self) -> &mut Line {
+        if self.lines.is_empty() {
+            self.lines.push(Line::default());
+        }
+        let last = self.lines.len() - 1;
+        &mut self.lines[last]
+    }
+}
+
+impl OutputDev for LayoutOutput {
+    fn begin_page(
+        &mut self,
+        _page_num: u32,
+        media_box: &MediaBox,
+        _art_box: Option<(f64, f64, f64, f64)>,
+    ) -> Result<(), OutputError> {
+        *self = Self {
+            page_height: media_box.ury - media_box.lly,
+            page_width: media_box.urx - media_box.llx,
+            ..Self::default()
+        };
+        Ok(())
+    }
+
+    fn end_page(&mut self) -> Result<(), OutputError> {
+        let lines = std::mem::take(&mut self.lines);
+        self.done = Some(finish_page(&lines, self.page_width, self.page_height));
+        Ok(())
+    }
+
+    /// PlainTextOutput's decisions, glyph by glyph.
+    fn output_character(
+        &mut self,
+        trm: &Transform,
+        width: f64,
+        _spacing: f64,
+        font_size: f64,
+        char: &str,
+    ) -> Result<(), OutputError> {
+        // The flip to top-down coordinates: x stays, y = height - y.
+        let (x, y) = (trm.m31, self.page_height - trm.m32);
+        let vx = font_size * trm.m11 + font_size * trm.m21;
+        let vy = font_size * trm.m12 + font_size * trm.m22;
+        let size = (vx * vy).sqrt();
+        if self.first_char {
+            if (y - self.last_y).abs() > size * 1.5 {
+                self.lines.push(Line::default());
+            }
+            if x < self.last_end && (y - self.last_y).abs() > size * 0.5 {
+                self.lines.push(Line::default());
+            }
+            if x > self.last_end + size * 0.1 {
+                self.current().text.push(' ');
+            }
+        }
+        // A glyph's own text may hold a line break; keep lines and text in step.
+        let mut parts = char.split('\n');
+        if let Some(first) = parts.next() {
+            let line = self.current();
+            let start = line.text.len();
+            line.text.push_str(first);
+            line.glyphs.push(Glyph {
+                start,
+                end: line.text.len(),
+                x,
+                y,
+                size,
+                width,
+            });
+        }
+        for part in parts {
+            self.lines.push(Line::default());
+            self.current().text.push_str(part);
+        }
+        self.first_char = false;
+        self.last_y = y;
+        self.last_end = x + width * size;
+        Ok(())
+    }
+
+    fn begin_word(&mut self) -> Result<(), OutputError> {
+        self.first_char = true;
+        Ok(())
+    }
+
+    fn end_word(&mut self) -> Result<(), OutputError> {
+        Ok(())
+    }
+
+    fn end_line(&mut self) -> Result<(), OutputError> {
+        Ok(())
+    }
+}
+
+/// The size most of a set of glyphs are set in (to a tenth of a point).
+fn dominant_size<'a>(glyphs: impl Iterator<Item = &'a Glyph>) -> f64 {
+    let mut counts: std::collections::HashMap<i64, usize> = std::collections::HashMap::new();
+    for g in glyphs {
+        if g.size.is_finite() && g.size > 0. {
+            // Whole tenths of a point: the cast cannot overflow for a real size.
+            #[allow(clippy::cast_possible_truncation)]
+            let key = (g.size * 10.).round() as i64;
+            *counts.entry(key).or_default() += g.end - g.start;
+        }
+    }
+    #[allow(clippy::cast_precision_loss)]
+    counts
+        .into_iter()
+        .max_by_key(|(size, n)| (*n, *size))
+        .map_or(0., |(size, _)| size as f64 / 10.)
+}
+
+/// Glyphs set smaller than their line and raised above its baseline.
+fn superscripts(line: &Line) -> Vec<bool> {
+    let size = dominant_size(line.glyphs.iter());
+    let mut baselines: Vec<f64> = line
+        .glyphs
+        .iter()
+        .filter(|g| (g.size - size).abs() < 0.05)
+        .map(|g| g.y)
+        .collect();
+    baselines.sort_by(f64::total_cmp);
+    let Some(&baseline) = baselines.get(baselines.len() / 2) else {
+        return vec![false; line.glyphs.len()];
+    };
+    line.glyphs
+        .iter()
+        .map(|g| g.size <= size * 0.85 && g.y < baseline - size * 0.15)
+        .collect()
+}
+
+/// A note mark: digits or one of the traditional symbols.
+fn mark_value(text: &str) -> Option<String> {
+    let t = text.trim();
+    let digits = !t.is_empty() && t.len() <= 3 && t.chars().all(|c| c.is_ascii_digit());
+    let symbols = !t.is_empty() && t.chars().count() <= 3 && t.chars().all(|c| "*†‡§¶".contains(c));
+    (digits || symbols).then(|| t.to_owned())
+}
+
+/// The mark a note line starts with: a superscript run, or "12 " / "* ".
+fn leading_mark(line: &Line, sup: &[bool]) -> Option<String> {
+    let run: String = line
+        .glyphs
+        .iter()
+        .zip(sup)
+        .take_while(|(_, s)| **s)
+        .map(|(g, _)| &line.text[g.start..g.end])
+        .collect();
+    if let Some(mark) = mark_value(&run) {
+        return Some(mark);
+    }
+    let first = line.text.split_whitespace().next()?;
+    let rest = line.text.trim_start()[first.len()..].trim_start();
+    let first = first.trim_end_matches(['.', ')']);
+    (!rest.is_empty()).then(|| mark_value(first)).flatten()
+}
+
+fn finish_page(lines: &[Line], width: f64, height: f64) -> (String, PageLayout) {
+    let page_size = dominant_size(lines.iter().flat_map(|l| l.glyphs.iter()));
+    let sups: Vec<Vec<bool>> = lines.iter().map(superscripts).collect();
+
+    // The footnote block: from the foot up, lines smaller than the page's text in
+    // its lower half (a page number at the very foot does not interrupt it).
+    let mut note_from = lines.len();
+    let mut marks: Vec<String> = Vec::new();
+    let mut note_starts: Vec<usize> = Vec::new();
+    let mut index = lines.len();
+    while index > 0 {
+        let i = index - 1;
+        let line = &lines[i];
+        let size = dominant_size(line.glyphs.iter());
+        let y = line.glyphs.first().map_or(0., |g| g.y);
+        let trimmed = line.text.trim();
+        let folio = trimmed.len() <= 4 && trimmed.chars().all(|c| c.is_ascii_digit());
+        if trimmed.is_empty() || (folio && note_from == lines.len()) {
+            index -= 1;
+            continue;
+        }
+        if !(size > 0. && size <= page_size * 0.92 && y > height * 0.5) {
+            break;
+        }
+        if let Some(mark) = leading_mark(line, &sups[i]) {
+            marks.push(mark);
+            note_from = i;
+            note_starts.push(i);
+        }
+        index -= 1;
+    }
+
+    let mut text = String::new();
+    let mut boxes = Vec::with_capacity(lines.len());
+    for (i, line) in lines.iter().enumerate() {
+        if i > 0 {
+            text.push('\n');
+        }
+        let note = i >= note_from;
+        // Reference marks in the text whose note is on this page go.
+        let mut cut: Vec<(usize, usize)> = Vec::new();
+        if !note && !marks.is_empty() {
+            let mut g = 0;
+            while g < line.glyphs.len() {
+                if !sups[i][g] {
+                    g += 1;
+                    continue;
+                }
+                let run_start = g;
+                while g < line.glyphs.len() && sups[i][g] {
+                    g += 1;
+                }
+                let (start, end) = (line.glyphs[run_start].start, line.glyphs[g - 1].end);
+                let attached = start > 0
+                    && line.text[..start]
+                        .chars()
+                        .last()
+                        .is_some_and(|c| !c.is_whitespace());
+                if attached
+                    && mark_value(&line.text[start..end]).is_some_and(|m| marks.contains(&m))
+                {
+                    cut.push((start, end));
+                }
+            }
+        }
+        let mut kept = 0;
+        for (start, end) in &cut {
+            text.push_str(&line.text[kept..*start]);
+            kept = *end;
+        }
+        text.push_str(&line.text[kept..]);
+
+        let size = dominant_size(line.glyphs.iter());
+        // Only Latin-script glyphs tell a monospaced face: CJK and other
+        // full-width characters are all one width in any font.
+        let inked: Vec<&Glyph> = line
+            .glyphs
+            .iter()
+            .filter(|g| !line.text[g.start..g.end].trim().is_empty())
+            .collect();
+        let widths: Vec<f64> = inked
+            .iter()
+            .filter(|g| {
+                line.text[g.start..g.end]
+                    .chars()
+                    .all(|c| c.is_ascii_graphic())
+            })
+            .map(|g| g.width)
+            .collect();
+        let uniform = !widths.is_empty()
+            && widths.len() * 10 >= inked.len() * 8
+            && widths
+                .iter()
+                .all(|w| (w - widths[0]).abs() < 0.001 && *w > 0.);
+        let mono = uniform && widths.len() >= 4;
+        let (x0, x1) = line.glyphs.iter().fold((f64::MAX, f64::MIN), |(a, b), g| {
+            (a.min(g.x), b.max(g.x + g.width * g.size))
+        });
+        #[allow(clippy::cast_possible_truncation)]
+        boxes.push(LineBox {
+            y: line.glyphs.first().map_or(0., |g| g.y) as f32,
+            x0: if line.glyphs.is_empty() {
+                0.
+            } else {
+                x0 as f32
+            },
+            x1: if line.glyphs.is_empty() {
+                0.
+            } else {
+                x1 as f32
+            },
+            size: size as f32,
+            mono,
+            #[allow(clippy::cast_possible_truncation)]
+            glyph_width: if uniform { widths[0] as f32 } else { 0. },
+            note,
+            starts_note: note && note_starts.contains(&i),
+        });
+    }
+    #[allow(clippy::cast_possible_truncation)]
+    let layout = PageLayout {
+        width: width as f32,
+        height: height as f32,
+        lines: boxes,
+    };
+    (text, layout)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn glyphs(text: &str, x: f64, y: f64, size: f64, width: f64) -> Line {
+        let mut line = Line::default();
+        let mut x = x;
+        for c in text.chars() {
+            let start = line.text.len();
+            line.text.push(c);
+            line.glyphs.push(Glyph {
+                start,
+                end: line.text.len(),
+                x,
+                y,
+                size,
+                width,
+            });
+            x += width * size;
+        }
+        line
+    }
+
+    fn append(line: &mut Line, other: Line) {
+        let offset = line.text.len();
+        line.text.push_str(&other.text);
+        line.glyphs.extend(other.glyphs.into_iter().map(|mut g| {
+            g.start += offset;
+            g.end += offset;
+            g
+        }));
+    }
+
+    #[test]
+    fn a_reference_mark_goes_when_its_note_is_on_the_page() {
+        let mut body = glyphs("looping is allowed", 72., 100., 10., 0.5);
+        append(&mut body, glyphs("1", 160., 96., 7., 0.5));
+        append(&mut body, glyphs(" and so on.", 164., 100., 10., 0.5));
+        let other = glyphs(
+            "Text of the page goes on at length here.",
+            72.,
+            112.,
+            10.,
+            0.5,
+        );
+        let mut note = glyphs("1", 72., 700., 6., 0.5);
+        append(
+            &mut note,
+            glyphs("A note at the foot of the page.", 76., 702., 8., 0.5),
+        );
+        let folio = glyphs("12", 300., 760., 10., 0.5);
+        let (text, layout) = finish_page(&[body, other, note, folio], 612., 792.);
+        assert_eq!(
+            text,
+            "looping is allowed and so on.\nText of the page goes on at length here.\n1A note at the foot of the page.\n12"
+        );
+        assert_eq!(
+            layout.lines.iter().map(|l| l.note).collect::<Vec<_>>(),
+            [false, false, true, true]
+        );
+    }
+
+    #[test]
+    fn a_superscript_without_a_note_stays() {
+        // x² in a formula: no footnote block, nothing taken.
+        let mut body = glyphs("the area is x", 72., 100., 10., 0.5);
+        append(&mut body, glyphs("2", 140., 96., 7., 0.5));
+        let (text, layout) = finish_page(&[body], 612., 792.);
+        assert_eq!(text, "the area is x2");
+        assert!(!layout.lines[0].note);
+    }
+
+    #[test]
+    fn monospaced_lines_are_marked() {
+        let code = glyphs("x <- c(1, 2, 3)", 72., 100., 10., 0.6);
+        let mut prose = glyphs("Proportional", 72., 112., 10., 0.5);
+        prose.glyphs[3].width = 0.3;
+        let (_, layout) = finish_page(&[code, prose], 612., 792.);
+        assert!(layout.lines[0].mono);
+        assert!(!layout.lines[1].mono);
+    }
+}

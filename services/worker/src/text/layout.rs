@@ -1,0 +1,36 @@
+//! What the page knows about each line of its text, when the engine can tell
+//! (pdf-extract's output device sees every glyph; pdftotext's plain text does not).
+
+use serde::{Deserialize, Serialize};
+
+/// One page's lines, in the order of the page's text lines.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct PageLayout {
+    /// Page size in points.
+    pub width: f32,
+    pub height: f32,
+    pub lines: Vec<LineBox>,
+}
+
+/// Where a line sits and how it is set.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct LineBox {
+    /// Baseline of its first glyph, from the top of the page, in points.
+    pub y: f32,
+    /// Left and right ends, in points.
+    pub x0: f32,
+    pub x1: f32,
+    /// The type size most of its glyphs are set in, in points.
+    pub size: f32,
+    /// Every glyph the same width: a monospaced font (code, terminal output).
+    pub mono: bool,
+    /// The one advance width all its Latin glyphs share, or 0: a line too short
+    /// to tell ("$ R") is code when this is the book's monospaced width.
+    #[serde(default)]
+    pub glyph_width: f32,
+    /// Part of the page's footnote block.
+    pub note: bool,
+    /// The first line of a footnote (it starts with the note's mark).
+    #[serde(default)]
+    pub starts_note: bool,
+}
