@@ -3,12 +3,14 @@
 //!
 //!   readme-bench gateway --gateway-bin PATH [--requests N] [--concurrency C] [--rate PER_SEC] [--upstream-ms MS]
 //!   readme-bench upload --api URL --token T --pid API_PID --storage DIR --size-mib N --concurrency C [--header 1]
+//!   readme-bench listening --corpus DIR --worker-bin PATH --peer-python PATH --peer-script PATH [--only a.pdf,b.pdf]
 
 // Printing figures is this tool's whole job.
 #![allow(clippy::print_stdout)]
 
 mod fake_upstream;
 mod gateway;
+mod listening;
 mod pipeline;
 mod queue;
 mod stats;
@@ -68,8 +70,17 @@ fn main() -> anyhow::Result<()> {
             token: flags.get("token").cloned(),
             read_token: flags.get("read-token").cloned(),
         })),
+        "listening" => runtime.block_on(listening::run(listening::Options {
+            corpus: flag("corpus")?.into(),
+            worker_bin: flag("worker-bin")?.into(),
+            peer_python: flag("peer-python")?.into(),
+            peer_script: flag("peer-script")?.into(),
+            only: flags.get("only").cloned(),
+        })),
         other => {
-            anyhow::bail!("unknown benchmark {other:?}; try: upload, gateway, queue, pipeline")
+            anyhow::bail!(
+                "unknown benchmark {other:?}; try: upload, gateway, queue, pipeline, listening"
+            )
         }
     }
 }

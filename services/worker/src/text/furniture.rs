@@ -167,21 +167,91 @@ pub(super) fn kept_lines(
     page_count: usize,
 ) -> Vec<usize> {
     let edges = edge_indices(lines);
+    let numbering = line_number_runs(lines);
     lines
         .iter()
         .enumerate()
         .filter(|(i, line)| {
-            !(edges.contains(i)
-                && ((page_count >= 3 && repeated.contains_key(&signature(line)))
-                    || is_page_number(line)))
+            !(numbering.contains(i)
+                || edges.contains(i)
+                    && ((page_count >= 3 && repeated.contains_key(&signature(line)))
+                        || is_page_number(line)))
         })
         .map(|(i, _)| i)
         .collect()
 }
 
+/// Line numbers printed in the margin (critical editions, legal texts, code
+/// listings) come out as runs of lines holding only a number that counts up:
+/// "2", "3", "4" or "1R", "2R", "3R". Three or more in a row (blank lines
+/// between allowed) are numbering, not text.
+fn line_number_runs(lines: &[String]) -> Vec<usize> {
+    let number = |line: &str| -> Option<u32> {
+        let t = line.trim();
+        let digits = t.trim_end_matches(|c: char| c.is_ascii_alphabetic());
+        (t.len() - digits.len() <= 1 && !digits.is_empty() && digits.len() <= 4)
+            .then(|| digits.parse().ok())
+            .flatten()
+    };
+    let mut out = Vec::new();
+    let mut run: Vec<(usize, u32)> = Vec::new();
+    let close = |run: &mut Vec<(usize, u32)>, out: &mut Vec<usize>| {
+        if run.len() >= 3 {
+            out.extend(run.iter().map(|(i, _)| *i));
+        }
+        run.clear();
+    };
+    for (i, line) in lines.iter().enumerate() {
+        if line.trim().is_empty() {
+            continue;
+        }
+        match number(line) {
+            Some(n)
+                if run
+                    .last()
+                    .is_none_or(|(_, last)| n > *last && n - last <= 10) =>
+            {
+                run.push((i, n));
+            }
+            Some(n) => {
+                close(&mut run, &mut out);
+                run.push((i, n));
+            }
+            None => close(&mut run, &mut out),
+        }
+    }
+    close(&mut run, &mut out);
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn margin_line_numbers_are_numbering() {
+        // eledpar_columns_langs.pdf: "2" … "9", then "1R" … "5R".
+        let lines: Vec<String> = [
+            "Глава 1",
+            "1",
+            "",
+            "2",
+            "3",
+            "4",
+            "Трактат Второй",
+            "1R",
+            "",
+            "2R",
+            "3R",
+            "In 1990 it was 12",
+            "7",
+            "Then.",
+        ]
+        .iter()
+        .map(|s| (*s).to_owned())
+        .collect();
+        assert_eq!(line_number_runs(&lines), [1, 3, 4, 5, 7, 9, 10]);
+    }
 
     #[test]
     fn page_numbers_are_recognised() {

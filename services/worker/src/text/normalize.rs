@@ -218,6 +218,7 @@ fn clean_lines(page: &str) -> Vec<String> {
     for raw in attach_stray_marks(&enclosed_symbols(&page.nfkc().collect::<String>()))
         .split(['\n', '\r', '\u{2028}', '\u{2029}'])
     {
+        let raw = logical_rtl(raw);
         let mut line = String::with_capacity(raw.len());
         let mut space = false;
         for c in raw.chars() {
@@ -238,6 +239,65 @@ fn clean_lines(page: &str) -> Vec<String> {
         lines.push(line);
     }
     lines
+}
+
+/// poppler writes a right-to-left line as its embedded runs (U+202B … U+202C) in
+/// the order they sit on the page, left to right; each run's own text is in
+/// reading order. A Hebrew or Arabic reader starts at the right, so the runs are
+/// read last to first: `RLE A PDF , RLE B PDF` is "B, A". Lines without embeddings, or mostly
+/// left-to-right, are left as they are.
+fn logical_rtl(line: &str) -> std::borrow::Cow<'_, str> {
+    const EMBED: [char; 2] = ['\u{202B}', '\u{202E}'];
+    const POP: char = '\u{202C}';
+    if !line.contains(EMBED) {
+        return line.into();
+    }
+    let rtl = line.chars().filter(|c| is_rtl_letter(*c)).count();
+    let letters = line.chars().filter(|c| c.is_alphabetic()).count();
+    if rtl * 2 <= letters {
+        return line.into();
+    }
+    // Segments: each embedded run, and the text between runs.
+    let mut segments: Vec<String> = Vec::new();
+    let mut current = String::new();
+    let mut inside = false;
+    for c in line.chars() {
+        if EMBED.contains(&c) {
+            if !current.trim().is_empty() {
+                segments.push(std::mem::take(&mut current));
+            }
+            current.clear();
+            inside = true;
+        } else if c == POP && inside {
+            segments.push(std::mem::take(&mut current));
+            inside = false;
+        } else {
+            current.push(c);
+        }
+    }
+    if !current.trim().is_empty() {
+        segments.push(current);
+    }
+    let reversed: Vec<String> = segments
+        .iter()
+        .rev()
+        .map(|s| s.trim().to_owned())
+        .filter(|s| !s.is_empty())
+        .collect();
+    // Punctuation that opened a run on the left closes the run before it.
+    let mut out = String::new();
+    for segment in reversed {
+        let glued = segment.chars().all(|c| c.is_ascii_punctuation());
+        if !out.is_empty() && !glued {
+            out.push(' ');
+        }
+        out.push_str(&segment);
+    }
+    out.into()
+}
+
+fn is_rtl_letter(c: char) -> bool {
+    matches!(c as u32, 0x0590..=0x08FF | 0xFB1D..=0xFDFF | 0xFE70..=0xFEFF)
 }
 
 /// TeX draws © as a "c" with a combining enclosing circle (U+20DD), which a voice
@@ -469,6 +529,22 @@ mod tests {
         assert_eq!(
             texts(&["Copyright c\u{20DD} 1990, Acme R\u{20DD} and x\u{20DD}y."]),
             ["Copyright © 1990, Acme ® and xy."]
+        );
+    }
+
+    #[test]
+    fn right_to_left_runs_are_read_from_the_right() {
+        // eledpar_columns_langs.pdf through pdftotext: each line's runs left to right.
+        assert_eq!(
+            texts(&[
+                "\u{202B} ר״ל שהם יסודות\u{202C},\u{202B}בפנות התוריות\u{202C}\n.\u{202B}חלילה\u{202C}"
+            ]),
+            ["בפנות התוריות, ר״ל שהם יסודות חלילה."]
+        );
+        // Mostly left-to-right: untouched (marks dropped).
+        assert_eq!(
+            texts(&["The word \u{202B}שלום\u{202C} means peace."]),
+            ["The word שלום means peace."]
         );
     }
 

@@ -1,0 +1,632 @@
+//! What a listener would hear, measured: for every text-bearing corpus file, our
+//! default reading flow (the `body` chunks) beside a strong peer (pymupdf4llm, the
+//! layout model in PyMuPDF 2.x, running heads and feet dropped) and against
+//! poppler's `pdftotext` as the reference for what the page says.
+//!
+//! Figures per file: word recall (all our kinds against the reference, so nothing
+//! is lost; the body against the reference's own body lines, so nothing the
+//! listener should hear is missing), words a listener should not hear per 10,000
+//! words by kind, the share of sentences over the maximum, chapter coverage, and
+//! extraction pages/s beside pdftotext. The junk detectors below are the same for
+//! both texts and look only at the text (not at our labels), so they cannot flatter
+//! us: a table of contents we fail to label still counts as contents.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Instant;
+
+use regex::Regex;
+use shared_domain::Vars;
+use shared_domain::domain::ChunkKind;
+use unicode_segmentation::UnicodeSegmentation;
+use worker::config::PipelineConfig;
+use worker::extract::Extractor;
+use worker::text::chunk_pages;
+
+pub struct Options {
+    pub corpus: PathBuf,
+    pub worker_bin: PathBuf,
+    /// `python` of a venv with PyMuPDF 2.x, and scripts/lib/peer_text.py.
+    pub peer_python: PathBuf,
+    pub peer_script: PathBuf,
+    /// Only these files (comma-separated), for a quick look.
+    pub only: Option<String>,
+}
+
+/// Longest sentence a voice is handed (our default `SENTENCE_MAX_CHARS`).
+const SENTENCE_MAX: usize = 250;
+
+const KINDS: [&str; 8] = [
+    "contents",
+    "index",
+    "running heads",
+    "page numbers",
+    "note marks",
+    "code",
+    "links",
+    "number runs",
+];
+
+struct Detectors {
+    leader_entry: Regex,
+    index_entry: Regex,
+    note_mark: Regex,
+    link: Regex,
+    number: Regex,
+    code_line: Regex,
+    folio: Regex,
+}
+
+impl Detectors {
+    fn new() -> anyhow::Result<Self> {
+        Ok(Self {
+            // "1.2 Pronouncing Debian . . . . 1", "Overview ......... 2", "… MS-12"
+            leader_entry: Regex::new(
+                r"(?:\s?\.){3,}\s*(?:[A-Z]{1,4}-)?(?:\d{1,4}|[ivxlc]{1,6})\b",
+            )?,
+            // "regexpr (grep), 266, 270" — a term, then page numbers after a comma
+            index_entry: Regex::new(r"[\p{L})\]],(?:\s+\d{1,4}(?:[–-]\d{1,4})?,?){1,}")?,
+            // "allowed1 (", "looping.2 They", "ambulatory.264 However"
+            note_mark: Regex::new(r"\b(\p{Ll}{3,})[.,;:!?]?(\d{1,3})(?:\s+\p{Lu}|\s+\(|$)")?,
+            link: Regex::new(
+                r"(?i)\b(?:https?://|ftp://|www\.)\S+|\b[\w.+-]+@[\w-]+(?:\.[\w-]+)+\b",
+            )?,
+            number: Regex::new(r"^[\d.,:;()\[\]–-]+$")?,
+            // "> help(solve)", "$ cd work", "x <- c(1, 2)", "for (i in x) {", "}"
+            code_line: Regex::new(
+                r"^\s*(?:[>$] \S|[\w.\[\]$]+ <- |.*\)\s*\{\s*$|\}\s*$|[\w.]+\([^()]*\)$)",
+            )?,
+            folio: Regex::new(
+                r"^(?i:page\s+)?(?:\d{1,4}|[ivxlc]{1,6})(?:\s*(?:/|of)\s*\d{1,4})?$",
+            )?,
+        })
+    }
+}
+
+/// Junk words by kind, and the words there are.
+#[derive(Default, Clone)]
+struct Junk {
+    words: usize,
+    by_kind: BTreeMap<&'static str, usize>,
+}
+
+impl Junk {
+    fn per_10k(&self, kind: &str) -> f64 {
+        per_10k(self.by_kind.get(kind).copied().unwrap_or(0), self.words)
+    }
+
+    fn total_per_10k(&self) -> f64 {
+        per_10k(self.by_kind.values().sum(), self.words)
+    }
+}
+
+#[allow(clippy::cast_precision_loss)]
+fn per_10k(n: usize, words: usize) -> f64 {
+    if words == 0 {
+        0.
+    } else {
+        n as f64 * 10_000. / words as f64
+    }
+}
+
+fn words(text: &str) -> impl Iterator<Item = &str> {
+    text.split_whitespace()
+        .filter(|w| w.chars().any(char::is_alphanumeric))
+}
+
+fn count_words(text: &str) -> usize {
+    words(text).count()
+}
+
+/// Running heads as the reference shows them: edge lines of its pages whose
+/// text, numbers masked, recurs on three pages or more.
+fn running_heads(reference_pages: &[String]) -> Vec<String> {
+    let mask = |l: &str| -> String {
+        l.split_whitespace()
+            .filter(|w| !w.chars().all(|c| c.is_ascii_digit()))
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    let mut counts: HashMap<String, usize> = HashMap::new();
+    for page in reference_pages {
+        let lines: Vec<&str> = page
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty())
+            .collect();
+        let mut edges: Vec<&str> = lines.iter().take(2).copied().collect();
+        edges.extend(lines.iter().rev().take(2));
+        edges.sort_unstable();
+        edges.dedup();
+        for line in edges {
+            let masked = mask(line);
+            if masked.chars().filter(|c| c.is_alphabetic()).count() >= 5 && masked.len() <= 120 {
+                *counts.entry(masked).or_default() += 1;
+            }
+        }
+    }
+    counts
+        .into_iter()
+        .filter(|(_, n)| *n >= 3)
+        .map(|(head, _)| head)
+        .collect()
+}
+
+/// Junk in a text a listener would hear. `heads` come from the reference.
+fn junk(text: &str, heads: &[String], d: &Detectors) -> Junk {
+    let mut j = Junk {
+        words: count_words(text),
+        ..Junk::default()
+    };
+    let mut add = |kind: &'static str, n: usize| *j.by_kind.entry(kind).or_default() += n;
+
+    // Contents: leader-dot entries, in runs of two or more.
+    let mut last_end = 0;
+    let mut run: Vec<usize> = Vec::new();
+    let mut contents = 0;
+    for m in d.leader_entry.find_iter(text) {
+        let start = text[..m.start()]
+            .rfind("\n\n")
+            .map_or(0, |i| i + 2)
+            .max(last_end);
+        let entry_words = count_words(&text[start..m.end()]).min(30);
+        if start > last_end + 200 && run.len() >= 2 {
+            contents += run.iter().sum::<usize>();
+            run.clear();
+        } else if start > last_end + 200 {
+            run.clear();
+        }
+        run.push(entry_words.max(1));
+        last_end = m.end();
+    }
+    if run.len() >= 2 {
+        contents += run.iter().sum::<usize>();
+    }
+    add("contents", contents);
+
+    // Index: "term, 12, 34" entries in runs of three or more.
+    let mut index = 0;
+    let mut run: Vec<usize> = Vec::new();
+    let mut last_end = 0;
+    for m in d.index_entry.find_iter(text) {
+        let before = &text[last_end.min(m.start())..m.start()];
+        let term_words = count_words(before).min(6);
+        if before.len() > 120 {
+            if run.len() >= 3 {
+                index += run.iter().sum::<usize>();
+            }
+            run.clear();
+        }
+        run.push(term_words + count_words(m.as_str()));
+        last_end = m.end();
+    }
+    if run.len() >= 3 {
+        index += run.iter().sum::<usize>();
+    }
+    add("index", index);
+
+    // Running heads: each occurrence after the first (the first may be a title).
+    let masked: String = text
+        .split_whitespace()
+        .filter(|w| !w.chars().all(|c| c.is_ascii_digit()))
+        .collect::<Vec<_>>()
+        .join(" ");
+    let mut heads_words = 0;
+    for head in heads {
+        let n = masked.matches(head.as_str()).count();
+        heads_words += n.saturating_sub(1) * count_words(head);
+    }
+    add("running heads", heads_words);
+
+    let mut folios = 0;
+    let mut code = 0;
+    for line in text.lines() {
+        let t = line.trim();
+        if d.folio.is_match(t) {
+            folios += 1;
+        }
+        if d.code_line.is_match(line) && !t.ends_with('.') {
+            code += count_words(t);
+        }
+    }
+    add("page numbers", folios);
+    add("code", code);
+
+    // A word glued to a number where the word alone is the book's word.
+    let mut vocabulary: HashMap<&str, usize> = HashMap::new();
+    for w in text.split(|c: char| !c.is_alphanumeric()) {
+        if !w.is_empty() {
+            *vocabulary.entry(w).or_default() += 1;
+        }
+    }
+    let marks = d
+        .note_mark
+        .captures_iter(text)
+        .filter(|c| vocabulary.get(&c[1]).copied().unwrap_or(0) >= 2)
+        .count();
+    add("note marks", marks);
+    add("links", d.link.find_iter(text).count());
+
+    // Runs of four or more bare numbers.
+    let mut numbers = 0;
+    let mut run = 0;
+    for w in text.split_whitespace() {
+        if d.number.is_match(w) && w.chars().any(|c| c.is_ascii_digit()) {
+            run += 1;
+        } else {
+            if run >= 4 {
+                numbers += run;
+            }
+            run = 0;
+        }
+    }
+    if run >= 4 {
+        numbers += run;
+    }
+    add("number runs", numbers);
+    j
+}
+
+/// Σ min(reference, ours) / Σ reference over lowercased words.
+#[allow(clippy::cast_precision_loss)]
+fn recall(reference: &str, ours: &str) -> f64 {
+    let bag = |t: &str| {
+        let mut m: HashMap<String, usize> = HashMap::new();
+        for w in t
+            .split(|c: char| !c.is_alphanumeric())
+            .filter(|w| !w.is_empty())
+        {
+            *m.entry(w.to_lowercase()).or_default() += 1;
+        }
+        m
+    };
+    let (r, o) = (bag(reference), bag(ours));
+    let total: usize = r.values().sum();
+    if total == 0 {
+        return 1.;
+    }
+    let hit: usize = r
+        .iter()
+        .map(|(w, n)| (*n).min(o.get(w).copied().unwrap_or(0)))
+        .sum();
+    hit as f64 / total as f64
+}
+
+/// The reference's own body: its lines without what the junk detectors flag.
+fn reference_body(pages: &[String], heads: &[String], d: &Detectors) -> String {
+    let mut out = String::new();
+    for page in pages {
+        for line in page.lines() {
+            let t = line.trim();
+            let masked: String = t
+                .split_whitespace()
+                .filter(|w| !w.chars().all(|c| c.is_ascii_digit()))
+                .collect::<Vec<_>>()
+                .join(" ");
+            if t.is_empty()
+                || d.folio.is_match(t)
+                || d.leader_entry.is_match(t)
+                || heads.contains(&masked)
+            {
+                continue;
+            }
+            out.push_str(&d.link.replace_all(t, " "));
+            out.push('\n');
+        }
+    }
+    out
+}
+
+/// `reference` without, word for word, what our other kinds hold: what is left
+/// is what should be in the reading flow.
+fn without(reference: &str, others: &str) -> String {
+    let mut remove: HashMap<String, usize> = HashMap::new();
+    for w in others
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+    {
+        *remove.entry(w.to_lowercase()).or_default() += 1;
+    }
+    let mut out = String::with_capacity(reference.len());
+    for w in reference
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+    {
+        match remove.get_mut(&w.to_lowercase()) {
+            Some(n) if *n > 0 => *n -= 1,
+            _ => {
+                out.push_str(w);
+                out.push(' ');
+            }
+        }
+    }
+    out
+}
+
+#[allow(clippy::cast_precision_loss)]
+fn share_over(sentences: &[usize]) -> f64 {
+    if sentences.is_empty() {
+        return 0.;
+    }
+    sentences.iter().filter(|n| **n > SENTENCE_MAX).count() as f64 * 100. / sentences.len() as f64
+}
+
+struct Peer {
+    text: String,
+    seconds: f64,
+    error: Option<String>,
+}
+
+fn run_peer(opts: &Options, files: &[PathBuf]) -> anyhow::Result<HashMap<PathBuf, Peer>> {
+    let output = std::process::Command::new(&opts.peer_python)
+        .arg(&opts.peer_script)
+        .args(files)
+        .stderr(std::process::Stdio::null())
+        .output()?;
+    anyhow::ensure!(
+        output.status.success(),
+        "the peer script failed: {}",
+        output.status
+    );
+    let mut peers = HashMap::new();
+    for line in String::from_utf8_lossy(&output.stdout).lines() {
+        let v: serde_json::Value = serde_json::from_str(line)?;
+        let file = PathBuf::from(v["file"].as_str().unwrap_or_default());
+        peers.insert(
+            file,
+            Peer {
+                text: v["text"].as_str().unwrap_or_default().to_owned(),
+                seconds: v["seconds"].as_f64().unwrap_or(0.),
+                error: v["error"].as_str().map(str::to_owned),
+            },
+        );
+    }
+    Ok(peers)
+}
+
+fn pdftotext_pages(path: &Path) -> anyhow::Result<(Vec<String>, f64)> {
+    let started = Instant::now();
+    let out = std::process::Command::new("pdftotext")
+        .args(["-enc", "UTF-8"])
+        .arg(path)
+        .arg("-")
+        .stderr(std::process::Stdio::null())
+        .output()?;
+    let seconds = started.elapsed().as_secs_f64();
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    let mut pages: Vec<String> = text.split('\u{c}').map(str::to_owned).collect();
+    if pages.last().is_some_and(|p| p.trim().is_empty()) {
+        pages.pop();
+    }
+    Ok((pages, seconds))
+}
+
+#[allow(clippy::too_many_lines, clippy::cast_precision_loss)]
+pub async fn run(opts: Options) -> anyhow::Result<()> {
+    let d = Detectors::new()?;
+    let manifest = std::fs::read_to_string(opts.corpus.join("MANIFEST.tsv"))?;
+    let only: Option<Vec<&str>> = opts.only.as_deref().map(|o| o.split(',').collect());
+    let files: Vec<PathBuf> = manifest
+        .lines()
+        .skip(1)
+        .filter_map(|l| l.split('\t').next())
+        .filter(|f| f.ends_with(".pdf"))
+        .filter(|f| only.as_ref().is_none_or(|o| o.contains(f)))
+        .map(|f| opts.corpus.join(f))
+        .collect();
+    let cores = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
+    let config = PipelineConfig::from_vars(
+        &Vars::from_env(),
+        worker::resources::Resources {
+            cpus: cores,
+            memory_bytes: None,
+        },
+    )?;
+    let extractor = Extractor::new(
+        &config,
+        opts.worker_bin.clone(),
+        Arc::new(tokio::sync::Semaphore::new(config.parallelism as usize)),
+    );
+
+    // Ours first, then the peer on the files that have text.
+    struct Ours {
+        body: String,
+        all: String,
+        /// Everything not in the reading flow.
+        others: String,
+        sentences: Vec<usize>,
+        chunks: usize,
+        mean_chars: usize,
+        chapter_cover: Option<f64>,
+        pages: usize,
+        seconds: f64,
+    }
+    let mut ours: Vec<(PathBuf, Ours)> = Vec::new();
+    for path in &files {
+        let started = Instant::now();
+        let Ok(doc) = extractor.extract(path, &|_, _| {}).await else {
+            continue;
+        };
+        let book = chunk_pages(&doc.pages, &doc.layouts, &doc.outline, config.text);
+        let seconds = started.elapsed().as_secs_f64();
+        if book.chunks.is_empty() {
+            continue;
+        }
+        let body: Vec<_> = book
+            .chunks
+            .iter()
+            .filter(|c| c.kind == ChunkKind::Body)
+            .collect();
+        let mut sentences = Vec::new();
+        for c in &body {
+            let chars: Vec<char> = c.text.chars().collect();
+            for (i, s) in c.sentence_starts.iter().enumerate() {
+                let end = c
+                    .sentence_starts
+                    .get(i + 1)
+                    .map_or(chars.len(), |e| *e as usize);
+                let n = chars[*s as usize..end]
+                    .iter()
+                    .collect::<String>()
+                    .trim()
+                    .chars()
+                    .count();
+                sentences.push(n);
+            }
+        }
+        let chapter_cover = (!doc.outline.is_empty()).then(|| {
+            body.iter().filter(|c| c.chapter.is_some()).count() as f64 * 100.
+                / body.len().max(1) as f64
+        });
+        ours.push((
+            path.clone(),
+            Ours {
+                body: body
+                    .iter()
+                    .map(|c| c.text.as_str())
+                    .collect::<Vec<_>>()
+                    .join("\n\n"),
+                all: book
+                    .chunks
+                    .iter()
+                    .map(|c| c.text.as_str())
+                    .collect::<Vec<_>>()
+                    .join("\n\n"),
+                others: book
+                    .chunks
+                    .iter()
+                    .filter(|c| c.kind != ChunkKind::Body)
+                    .map(|c| c.text.as_str())
+                    .collect::<Vec<_>>()
+                    .join("\n\n"),
+                sentences,
+                chunks: book.chunks.len(),
+                mean_chars: book.chunks.iter().map(|c| c.char_count).sum::<usize>()
+                    / book.chunks.len(),
+                chapter_cover,
+                pages: doc.pages.len(),
+                seconds,
+            },
+        ));
+    }
+    let text_files: Vec<PathBuf> = ours.iter().map(|(p, _)| p.clone()).collect();
+    let peers = run_peer(&opts, &text_files)?;
+
+    println!(
+        "{:<32} {:>6} {:>7} {:>7} {:>7} | {:>8} {:>8} | {:>6} {:>6} | {:>6} {:>6} | {:>5} {:>6} | {:>7} {:>7}",
+        "file",
+        "words",
+        "rec.all",
+        "rec.bdy",
+        "peer",
+        "junk/10k",
+        "peer",
+        ">250%",
+        "peer",
+        "chunks",
+        "chars",
+        "chap%",
+        "",
+        "p/s",
+        "pdftxt"
+    );
+    let mut totals_ours = Junk::default();
+    let mut totals_peer = Junk::default();
+    for (path, o) in &ours {
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let (reference, poppler_s) = pdftotext_pages(path)?;
+        let heads = running_heads(&reference);
+        let ref_body = reference_body(&reference, &heads, &d);
+        let j = junk(&o.body, &heads, &d);
+        let peer = peers.get(path);
+        let pj = peer.map(|p| junk(&p.text, &heads, &d)).unwrap_or_default();
+        let peer_sentences: Vec<usize> = peer
+            .map(|p| {
+                p.text
+                    .split("\n\n")
+                    .flat_map(|para| {
+                        para.split_sentence_bounds()
+                            .map(|s| s.trim().chars().count())
+                    })
+                    .filter(|n| *n > 0)
+                    .collect()
+            })
+            .unwrap_or_default();
+        for (kind, n) in &j.by_kind {
+            *totals_ours.by_kind.entry(kind).or_default() += n;
+        }
+        totals_ours.words += j.words;
+        for (kind, n) in &pj.by_kind {
+            *totals_peer.by_kind.entry(kind).or_default() += n;
+        }
+        totals_peer.words += pj.words;
+        let pages_per_s = |pages: usize, s: f64| if s > 0. { pages as f64 / s } else { 0. };
+        println!(
+            "{:<32} {:>6} {:>6.1}% {:>6.1}% {:>6.1}% | {:>8.0} {:>8} | {:>6.1} {:>6} | {:>6} {:>6} | {:>5} {:>6} | {:>7.0} {:>7.0}",
+            name.chars().take(32).collect::<String>(),
+            j.words,
+            recall(&ref_body, &o.all) * 100.,
+            recall(&without(&ref_body, &o.others), &o.body) * 100.,
+            peer.map_or(0., |p| recall(&ref_body, &p.text) * 100.),
+            j.total_per_10k(),
+            match peer {
+                Some(p) if p.error.is_none() => format!("{:.0}", pj.total_per_10k()),
+                _ => "failed".into(),
+            },
+            share_over(&o.sentences),
+            format!("{:.1}", share_over(&peer_sentences)),
+            o.chunks,
+            o.mean_chars,
+            o.chapter_cover.map_or("-".into(), |c| format!("{c:.0}")),
+            "",
+            pages_per_s(o.pages, o.seconds),
+            pages_per_s(reference.len(), poppler_s),
+        );
+        let worst: Vec<String> = KINDS
+            .iter()
+            .filter(|k| j.per_10k(k) >= 1. || pj.per_10k(k) >= 1.)
+            .map(|k| format!("{k} {:.0}/{:.0}", j.per_10k(k), pj.per_10k(k)))
+            .collect();
+        if !worst.is_empty() {
+            println!(
+                "{:<32}   by kind, ours/peer per 10k: {}",
+                "",
+                worst.join(", ")
+            );
+        }
+        if let Some(p) = peer {
+            if let Some(e) = &p.error {
+                println!("{:<32}   peer failed: {e}", "");
+            }
+            let _ = p.seconds;
+        }
+    }
+    println!();
+    println!("all files, junk per 10,000 words in the reading flow (ours / peer):");
+    for kind in KINDS {
+        println!(
+            "  {:<14} {:>8.1} {:>8.1}",
+            kind,
+            totals_ours.per_10k(kind),
+            totals_peer.per_10k(kind)
+        );
+    }
+    println!(
+        "  {:<14} {:>8.1} {:>8.1}",
+        "total",
+        totals_ours.total_per_10k(),
+        totals_peer.total_per_10k()
+    );
+    println!(
+        "(rec.all: the words of pdftotext's text (its running heads, page numbers, contents lines and \
+         links set aside) found in any of our chunks: nothing lost; rec.bdy: the same words, less those \
+         our other kinds hold, found in our reading flow; peer: pdftotext's words found in the peer's text; >250%: sentences over {SENTENCE_MAX} chars; \
+         chap%: body chunks with a chapter, when the PDF has an outline; p/s: pages/s of ours incl. \
+         normalize+chunk, and pdftotext's)"
+    );
+    Ok(())
+}
