@@ -91,6 +91,8 @@ struct Args {
     shard: u32,
     shards: u32,
     max_pages: u32,
+    /// Only the document event (page count and outline), no pages.
+    outline_only: bool,
     rest: Vec<String>,
 }
 
@@ -103,6 +105,7 @@ fn parse(args: &[String]) -> Result<Args, String> {
         shard: 0,
         shards: 1,
         max_pages: u32::MAX,
+        outline_only: false,
         rest: Vec::new(),
     };
     let mut it = args.iter();
@@ -122,6 +125,7 @@ fn parse(args: &[String]) -> Result<Args, String> {
                     .max(1);
             }
             "--max-pages" => out.max_pages = u32::try_from(value(arg)?).unwrap_or(u32::MAX),
+            "--outline-only" => out.outline_only = true,
             "--" => {
                 out.rest = it.cloned().collect();
                 break;
@@ -151,8 +155,9 @@ pub fn limit_main(args: &[String]) -> ExitCode {
     ExitCode::from(127)
 }
 
-/// `worker extract [limits] [--shard K --shards N] [--max-pages P] FILE`: extract
-/// the pages `p` with `(p - 1) % N == K`, one JSON line each.
+/// `worker extract [limits] [--shard K --shards N] [--max-pages P] [--outline-only] FILE`:
+/// extract the pages `p` with `(p - 1) % N == K`, one JSON line each (or only the
+/// document's page count and outline).
 pub fn extract_main(args: &[String]) -> ExitCode {
     let args = match parse(args) {
         Ok(a) => a,
@@ -265,6 +270,9 @@ fn run(path: &std::path::Path, args: &Args, out: &mut impl Write) -> std::io::Re
             outline,
         },
     )?;
+    if args.outline_only {
+        return Ok(());
+    }
     // One extractor for the whole shard: each font is decoded once, not once per page.
     let mut extractor = pdf_extract::PageExtractor::new(&doc);
     for (&page, &page_id) in &pages {

@@ -162,7 +162,8 @@ impl Extractor {
                     Ok(pages) => Ok(Extracted {
                         pages,
                         layouts: Vec::new(),
-                        outline: Vec::new(),
+                        // The outline may still be readable where the text was not.
+                        outline: self.outline(path).await,
                         engine: "pdftotext".into(),
                         suspect: Vec::new(),
                         failed_pages: 0,
@@ -172,7 +173,7 @@ impl Extractor {
             None => Ok(Extracted {
                 pages: self.pdftotext(path, None).await?.map_err(Failure::Book)?,
                 layouts: Vec::new(),
-                outline: Vec::new(),
+                outline: self.outline(path).await,
                 engine: "pdftotext".into(),
                 suspect: Vec::new(),
                 failed_pages: 0,
@@ -324,6 +325,31 @@ impl Extractor {
             return Ok(Err(classify_crash(status, &stderr, self.timeout)));
         }
         Ok(Ok(out))
+    }
+
+    /// The document's outline alone, from a child under the same limits; none if
+    /// it cannot be read (a book's text never depends on its outline).
+    async fn outline(&self, path: &Path) -> Vec<OutlineEntry> {
+        let Ok(_permit) = self.permit().await else {
+            return Vec::new();
+        };
+        let mut cmd = self.child("extract");
+        cmd.arg("--outline-only").arg(path);
+        let Ok(child) = spawn(cmd) else {
+            return Vec::new();
+        };
+        let counter = PageCounter {
+            done: AtomicU32::new(0),
+            total: AtomicU32::new(0),
+            progress: &|_, _| {},
+        };
+        let run = wait_with_output(child, 64 << 20, |line, shard: &mut Shard| {
+            shard.accept(line, &counter);
+        });
+        match tokio::time::timeout(self.timeout.min(Duration::from_secs(60)), run).await {
+            Ok(Ok((_, (shard, _), _))) => shard.outline,
+            _ => Vec::new(),
+        }
     }
 
     /// pdftotext (poppler) under the same limits; pages split at form feeds.

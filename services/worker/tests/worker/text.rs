@@ -435,3 +435,35 @@ async fn footnotes_and_code_leave_the_reading_flow_labelled() {
             .any(|c| c.kind == ChunkKind::Code && c.text == "$ mkdir work\n$ cd work")
     );
 }
+
+#[tokio::test]
+async fn a_book_read_by_pdftotext_keeps_its_outline() {
+    let config = crate::helpers::pipeline_config(&[("TEXT_ENGINES", "pdftotext")]);
+    let extractor = Extractor::new(
+        &config,
+        PathBuf::from(BIN),
+        Arc::new(tokio::sync::Semaphore::new(2)),
+    );
+    let doc = extractor
+        .extract(&corpus("rdoc_R-intro.pdf"), &|_, _| {})
+        .await
+        .unwrap();
+    assert_eq!(doc.engine, "pdftotext");
+    assert!(
+        doc.outline.iter().any(|e| e.title == "Preface"),
+        "{:?}",
+        doc.outline
+    );
+    let chunks = chunk_pages(
+        &doc.pages,
+        &doc.layouts,
+        &doc.outline,
+        ChunkSizes::default(),
+    )
+    .chunks;
+    assert!(
+        chunks
+            .iter()
+            .any(|c| c.chapter.as_deref() == Some("1 Introduction and preliminaries"))
+    );
+}
