@@ -100,21 +100,55 @@ fn numbered_heads_nearby(pages: &[Vec<String>]) -> Vec<String> {
     let mut heads = Vec::new();
     for (i, here) in numbered.iter().enumerate() {
         for (number, words, sig) in here {
-            let recurs = (1..=2u64).any(|ahead| {
-                numbered
-                    .get(i + usize::try_from(ahead).unwrap_or(usize::MAX))
-                    .is_some_and(|there| {
-                        there
-                            .iter()
-                            .any(|(n, w, _)| w == words && *n == number + ahead)
-                    })
-            });
-            if recurs && !heads.contains(sig) {
-                heads.push(sig.clone());
+            for ahead in 1..=2u64 {
+                let Some(there) = numbered.get(i + usize::try_from(ahead).unwrap_or(usize::MAX))
+                else {
+                    continue;
+                };
+                // Both lines are the head: scanned books misread a letter or two
+                // ("VICKSBUEG", "OP" for "OF").
+                for (n, w, their_sig) in there {
+                    if *n == number + ahead && nearly_equal(w, words) {
+                        for s in [sig, their_sig] {
+                            if !heads.contains(s) {
+                                heads.push(s.clone());
+                            }
+                        }
+                    }
+                }
             }
         }
     }
     heads
+}
+
+/// The same words but for OCR noise: letters compared, at most one edit in
+/// eight (and at least one allowed).
+fn nearly_equal(a: &str, b: &str) -> bool {
+    if a == b {
+        return true;
+    }
+    let letters = |s: &str| -> Vec<char> { s.chars().filter(|c| c.is_alphanumeric()).collect() };
+    let (a, b) = (letters(a), letters(b));
+    if a.is_empty() || b.is_empty() || a.len() > 200 || b.len() > 200 {
+        return false;
+    }
+    let allowed = (a.len().max(b.len()) / 8).max(1);
+    if a.len().abs_diff(b.len()) > allowed {
+        return false;
+    }
+    // Levenshtein distance, one row at a time.
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.iter().enumerate() {
+        let mut previous = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let substitution = previous + usize::from(ca != cb);
+            previous = row[j + 1];
+            row[j + 1] = substitution.min(row[j] + 1).min(row[j + 1] + 1);
+        }
+    }
+    row[b.len()] <= allowed
 }
 
 /// A line's number at its start or end (a whole token of digits) and the rest of
@@ -227,6 +261,31 @@ fn line_number_runs(lines: &[String]) -> Vec<usize> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn ocr_noise_does_not_hide_a_running_head() {
+        // pypdf_vicksburg_scan_ocr.pdf: pages 49 and 50 of the book, the second head misread.
+        let page = |head: &str, body: &str| -> Vec<String> {
+            [head, body, "more text of the page", "and its last line"]
+                .iter()
+                .map(|s| (*s).to_owned())
+                .collect()
+        };
+        let pages = vec![
+            page("THE SIEGE OF VICKSBURG. 49", "however, did not last long;"),
+            page("50 THE SIEGE OF VICKSBUEG.", "The Yankee Lookout."),
+        ];
+        let heads = numbered_heads_nearby(&pages);
+        assert_eq!(heads.len(), 2, "{heads:?}");
+        assert!(nearly_equal(
+            "the siege op vicksburg.",
+            "the siege of vicksburg."
+        ));
+        assert!(!nearly_equal(
+            "4.3 the 2.x releases",
+            "4.4 the 3.x releases"
+        ));
+    }
 
     #[test]
     fn margin_line_numbers_are_numbering() {
