@@ -185,20 +185,31 @@ fn junk(text: &str, heads: &[String], d: &Detectors) -> Junk {
     }
     add("contents", contents);
 
-    // Index: "term, 12, 34" entries in runs of three or more.
+    // Index: "term, 12, 34" entries in runs of three or more. An entry ends its
+    // line, or the next entry follows within a few words; "June 17th, 1996): …"
+    // in prose does neither.
+    let entries: Vec<regex::Match<'_>> = d.index_entry.find_iter(text).collect();
     let mut index = 0;
     let mut run: Vec<usize> = Vec::new();
     let mut last_end = 0;
-    for m in d.index_entry.find_iter(text) {
+    for (k, m) in entries.iter().enumerate() {
+        let rest = &text[m.end()..];
+        let ends_line = rest.is_empty() || rest.starts_with('\n') || rest.starts_with(" \n");
+        let next_close = entries
+            .get(k + 1)
+            .is_some_and(|n| n.start() - m.end() <= 40 && rest.starts_with(char::is_whitespace));
         let before = &text[last_end.min(m.start())..m.start()];
-        let term_words = count_words(before).min(6);
-        if before.len() > 120 {
+        if !(ends_line || next_close) || before.len() > 120 {
             if run.len() >= 3 {
                 index += run.iter().sum::<usize>();
             }
             run.clear();
+            if !(ends_line || next_close) {
+                last_end = m.end();
+                continue;
+            }
         }
-        run.push(term_words + count_words(m.as_str()));
+        run.push(count_words(before).min(6) + count_words(m.as_str()));
         last_end = m.end();
     }
     if run.len() >= 3 {

@@ -29,6 +29,8 @@ struct Glyph {
 struct Line {
     text: String,
     glyphs: Vec<Glyph>,
+    /// Horizontal gaps of two ems or more inside the line: table cells.
+    gaps: u32,
 }
 
 /// Collects one page at a time; [`LayoutOutput::take`] gives its text and layout.
@@ -107,6 +109,7 @@ impl OutputDev for LayoutOutput {
         let vy = font_size * trm.m12 + font_size * trm.m22;
         let size = (vx * vy).sqrt();
         if self.first_char {
+            let lines_before = self.lines.len();
             if (y - self.last_y).abs() > size * 1.5 {
                 self.lines.push(Line::default());
             }
@@ -115,6 +118,12 @@ impl OutputDev for LayoutOutput {
             }
             if x > self.last_end + size * 0.1 {
                 self.current().text.push(' ');
+            }
+            if self.lines.len() == lines_before
+                && x > self.last_end + size * 2.
+                && !self.current().glyphs.is_empty()
+            {
+                self.current().gaps += 1;
             }
         }
         // A glyph's own text may hold a line break; keep lines and text in step.
@@ -336,6 +345,7 @@ fn finish_page(lines: &[Line], width: f64, height: f64) -> (String, PageLayout) 
             glyph_width: if uniform { widths[0] as f32 } else { 0. },
             note,
             starts_note: note && note_starts.contains(&i),
+            gaps: line.gaps,
         });
     }
     #[allow(clippy::cast_possible_truncation)]

@@ -135,7 +135,8 @@ pub fn chunk<'a>(
         }
         let mut sep = "\n\n";
         // Code keeps its lines as they are: one "sentence" each, never reflowed.
-        let pieces = if paragraph.kind == ChunkKind::Code {
+        let verbatim = matches!(paragraph.kind, ChunkKind::Code | ChunkKind::Table);
+        let pieces = if verbatim {
             paragraph
                 .text
                 .lines()
@@ -153,7 +154,7 @@ pub fn chunk<'a>(
                 paragraph,
                 chapter,
             );
-            sep = if paragraph.kind == ChunkKind::Code {
+            sep = if verbatim {
                 "\n"
             } else if sentence.chars().last().is_some_and(is_unspaced_script) {
                 ""

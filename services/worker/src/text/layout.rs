@@ -33,4 +33,7 @@ pub struct LineBox {
     /// The first line of a footnote (it starts with the note's mark).
     #[serde(default)]
     pub starts_note: bool,
+    /// Gaps of two ems or more between its words: the spaces between table cells.
+    #[serde(default)]
+    pub gaps: u32,
 }

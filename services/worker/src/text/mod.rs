@@ -226,35 +226,53 @@ pub fn chunk_pages(
     BookText { chunks, language }
 }
 
-/// Before each run of code, a short sentence in the book's language tells the
-/// listener what the reading flow leaves out (the code itself is kept, labelled
-/// `code`). In a language without a wording here, the gap goes unannounced.
+/// Before each run of code or each table, a short sentence in the book's language
+/// tells the listener what the reading flow leaves out (the original is kept,
+/// labelled `code` or `table`). In a language without a wording here, the gap
+/// goes unannounced.
 fn placeholders(paragraphs: &mut Vec<Paragraph>, language: Option<&str>) {
-    let Some(wording) = language.and_then(|l| match l {
-        "en" => Some("A code example."),
-        "de" => Some("Ein Codebeispiel."),
-        "fr" => Some("Un exemple de code."),
-        "es" => Some("Un ejemplo de código."),
-        "it" => Some("Un esempio di codice."),
-        "pt" => Some("Um exemplo de código."),
-        "nl" => Some("Een codevoorbeeld."),
-        "ru" => Some("Пример кода."),
-        "ja" => Some("コード例。"),
-        "zh" => Some("代码示例。"),
-        "ko" => Some("코드 예제."),
-        _ => None,
-    }) else {
-        return;
+    use shared_domain::domain::ChunkKind;
+    let wording = |kind: ChunkKind| -> Option<&'static str> {
+        let code = kind == ChunkKind::Code;
+        Some(match language? {
+            "en" if code => "A code example.",
+            "en" => "A table.",
+            "de" if code => "Ein Codebeispiel.",
+            "de" => "Eine Tabelle.",
+            "fr" if code => "Un exemple de code.",
+            "fr" => "Un tableau.",
+            "es" if code => "Un ejemplo de código.",
+            "es" => "Una tabla.",
+            "it" if code => "Un esempio di codice.",
+            "it" => "Una tabella.",
+            "pt" if code => "Um exemplo de código.",
+            "pt" => "Uma tabela.",
+            "nl" if code => "Een codevoorbeeld.",
+            "nl" => "Een tabel.",
+            "ru" if code => "Пример кода.",
+            "ru" => "Таблица.",
+            "ja" if code => "コード例。",
+            "ja" => "表。",
+            "zh" if code => "代码示例。",
+            "zh" => "表格。",
+            "ko" if code => "코드 예제.",
+            "ko" => "표.",
+            _ => return None,
+        })
     };
     let mut out = Vec::with_capacity(paragraphs.len());
-    let mut in_code = false;
+    let mut in_run: Option<ChunkKind> = None;
     for p in paragraphs.drain(..) {
         match p.kind {
-            shared_domain::domain::ChunkKind::Code if !in_code => {
-                in_code = true;
+            kind @ (ChunkKind::Code | ChunkKind::Table) if in_run != Some(kind) => {
+                in_run = Some(kind);
+                let Some(wording) = wording(kind) else {
+                    out.push(p);
+                    continue;
+                };
                 // "the command is" + code reads "the command is: a code example."
                 let lead_in = out.last_mut().filter(|prev: &&mut Paragraph| {
-                    prev.kind == shared_domain::domain::ChunkKind::Body
+                    prev.kind == ChunkKind::Body
                         && !prev.heading
                         && prev
                             .text
@@ -275,14 +293,14 @@ fn placeholders(paragraphs: &mut Vec<Paragraph>, language: Option<&str>) {
                     }
                     None => out.push(Paragraph {
                         text: wording.to_owned(),
-                        kind: shared_domain::domain::ChunkKind::Body,
+                        kind: ChunkKind::Body,
                         heading: false,
                         ..p.clone()
                     }),
                 }
             }
-            shared_domain::domain::ChunkKind::Code | shared_domain::domain::ChunkKind::Notes => {}
-            _ => in_code = false,
+            ChunkKind::Code | ChunkKind::Table | ChunkKind::Notes => {}
+            _ => in_run = None,
         }
         out.push(p);
     }

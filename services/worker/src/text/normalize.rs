@@ -35,6 +35,7 @@ enum Role {
     NoteStart,
     Note,
     Code,
+    Table,
 }
 
 /// Line roles for a book: type sizes are compared with the book's own text size,
@@ -145,13 +146,19 @@ pub fn normalize_book(
                 .get(index)
                 .and_then(Option::as_ref)
                 .filter(|l| l.lines.len() == lines.len());
-            kept_lines(lines, &repeated, pages.len())
-                .into_iter()
-                .map(|i| {
+            let kept = kept_lines(lines, &repeated, pages.len());
+            let mut roled: Vec<(String, Role)> = kept
+                .iter()
+                .map(|&i| {
                     let role = layout.map_or(Role::Body, |l| roles.role(&lines[i], &l.lines[i]));
                     (lines[i].clone(), role)
                 })
-                .collect()
+                .collect();
+            if let Some(layout) = layout {
+                let cells: Vec<u32> = kept.iter().map(|&i| layout.lines[i].gaps).collect();
+                mark_tables(&mut roled, &cells);
+            }
+            roled
         })
         .collect();
     let texts: Vec<Vec<String>> = kept
@@ -167,6 +174,7 @@ pub fn normalize_book(
             let kind = match (page_kind, role) {
                 (ChunkKind::Body, Role::Note | Role::NoteStart) => ChunkKind::Notes,
                 (ChunkKind::Body, Role::Code) => ChunkKind::Code,
+                (ChunkKind::Body, Role::Table) => ChunkKind::Table,
                 _ => page_kind,
             };
             // A paragraph cut by a page break continues on the next page, after
@@ -379,6 +387,39 @@ fn attach_stray_marks(text: &str) -> std::borrow::Cow<'_, str> {
     out.nfc().collect::<String>().into()
 }
 
+/// Three or more lines in a row, each with three cells or more (two wide gaps),
+/// are a table: rows of figures or labels no one reads aloud line by line.
+fn mark_tables(lines: &mut [(String, Role)], gaps: &[u32]) {
+    let mut start = None;
+    for i in 0..=lines.len() {
+        let row = i < lines.len() && gaps[i] >= 2 && lines[i].1 == Role::Body;
+        match (row, start) {
+            (true, None) => start = Some(i),
+            (false, Some(s)) => {
+                if i - s >= 3 {
+                    // Rows with an empty cell have a gap fewer: they belong too.
+                    let row = |line: &(String, Role), gaps: u32| {
+                        line.1 == Role::Body && gaps >= 1 && !line.0.is_empty()
+                    };
+                    let mut from = s;
+                    while from > 0 && row(&lines[from - 1], gaps[from - 1]) {
+                        from -= 1;
+                    }
+                    let mut to = i;
+                    while to < lines.len() && row(&lines[to], gaps[to]) {
+                        to += 1;
+                    }
+                    for line in &mut lines[from..to] {
+                        line.1 = Role::Table;
+                    }
+                }
+                start = None;
+            }
+            _ => {}
+        }
+    }
+}
+
 /// Group lines into paragraphs: a blank line ends one, and so does a change of
 /// role (a heading set on its own line, code after prose, the footnotes).
 fn paragraphs(lines: &[(String, Role)], lexicon: &Lexicon) -> Vec<(String, Role)> {
@@ -404,8 +445,8 @@ fn paragraphs(lines: &[(String, Role)], lexicon: &Lexicon) -> Vec<(String, Role)
             }
         }
         current_role = *role;
-        // Code keeps its lines.
-        if *role == Role::Code && !current.is_empty() {
+        // Code and tables keep their lines.
+        if matches!(role, Role::Code | Role::Table) && !current.is_empty() {
             current.push('\n');
             current.push_str(line);
         } else {
@@ -530,6 +571,41 @@ mod tests {
             texts(&["Copyright c\u{20DD} 1990, Acme R\u{20DD} and x\u{20DD}y."]),
             ["Copyright © 1990, Acme ® and xy."]
         );
+    }
+
+    #[test]
+    fn rows_with_wide_gaps_are_a_table() {
+        let mut lines: Vec<(String, Role)> = [
+            "Shells compared.",
+            "dash V:894 191 Yes",
+            "zsh V:37 2436 Yes",
+            "csh V:1 340",
+            "tcsh V:8 1346 No",
+            "Table 1.13: List of shell programs.",
+        ]
+        .iter()
+        .map(|l| ((*l).to_owned(), Role::Body))
+        .collect();
+        mark_tables(&mut lines, &[0, 3, 3, 2, 3, 0]);
+        let roles: Vec<Role> = lines.iter().map(|l| l.1).collect();
+        assert_eq!(
+            roles,
+            [
+                Role::Body,
+                Role::Table,
+                Role::Table,
+                Role::Table,
+                Role::Table,
+                Role::Body
+            ]
+        );
+        // Two rows are not a table.
+        let mut two: Vec<(String, Role)> = vec![
+            ("a  b  c".into(), Role::Body),
+            ("d  e  f".into(), Role::Body),
+        ];
+        mark_tables(&mut two, &[2, 2]);
+        assert!(two.iter().all(|l| l.1 == Role::Body));
     }
 
     #[test]

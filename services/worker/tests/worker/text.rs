@@ -467,3 +467,47 @@ async fn a_book_read_by_pdftotext_keeps_its_outline() {
             .any(|c| c.chapter.as_deref() == Some("1 Introduction and preliminaries"))
     );
 }
+
+#[tokio::test]
+async fn a_table_is_announced_and_kept() {
+    use shared_domain::domain::ChunkKind;
+    // debref_en.pdf page 47: "Table 1.13: List of shell programs".
+    let doc = extract("debref_en.pdf").await;
+    let chunks = chunk_pages(
+        &doc.pages,
+        &doc.layouts,
+        &doc.outline,
+        ChunkSizes::default(),
+    )
+    .chunks;
+    let table = chunks
+        .iter()
+        .position(|c| {
+            c.kind == ChunkKind::Table && c.text.contains("zsh V:37, I:73 2436 Yes Z shell")
+        })
+        .expect("the shells table is a table");
+    assert!(
+        chunks[table].text.lines().count() >= 3,
+        "rows kept as lines"
+    );
+    let before = chunks[..table]
+        .iter()
+        .rev()
+        .find(|c| c.kind == ChunkKind::Body)
+        .expect("body before it");
+    assert!(
+        before.text.ends_with("A table.") || before.text.ends_with(": a table."),
+        "{}",
+        before.text
+    );
+    let body = chunks
+        .iter()
+        .filter(|c| c.kind == ChunkKind::Body)
+        .map(|c| c.text.as_str())
+        .collect::<String>();
+    assert!(!body.contains("zsh V:37"));
+    assert!(
+        body.contains("Table 1.13: List of shell programs."),
+        "the caption is read"
+    );
+}
