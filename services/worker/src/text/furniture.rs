@@ -54,12 +54,30 @@ fn edge_indices(lines: &[String]) -> Vec<usize> {
     edges
 }
 
+/// A page's edge lines: the first and last in text order, and those the layout
+/// puts in the top or bottom margin whatever their order in the text (InDesign
+/// and Word often draw the running head last).
+fn page_edges(lines: &[String], margins: &[usize]) -> Vec<usize> {
+    let mut edges = edge_indices(lines);
+    for &i in margins {
+        if i < lines.len() && !lines[i].is_empty() && !edges.contains(&i) {
+            edges.push(i);
+        }
+    }
+    edges
+}
+
 /// Signatures of lines that open or close many pages: running headers and footers.
-pub(super) fn repeated_edge_lines(pages: &[Vec<String>]) -> HashMap<String, usize> {
+/// `margins` holds, per page, the lines the layout places in the page's margins.
+pub(super) fn repeated_edge_lines(
+    pages: &[Vec<String>],
+    margins: &[Vec<usize>],
+) -> HashMap<String, usize> {
     let mut counts: HashMap<String, usize> = HashMap::new();
-    for lines in pages {
+    for (index, lines) in pages.iter().enumerate() {
         let mut seen = Vec::new();
-        for i in edge_indices(lines) {
+        let in_margins = margins.get(index).map_or(&[][..], Vec::as_slice);
+        for i in page_edges(lines, in_margins) {
             let sig = signature(&lines[i]);
             if !seen.contains(&sig) {
                 *counts.entry(sig.clone()).or_default() += 1;
@@ -197,10 +215,11 @@ fn is_page_number(line: &str) -> bool {
 /// The indices of the page's lines that are not furniture.
 pub(super) fn kept_lines(
     lines: &[String],
+    margins: &[usize],
     repeated: &HashMap<String, usize>,
     page_count: usize,
 ) -> Vec<usize> {
-    let edges = edge_indices(lines);
+    let edges = page_edges(lines, margins);
     let numbering = line_number_runs(lines);
     lines
         .iter()

@@ -48,12 +48,12 @@ struct Roles {
 }
 
 impl Roles {
-    fn of(layouts: &[Option<PageLayout>]) -> Self {
+    fn of<'a>(layouts: impl Iterator<Item = &'a PageLayout>) -> Self {
         let mut sizes: std::collections::HashMap<i32, usize> = std::collections::HashMap::new();
         let (mut mono, mut lines) = (0usize, 0usize);
         let mut mono_widths: std::collections::HashMap<i32, usize> =
             std::collections::HashMap::new();
-        for line in layouts.iter().flatten().flat_map(|l| &l.lines) {
+        for line in layouts.flat_map(|l| &l.lines) {
             if line.note || line.size <= 0. {
                 continue;
             }
@@ -134,19 +134,28 @@ pub fn normalize_book(
     links: LinkSpeech,
 ) -> Vec<Paragraph> {
     let pages: Vec<Vec<String>> = pages.iter().map(|p| clean_lines(p)).collect();
-    let repeated = repeated_edge_lines(&pages);
+    // A layout that does not match its page's text line for line is not used.
+    let layouts: Vec<Option<&PageLayout>> = (0..pages.len())
+        .map(|i| {
+            layouts
+                .get(i)
+                .and_then(Option::as_ref)
+                .filter(|l| l.lines.len() == pages[i].len())
+        })
+        .collect();
+    let margins: Vec<Vec<usize>> = layouts
+        .iter()
+        .map(|layout| layout.map(in_margins).unwrap_or_default())
+        .collect();
+    let repeated = repeated_edge_lines(&pages, &margins);
     let lexicon = Lexicon::of(&pages);
-    let roles = Roles::of(layouts);
+    let roles = Roles::of(layouts.iter().copied().flatten());
     let kept: Vec<Vec<(String, Role)>> = pages
         .iter()
         .enumerate()
         .map(|(index, lines)| {
-            // A layout that does not match the text line for line is not used.
-            let layout = layouts
-                .get(index)
-                .and_then(Option::as_ref)
-                .filter(|l| l.lines.len() == lines.len());
-            let kept = kept_lines(lines, &repeated, pages.len());
+            let layout = layouts[index];
+            let kept = kept_lines(lines, &margins[index], &repeated, pages.len());
             let mut roled: Vec<(String, Role)> = kept
                 .iter()
                 .map(|&i| {
@@ -385,6 +394,22 @@ fn attach_stray_marks(text: &str) -> std::borrow::Cow<'_, str> {
         }
     }
     out.nfc().collect::<String>().into()
+}
+
+/// Lines set in the top or bottom margin of the page (outside the middle 86% of
+/// its height), where running heads and feet live.
+fn in_margins(layout: &PageLayout) -> Vec<usize> {
+    let h = layout.height;
+    if h <= 0. {
+        return Vec::new();
+    }
+    layout
+        .lines
+        .iter()
+        .enumerate()
+        .filter(|(_, l)| l.size > 0. && (l.y < h * 0.07 || l.y > h * 0.93))
+        .map(|(i, _)| i)
+        .collect()
 }
 
 /// Three or more lines in a row, each with three cells or more (two wide gaps),
