@@ -30,6 +30,8 @@ pub struct Options {
     /// `python` of a venv with PyMuPDF 2.x, and scripts/lib/peer_text.py.
     pub peer_python: PathBuf,
     pub peer_script: PathBuf,
+    /// Where the peer's text is kept between runs (keyed by file name and size).
+    pub peer_cache: Option<PathBuf>,
     /// Only these files (comma-separated), for a quick look.
     pub only: Option<String>,
 }
@@ -120,7 +122,8 @@ fn count_words(text: &str) -> usize {
 }
 
 /// Running heads as the reference shows them: edge lines of its pages whose
-/// text, numbers masked, recurs on three pages or more.
+/// text, numbers masked, recurs on three pages or more. Each is kept as printed
+/// (with its page number, when it has one), whitespace collapsed.
 fn running_heads(reference_pages: &[String]) -> Vec<String> {
     let mask = |l: &str| -> String {
         l.split_whitespace()
@@ -128,7 +131,7 @@ fn running_heads(reference_pages: &[String]) -> Vec<String> {
             .collect::<Vec<_>>()
             .join(" ")
     };
-    let mut counts: HashMap<String, usize> = HashMap::new();
+    let mut by_mask: HashMap<String, Vec<String>> = HashMap::new();
     for page in reference_pages {
         let lines: Vec<&str> = page
             .lines()
@@ -142,15 +145,19 @@ fn running_heads(reference_pages: &[String]) -> Vec<String> {
         for line in edges {
             let masked = mask(line);
             if masked.chars().filter(|c| c.is_alphabetic()).count() >= 5 && masked.len() <= 120 {
-                *counts.entry(masked).or_default() += 1;
+                let printed = line.split_whitespace().collect::<Vec<_>>().join(" ");
+                by_mask.entry(masked).or_default().push(printed);
             }
         }
     }
-    counts
-        .into_iter()
-        .filter(|(_, n)| *n >= 3)
-        .map(|(head, _)| head)
-        .collect()
+    let mut heads = Vec::new();
+    for (_, printed) in by_mask.into_iter().filter(|(_, p)| p.len() >= 3) {
+        let mut unique = printed;
+        unique.sort_unstable();
+        unique.dedup();
+        heads.extend(unique);
+    }
+    heads
 }
 
 /// Junk in a text a listener would hear. `heads` come from the reference.
@@ -217,16 +224,31 @@ fn junk(text: &str, heads: &[String], d: &Detectors) -> Junk {
     }
     add("index", index);
 
-    // Running heads: each occurrence after the first (the first may be a title).
-    let masked: String = text
-        .split_whitespace()
-        .filter(|w| !w.chars().all(|c| c.is_ascii_digit()))
-        .collect::<Vec<_>>()
-        .join(" ");
+    // Running heads: a head printed with its page number is leaked wherever it
+    // appears; one without a number only where it stands alone on a line (in a
+    // sentence it is the book's own words), after its first time (a title).
+    let collapsed: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    let lines: HashMap<String, usize> = text.lines().fold(HashMap::new(), |mut m, l| {
+        let l = l.split_whitespace().collect::<Vec<_>>().join(" ");
+        let l = l.trim_end_matches('.').to_owned();
+        *m.entry(l).or_default() += 1;
+        m
+    });
     let mut heads_words = 0;
     for head in heads {
-        let n = masked.matches(head.as_str()).count();
-        heads_words += n.saturating_sub(1) * count_words(head);
+        let numbered = head
+            .split_whitespace()
+            .any(|w| w.chars().all(|c| c.is_ascii_digit()));
+        let n = if numbered {
+            collapsed.matches(head.as_str()).count()
+        } else {
+            lines
+                .get(head.trim_end_matches('.'))
+                .copied()
+                .unwrap_or(0)
+                .saturating_sub(1)
+        };
+        heads_words += n * count_words(head);
     }
     add("running heads", heads_words);
 
@@ -279,16 +301,35 @@ fn junk(text: &str, heads: &[String], d: &Detectors) -> Junk {
     j
 }
 
+/// Han, kana, hangul and Thai: written without spaces between words.
+fn unspaced(c: char) -> bool {
+    matches!(c as u32, 0x3040..=0x30FF | 0x3400..=0x4DBF | 0x4E00..=0x9FFF | 0xAC00..=0xD7AF | 0x0E00..=0x0E7F | 0xF900..=0xFAFF)
+}
+
+/// Lowercased words; in scripts without spaces (where a line break splits a
+/// "word" anywhere) each character.
+fn tokens(t: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    for w in t
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+    {
+        if w.chars().any(unspaced) {
+            out.extend(w.chars().map(|c| c.to_lowercase().to_string()));
+        } else {
+            out.push(w.to_lowercase());
+        }
+    }
+    out
+}
+
 /// Σ min(reference, ours) / Σ reference over lowercased words.
 #[allow(clippy::cast_precision_loss)]
 fn recall(reference: &str, ours: &str) -> f64 {
     let bag = |t: &str| {
         let mut m: HashMap<String, usize> = HashMap::new();
-        for w in t
-            .split(|c: char| !c.is_alphanumeric())
-            .filter(|w| !w.is_empty())
-        {
-            *m.entry(w.to_lowercase()).or_default() += 1;
+        for w in tokens(t) {
+            *m.entry(w).or_default() += 1;
         }
         m
     };
@@ -310,15 +351,11 @@ fn reference_body(pages: &[String], heads: &[String], d: &Detectors) -> String {
     for page in pages {
         for line in page.lines() {
             let t = line.trim();
-            let masked: String = t
-                .split_whitespace()
-                .filter(|w| !w.chars().all(|c| c.is_ascii_digit()))
-                .collect::<Vec<_>>()
-                .join(" ");
+            let printed: String = t.split_whitespace().collect::<Vec<_>>().join(" ");
             if t.is_empty()
                 || d.folio.is_match(t)
                 || d.leader_entry.is_match(t)
-                || heads.contains(&masked)
+                || heads.contains(&printed)
             {
                 continue;
             }
@@ -333,21 +370,15 @@ fn reference_body(pages: &[String], heads: &[String], d: &Detectors) -> String {
 /// is what should be in the reading flow.
 fn without(reference: &str, others: &str) -> String {
     let mut remove: HashMap<String, usize> = HashMap::new();
-    for w in others
-        .split(|c: char| !c.is_alphanumeric())
-        .filter(|w| !w.is_empty())
-    {
-        *remove.entry(w.to_lowercase()).or_default() += 1;
+    for w in tokens(others) {
+        *remove.entry(w).or_default() += 1;
     }
     let mut out = String::with_capacity(reference.len());
-    for w in reference
-        .split(|c: char| !c.is_alphanumeric())
-        .filter(|w| !w.is_empty())
-    {
-        match remove.get_mut(&w.to_lowercase()) {
+    for w in tokens(reference) {
+        match remove.get_mut(&w) {
             Some(n) if *n > 0 => *n -= 1,
             _ => {
-                out.push_str(w);
+                out.push_str(&w);
                 out.push(' ');
             }
         }
@@ -370,9 +401,29 @@ struct Peer {
 }
 
 fn run_peer(opts: &Options, files: &[PathBuf]) -> anyhow::Result<HashMap<PathBuf, Peer>> {
+    let cached = |file: &Path| -> Option<PathBuf> {
+        let dir = opts.peer_cache.as_ref()?;
+        let size = std::fs::metadata(file).ok()?.len();
+        let name = file.file_name()?.to_string_lossy().into_owned();
+        Some(dir.join(format!("{name}.{size}.json")))
+    };
+    let mut peers = HashMap::new();
+    let mut missing = Vec::new();
+    for file in files {
+        match cached(file).and_then(|c| std::fs::read_to_string(c).ok()) {
+            Some(line) => {
+                let v: serde_json::Value = serde_json::from_str(&line)?;
+                peers.insert(file.clone(), peer_of(&v));
+            }
+            None => missing.push(file.clone()),
+        }
+    }
+    if missing.is_empty() {
+        return Ok(peers);
+    }
     let output = std::process::Command::new(&opts.peer_python)
         .arg(&opts.peer_script)
-        .args(files)
+        .args(&missing)
         .stderr(std::process::Stdio::null())
         .output()?;
     anyhow::ensure!(
@@ -380,20 +431,26 @@ fn run_peer(opts: &Options, files: &[PathBuf]) -> anyhow::Result<HashMap<PathBuf
         "the peer script failed: {}",
         output.status
     );
-    let mut peers = HashMap::new();
     for line in String::from_utf8_lossy(&output.stdout).lines() {
         let v: serde_json::Value = serde_json::from_str(line)?;
         let file = PathBuf::from(v["file"].as_str().unwrap_or_default());
-        peers.insert(
-            file,
-            Peer {
-                text: v["text"].as_str().unwrap_or_default().to_owned(),
-                seconds: v["seconds"].as_f64().unwrap_or(0.),
-                error: v["error"].as_str().map(str::to_owned),
-            },
-        );
+        if let Some(path) = cached(&file) {
+            if let Some(dir) = path.parent() {
+                std::fs::create_dir_all(dir)?;
+            }
+            std::fs::write(path, line)?;
+        }
+        peers.insert(file, peer_of(&v));
     }
     Ok(peers)
+}
+
+fn peer_of(v: &serde_json::Value) -> Peer {
+    Peer {
+        text: v["text"].as_str().unwrap_or_default().to_owned(),
+        seconds: v["seconds"].as_f64().unwrap_or(0.),
+        error: v["error"].as_str().map(str::to_owned),
+    }
 }
 
 fn pdftotext_pages(path: &Path) -> anyhow::Result<(Vec<String>, f64)> {

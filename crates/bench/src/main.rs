@@ -75,6 +75,7 @@ fn main() -> anyhow::Result<()> {
             worker_bin: flag("worker-bin")?.into(),
             peer_python: flag("peer-python")?.into(),
             peer_script: flag("peer-script")?.into(),
+            peer_cache: flags.get("peer-cache").map(Into::into),
             only: flags.get("only").cloned(),
         })),
         other => {

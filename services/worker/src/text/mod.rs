@@ -72,7 +72,7 @@ impl Chapters {
     /// Without an outline, the headings the layout found make the chapters, when
     /// there are a few of them and not one on every page.
     pub fn from_headings(paragraphs: &[Paragraph], pages: usize) -> Self {
-        let starts: Vec<(u32, String)> = paragraphs
+        let headings: Vec<&Paragraph> = paragraphs
             .iter()
             .filter(|p| {
                 p.heading
@@ -80,12 +80,38 @@ impl Chapters {
                     && p.text.chars().filter(|c| c.is_alphabetic()).count() >= 2
                     && p.text.chars().count() <= 100
             })
-            .map(|p| (p.page_start, clean_title(p.text.trim_end_matches('.'))))
             .collect();
-        if starts.len() < 2 || starts.len() > pages.max(10) {
+        // Numbered headings ("1 Introduction", "2.3 Results") are the sections;
+        // a paper's title and author line are set large too, but unnumbered.
+        let numbered: Vec<&Paragraph> = headings
+            .iter()
+            .copied()
+            .filter(|p| {
+                p.text.split_whitespace().next().is_some_and(|w| {
+                    w.trim_end_matches('.')
+                        .split('.')
+                        .all(|n| !n.is_empty() && n.chars().all(|c| c.is_ascii_digit()))
+                })
+            })
+            .collect();
+        let chosen = if numbered.len() >= 2 {
+            numbered
+        } else if headings.len() >= 3
+            && headings.first().map(|p| p.page_start) != headings.last().map(|p| p.page_start)
+        {
+            headings
+        } else {
+            Vec::new()
+        };
+        if chosen.len() > pages.max(10) {
             return Self { starts: Vec::new() };
         }
-        Self { starts }
+        Self {
+            starts: chosen
+                .iter()
+                .map(|p| (p.page_start, clean_title(p.text.trim_end_matches('.'))))
+                .collect(),
+        }
     }
 
     /// The chapter of each paragraph. A chapter starts at the paragraph on its
@@ -364,23 +390,51 @@ mod tests {
     #[test]
     fn without_an_outline_headings_make_the_chapters() {
         let mut paragraphs = vec![
-            para("Intro text.", 1),
-            para("Getting Started", 2),
+            para("A Study of Things", 1),
+            para("Ann Author, Bob Author", 1),
+            para("1. Introduction", 1),
             para("Text.", 2),
-            para("Going Further", 3),
+            para("2 Going Further", 3),
             para("More text.", 3),
         ];
-        paragraphs[1].heading = true;
-        paragraphs[3].heading = true;
+        for i in [0, 1, 2, 4] {
+            paragraphs[i].heading = true;
+        }
         let chapters = Chapters::from_headings(&paragraphs, 3);
         assert_eq!(
             chapters.assign(&paragraphs),
             [
                 None,
+                None,
+                Some("1. Introduction"),
+                Some("1. Introduction"),
+                Some("2 Going Further"),
+                Some("2 Going Further")
+            ]
+        );
+        // A title and an author line alone make no chapters.
+        let chapters = Chapters::from_headings(&paragraphs[..2], 3);
+        assert_eq!(chapters.assign(&paragraphs[..2]), [None, None]);
+        // Unnumbered headings over several pages do.
+        let mut plain = vec![
+            para("Intro text.", 1),
+            para("Getting Started", 2),
+            para("Text.", 2),
+            para("Going Further", 3),
+            para("Last Words", 4),
+        ];
+        for i in [1, 3, 4] {
+            plain[i].heading = true;
+        }
+        let chapters = Chapters::from_headings(&plain, 4);
+        assert_eq!(
+            chapters.assign(&plain),
+            [
+                None,
                 Some("Getting Started"),
                 Some("Getting Started"),
                 Some("Going Further"),
-                Some("Going Further")
+                Some("Last Words")
             ]
         );
     }
