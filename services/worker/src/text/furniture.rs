@@ -74,6 +74,8 @@ pub(super) fn repeated_edge_lines(
     margins: &[Vec<usize>],
 ) -> HashMap<String, usize> {
     let mut counts: HashMap<String, usize> = HashMap::new();
+    let mut last_seen: HashMap<String, usize> = HashMap::new();
+    let mut near: Vec<String> = Vec::new();
     for (index, lines) in pages.iter().enumerate() {
         let mut seen = Vec::new();
         let in_margins = margins.get(index).map_or(&[][..], Vec::as_slice);
@@ -81,6 +83,16 @@ pub(super) fn repeated_edge_lines(
             let sig = signature(&lines[i]);
             if !seen.contains(&sig) {
                 *counts.entry(sig.clone()).or_default() += 1;
+                // The very same long line at an edge of this page and of the page
+                // before or the one before that (the same side of a two-sided book);
+                // numbered headings ("4.3 …", "4.4 …") differ, so they stay.
+                if let Some(previous) = last_seen.insert(lines[i].clone(), index)
+                    && index - previous <= 2
+                    && sig.chars().filter(|c| c.is_alphabetic()).count() >= 12
+                    && !near.contains(&sig)
+                {
+                    near.push(sig.clone());
+                }
                 seen.push(sig);
             }
         }
@@ -89,6 +101,10 @@ pub(super) fn repeated_edge_lines(
     // front-matter headers (roman page numbers) on far fewer.
     let threshold = (pages.len() / 25).max(3);
     counts.retain(|_, n| *n >= threshold);
+    // In a short article, a head on two pages of the same side is already a head.
+    for sig in near {
+        counts.entry(sig).or_insert(2);
+    }
     // A chapter shorter than that still has its numbered head on neighbouring pages.
     for sig in numbered_heads_nearby(pages) {
         counts.entry(sig).or_insert(2);
@@ -280,6 +296,28 @@ fn line_number_runs(lines: &[String]) -> Vec<usize> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_short_articles_head_on_two_pages_of_one_side_is_a_head() {
+        // pdfparse_04-valid_quark.pdf: five pages, the odd pages' foot.
+        let foot = "June 2009Effect of speed exercise on NO in footballersNo: 3Vol: 39";
+        let page = |first: &str, last: &str| -> Vec<String> {
+            [first, "body text goes here", "and on", "and on again", last]
+                .iter()
+                .map(|s| (*s).to_owned())
+                .collect()
+        };
+        let pages = vec![
+            page("Turk J Med Sci", "osaygin@mu.edu.tr"),
+            page("Introduction", "362"),
+            page("concentration of 15 g/l.", foot),
+            page("Turk J Med SciEffect of speed exercise", "Figure 1."),
+            page("References", foot),
+        ];
+        let repeated = repeated_edge_lines(&pages, &[]);
+        assert!(repeated.contains_key(&signature(foot)));
+        assert!(!repeated.contains_key(&signature("Introduction")));
+    }
 
     #[test]
     fn ocr_noise_does_not_hide_a_running_head() {
