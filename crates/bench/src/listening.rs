@@ -34,6 +34,9 @@ pub struct Options {
     pub peer_cache: Option<PathBuf>,
     /// Only these files (comma-separated), for a quick look.
     pub only: Option<String>,
+    /// Chunks of an earlier build, one `FILE.txt` per book (the worker example's
+    /// `DUMP_DIR` output), shown as a "before" line under each file.
+    pub before: Option<PathBuf>,
 }
 
 /// Longest sentence a voice is handed (our default `SENTENCE_MAX_CHARS`).
@@ -601,6 +604,7 @@ pub async fn run(opts: Options) -> anyhow::Result<()> {
     );
     let mut totals_ours = Junk::default();
     let mut totals_peer = Junk::default();
+    let mut totals_before: BTreeMap<&str, usize> = BTreeMap::new();
     for (path, o) in &ours {
         let name = path
             .file_name()
@@ -654,6 +658,38 @@ pub async fn run(opts: Options) -> anyhow::Result<()> {
             pages_per_s(o.pages, o.seconds),
             pages_per_s(reference.len(), poppler_s),
         );
+        if let Some(dir) = &opts.before
+            && let Ok(dump) = std::fs::read_to_string(dir.join(format!("{name}.txt")))
+        {
+            let text: String = dump
+                .split("\n----\n")
+                .map(|c| c.split_once("] ").map_or(c, |(_, t)| t))
+                .collect::<Vec<_>>()
+                .join("\n\n");
+            let bj = junk(&text, &heads, &d);
+            let sentences: Vec<usize> = text
+                .split("\n\n")
+                .flat_map(|p| p.split_sentence_bounds().map(|s| s.trim().chars().count()))
+                .filter(|n| *n > 0)
+                .collect();
+            *totals_before.entry("words").or_default() += bj.words;
+            for (kind, n) in &bj.by_kind {
+                *totals_before.entry(kind).or_default() += n;
+            }
+            let kinds: Vec<String> = KINDS
+                .iter()
+                .filter(|k| bj.per_10k(k) >= 1.)
+                .map(|k| format!("{k} {:.0}", bj.per_10k(k)))
+                .collect();
+            println!(
+                "{:<32}   before: recall {:.1}%, junk {:.0}/10k ({}), >250 {:.1}%",
+                "",
+                recall(&ref_body, &text) * 100.,
+                bj.total_per_10k(),
+                kinds.join(", "),
+                share_over(&sentences)
+            );
+        }
         let worst: Vec<String> = KINDS
             .iter()
             .filter(|k| j.per_10k(k) >= 1. || pj.per_10k(k) >= 1.)
@@ -689,6 +725,26 @@ pub async fn run(opts: Options) -> anyhow::Result<()> {
         totals_ours.total_per_10k(),
         totals_peer.total_per_10k()
     );
+    if let Some(words) = totals_before.get("words").copied() {
+        let kinds: Vec<String> = KINDS
+            .iter()
+            .map(|k| {
+                format!(
+                    "{k} {:.1}",
+                    per_10k(totals_before.get(k).copied().unwrap_or(0), words)
+                )
+            })
+            .collect();
+        let total: usize = KINDS
+            .iter()
+            .map(|k| totals_before.get(k).copied().unwrap_or(0))
+            .sum();
+        println!(
+            "  before: total {:.1} ({})",
+            per_10k(total, words),
+            kinds.join(", ")
+        );
+    }
     println!(
         "(rec.all: the words of pdftotext's text (its running heads, page numbers, contents lines and \
          links set aside) found in any of our chunks: nothing lost; rec.bdy: the same words, less those \

@@ -77,6 +77,7 @@ fn main() -> anyhow::Result<()> {
             peer_script: flag("peer-script")?.into(),
             peer_cache: flags.get("peer-cache").map(Into::into),
             only: flags.get("only").cloned(),
+            before: flags.get("before").map(Into::into),
         })),
         other => {
             anyhow::bail!(

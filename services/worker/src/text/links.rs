@@ -79,8 +79,17 @@ fn spoken(word: &str, mode: LinkSpeech) -> Option<String> {
     const CLOSE: &[char] = &[
         ')', ']', '>', '"', '\'', '”', '’', '»', '.', ',', ';', ':', '!', '?',
     ];
-    let core_start = word.len() - word.trim_start_matches(OPEN).len();
-    let core = word[core_start..].trim_end_matches(CLOSE);
+    let mut core_start = word.len() - word.trim_start_matches(OPEN).len();
+    // A link inside a longer token ("url={http://x.org/a},"): from its scheme on.
+    if let Some(at) = ["http://", "https://", "ftp://", "www."]
+        .iter()
+        .filter_map(|scheme| word[core_start..].to_ascii_lowercase().find(scheme))
+        .min()
+        .filter(|at| *at > 0)
+    {
+        core_start += at;
+    }
+    let core = word[core_start..].trim_end_matches(|c: char| CLOSE.contains(&c) || c == '}');
     let core_end = core_start + core.len();
     let host = url_host(core).or_else(|| email_domain(core))?;
     let (before, after) = (&word[..core_start], &word[core_end..]);
@@ -176,6 +185,11 @@ mod tests {
             "Mail <pobox.com> now."
         );
         assert_eq!(domain("mailto:x@example.org"), "example.org");
+        // alpha-persian_userguide.pdf's BibTeX: the link inside a field.
+        assert_eq!(
+            domain("murl={http://www.sid.ir/fa/journal/ViewPaper.aspx?id=1},"),
+            "murl={sid.ir},"
+        );
     }
 
     #[test]
