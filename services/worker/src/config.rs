@@ -54,7 +54,8 @@ pub struct PipelineConfig {
     pub memory_mb: u64,
     pub timeout: Duration,
     pub max_pages: u32,
-    /// `CHUNK_TARGET_CHARS`, `CHUNK_MAX_CHARS`, `SENTENCE_MAX_CHARS` and `LINKS_SPOKEN`.
+    /// `CHUNK_TARGET_CHARS`, `CHUNK_MAX_CHARS`, `SENTENCE_MAX_CHARS`, `LINKS_SPOKEN`
+    /// and `NOTES_SPOKEN`.
     pub text: crate::text::TextOptions,
     /// Where PDFs are downloaded while they are processed (`WORK_DIR`).
     pub work_dir: PathBuf,
@@ -205,6 +206,12 @@ impl PipelineConfig {
                 .parse()
                 .map_err(|e: String| ConfigError::new("LINKS_SPOKEN", e))?,
         };
+        let notes = match vars.get("NOTES_SPOKEN") {
+            None => crate::text::NoteSpeech::default(),
+            Some(value) => value
+                .parse()
+                .map_err(|e: String| ConfigError::new("NOTES_SPOKEN", e))?,
+        };
         let parallelism = bounded(
             vars,
             "EXTRACT_PARALLELISM",
@@ -232,6 +239,7 @@ impl PipelineConfig {
                     sentence: sentence_max,
                 },
                 links,
+                notes,
             },
             work_dir: vars
                 .get("WORK_DIR")
@@ -282,6 +290,9 @@ mod tests {
             ("TEXT_ENGINES", "ocr"),
             ("PDFTOTEXT_PATH", "/nonexistent/pdftotext"),
             ("CHUNK_TARGET_CHARS", "2000"),
+            ("SENTENCE_MAX_CHARS", "5000"),
+            ("LINKS_SPOKEN", "spell"),
+            ("NOTES_SPOKEN", "footer"),
             ("EXTRACT_MEMORY_MB", "lots"),
             ("STORAGE_URL", "s3:///nobucket"),
             ("AWS_ACCESS_KEY_ID", "AKIA"),

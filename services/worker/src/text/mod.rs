@@ -13,12 +13,34 @@ pub use chunk::{ChunkSizes, TextChunk};
 pub use links::LinkSpeech;
 pub use normalize::Paragraph;
 
-/// Everything the text stage can be told: chunk and sentence sizes, and how
-/// links are read.
+/// Everything the text stage can be told: chunk and sentence sizes, how links
+/// are read, and where footnotes go.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct TextOptions {
     pub sizes: ChunkSizes,
     pub links: LinkSpeech,
+    pub notes: NoteSpeech,
+}
+
+/// Where footnotes are read (`NOTES_SPOKEN`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum NoteSpeech {
+    /// Kept apart as `notes` chunks, out of the reading flow.
+    #[default]
+    Apart,
+    /// Read in the flow, after the paragraph they belong to ("Note: …").
+    Inline,
+}
+
+impl std::str::FromStr for NoteSpeech {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "apart" => Ok(Self::Apart),
+            "inline" => Ok(Self::Inline),
+            _ => Err("must be `apart` or `inline`".to_owned()),
+        }
+    }
 }
 
 impl From<ChunkSizes> for TextOptions {
@@ -233,7 +255,11 @@ pub fn chunk_pages(
     outline: &[OutlineEntry],
     options: impl Into<TextOptions>,
 ) -> BookText {
-    let TextOptions { sizes, links } = options.into();
+    let TextOptions {
+        sizes,
+        links,
+        notes,
+    } = options.into();
     let mut chapters = Chapters::from_outline(outline);
     let mut paragraphs = normalize::normalize_book(pages, layouts, &chapters, links);
     if chapters.starts.is_empty() {
@@ -241,6 +267,9 @@ pub fn chunk_pages(
     }
     let language = language::detect(&paragraphs);
     placeholders(&mut paragraphs, language);
+    if notes == NoteSpeech::Inline {
+        notes_inline(&mut paragraphs, language);
+    }
     let labels = chapters.assign(&paragraphs);
     let chunks = chunk::chunk(
         paragraphs
@@ -250,6 +279,39 @@ pub fn chunk_pages(
         sizes,
     );
     BookText { chunks, language }
+}
+
+/// Footnotes read in the flow: each after the paragraph it follows (a note's page
+/// ends with its notes, after the paragraph that page's text ends with), its mark
+/// replaced by "Note:" in the book's language.
+fn notes_inline(paragraphs: &mut [Paragraph], language: Option<&str>) {
+    let lead = match language {
+        Some("en") => "Note:",
+        Some("de") => "Anmerkung:",
+        Some("fr") => "Note :",
+        Some("es" | "it" | "pt") => "Nota:",
+        Some("nl") => "Noot:",
+        Some("ru") => "Примечание:",
+        Some("ja" | "zh") => "注：",
+        Some("ko") => "주:",
+        _ => "",
+    };
+    for p in paragraphs
+        .iter_mut()
+        .filter(|p| p.kind == shared_domain::domain::ChunkKind::Notes)
+    {
+        let text = p.text.trim_start();
+        let mark_end = text
+            .find(|c: char| !(c.is_ascii_digit() || "*†‡§¶".contains(c)))
+            .unwrap_or(0);
+        let rest = text[mark_end..].trim_start_matches(['.', ')']).trim_start();
+        p.text = if lead.is_empty() {
+            rest.to_owned()
+        } else {
+            format!("{lead} {rest}")
+        };
+        p.kind = shared_domain::domain::ChunkKind::Body;
+    }
 }
 
 /// Before each run of code or each table, a short sentence in the book's language
@@ -436,6 +498,20 @@ mod tests {
                 Some("Going Further"),
                 Some("Last Words")
             ]
+        );
+    }
+
+    #[test]
+    fn footnotes_can_be_read_in_the_flow() {
+        use shared_domain::domain::ChunkKind;
+        let mut note = para("1 For portable R code only A–Za–z0–9 should be used.", 11);
+        note.kind = ChunkKind::Notes;
+        let mut paragraphs = vec![para("Symbols are allowed.", 11), note];
+        notes_inline(&mut paragraphs, Some("en"));
+        assert_eq!(paragraphs[1].kind, ChunkKind::Body);
+        assert_eq!(
+            paragraphs[1].text,
+            "Note: For portable R code only A–Za–z0–9 should be used."
         );
     }
 
