@@ -153,8 +153,20 @@ fn running_heads(reference_pages: &[String]) -> Vec<String> {
             }
         }
     }
+    // A section heading that happens to open a few pages ("Examples") is not a
+    // running head: a head is found at an edge at least half the times it occurs.
+    let mut anywhere: HashMap<String, usize> = HashMap::new();
+    for line in reference_pages.iter().flat_map(|p| p.lines()) {
+        let masked = mask(line.trim());
+        if by_mask.contains_key(&masked) {
+            *anywhere.entry(masked).or_default() += 1;
+        }
+    }
     let mut heads = Vec::new();
-    for (_, printed) in by_mask.into_iter().filter(|(_, p)| p.len() >= 3) {
+    for (masked, printed) in by_mask.into_iter().filter(|(_, p)| p.len() >= 3) {
+        if anywhere.get(&masked).copied().unwrap_or(0) > printed.len() * 2 {
+            continue;
+        }
         let mut unique = printed;
         unique.sort_unstable();
         unique.dedup();
