@@ -80,6 +80,94 @@ fn mark_front_matter(kinds: &mut [ChunkKind], first_chapter: Option<u32>) {
     }
 }
 
+/// A paper's or a chapter's reference list, found by its heading when no
+/// outline names it: the paragraphs after a "References" heading in the back
+/// part of the book are back matter, as long as they read as citations (most
+/// carry a year) and until the next heading that is not one.
+pub fn mark_reference_lists(paragraphs: &mut [super::Paragraph]) {
+    let n = paragraphs.len();
+    let back = |i: usize| i * 5 >= n * 2;
+    let headed = paragraphs.iter().enumerate().position(|(i, p)| {
+        back(i)
+            && p.kind == ChunkKind::Body
+            && p.text.chars().count() <= 40
+            && kind_of_title(p.text.trim_end_matches('.')) == Some(ChunkKind::BackMatter)
+    });
+    // Without a heading (a journal's is often an image): the list's first entry.
+    let first_entry = || {
+        paragraphs.iter().enumerate().position(|(i, p)| {
+            back(i) && p.kind == ChunkKind::Body && p.text.starts_with("[1] ") && has_year(&p.text)
+        })
+    };
+    let Some(start) = headed.or_else(first_entry) else {
+        return;
+    };
+    // An entry: numbered "[12]", or a year with a page range, "(2015)" or "et al".
+    let citation = |p: &super::Paragraph| {
+        let t = &p.text;
+        let numbered = t.split_once(". ").is_some_and(|(n, _)| {
+            (1..=3).contains(&n.len()) && n.chars().all(|c| c.is_ascii_digit())
+        });
+        t.starts_with('[') && t[1..].starts_with(|c: char| c.is_ascii_digit())
+            || numbered
+            || has_year(t)
+                && (t.contains("et al")
+                    || t.contains("(19")
+                    || t.contains("(20")
+                    || t.split(|c: char| c.is_whitespace() || c == ',' || c == ';')
+                        .any(|w| {
+                            let w = w.trim_end_matches('.');
+                            w.split_once(['–', '-']).is_some_and(|(a, b)| {
+                                !a.is_empty()
+                                    && !b.is_empty()
+                                    && a.chars().all(|c| c.is_ascii_digit())
+                                    && b.chars().all(|c| c.is_ascii_digit())
+                            })
+                        }))
+    };
+    // The list runs to the next heading, or until prose resumes (two paragraphs
+    // of prose in a row that are not citations); captions and table notes set
+    // among its entries (a two-column page) keep their kind.
+    let first = start + usize::from(headed.is_some());
+    if !paragraphs.get(first).is_some_and(citation) {
+        return;
+    }
+    let mut end = n;
+    let mut prose = 0;
+    for (k, p) in paragraphs.iter().enumerate().skip(first) {
+        if p.heading {
+            end = k;
+            break;
+        }
+        if p.kind != ChunkKind::Body {
+            continue;
+        }
+        if citation(p) {
+            prose = 0;
+        } else if p.text.chars().count() > 150 {
+            prose += 1;
+            if prose == 2 {
+                end = k + 1 - prose;
+                break;
+            }
+        }
+    }
+    if let Some(heading) = headed {
+        paragraphs[heading].kind = ChunkKind::BackMatter;
+    }
+    for p in &mut paragraphs[first..end] {
+        if p.kind == ChunkKind::Body && citation(p) {
+            p.kind = ChunkKind::BackMatter;
+        }
+    }
+}
+
+/// A year from 1500 to 2099 as a whole number.
+fn has_year(text: &str) -> bool {
+    text.split(|c: char| !c.is_ascii_digit())
+        .any(|d| d.len() == 4 && d.parse::<u32>().is_ok_and(|y| (1500..2100).contains(&y)))
+}
+
 /// Outline titles that name apparatus, in the languages the corpus and common
 /// books use. Numbering ("Appendix D", "12.") is ignored.
 fn kind_of_title(title: &str) -> Option<ChunkKind> {
@@ -406,6 +494,75 @@ mod tests {
              California 39512",
         );
         assert_eq!(page_kinds(&[table], &no_outline()), [ChunkKind::Body]);
+    }
+
+    #[test]
+    fn a_papers_reference_list_is_back_matter() {
+        let para = |text: &str| crate::text::Paragraph {
+            text: text.into(),
+            page_start: 5,
+            page_end: 5,
+            kind: ChunkKind::Body,
+            heading: false,
+        };
+        let mut paragraphs = vec![
+            para("Introduction text."),
+            para("Results text."),
+            para("Conclusion text."),
+            para("References"),
+            para("[1] I. Gordon, Prog. Photovoltaics 13 (2005) 201–208."),
+            para("[2] G. Yang, Sol. Cells 94 (2010) 381–385."),
+        ];
+        mark_reference_lists(&mut paragraphs);
+        let kinds: Vec<ChunkKind> = paragraphs.iter().map(|p| p.kind).collect();
+        assert_eq!(&kinds[..3], [ChunkKind::Body; 3]);
+        assert_eq!(&kinds[3..], [ChunkKind::BackMatter; 3]);
+        // A "References" section of prose, early in the book, stays.
+        let mut early = vec![
+            para("References"),
+            para("This chapter explains how references work in R."),
+            para("More."),
+        ];
+        mark_reference_lists(&mut early);
+        assert!(early.iter().all(|p| p.kind == ChunkKind::Body));
+        // No heading (pdfparse_02's journal prints it as an image): "[1] …" on.
+        let mut unheaded = vec![
+            para("Introduction text."),
+            para("Results text."),
+            para("Conclusion text."),
+            para("[1] C.S. Solanki, Prog. Photovoltaics 13 (2005) 201–208. [2] I. Gordon."),
+            para("Sol. Energy Mater. Sol. Cells 133 (2015) 156–162."),
+        ];
+        unheaded.extend([
+            para("Fig. 6. A caption among the entries."),
+            para("[3] K. Barnham, Physica E 14 (2002) 27–36."),
+            para(&"Appendix A. Prose resumes here, at length. ".repeat(5)),
+            para(&"It goes on, as prose does, in 1990 and after. ".repeat(5)),
+            para("And on."),
+            para("And on again."),
+        ]);
+        let mut unheaded: Vec<crate::text::Paragraph> = (0..7)
+            .map(|_| para("More of the paper's prose."))
+            .chain(unheaded)
+            .collect();
+        mark_reference_lists(&mut unheaded);
+        let kinds: Vec<ChunkKind> = unheaded.iter().skip(7).map(|p| p.kind).collect();
+        assert_eq!(
+            kinds,
+            [
+                ChunkKind::Body,
+                ChunkKind::Body,
+                ChunkKind::Body,
+                ChunkKind::BackMatter,
+                ChunkKind::BackMatter,
+                ChunkKind::Body,
+                ChunkKind::BackMatter,
+                ChunkKind::Body,
+                ChunkKind::Body,
+                ChunkKind::Body,
+                ChunkKind::Body,
+            ]
+        );
     }
 
     #[test]

@@ -225,6 +225,7 @@ pub fn normalize_book(
     }
     // A paragraph that was only a link the deployment leaves out is gone.
     out.retain(|p| !p.text.trim().is_empty());
+    super::kinds::mark_reference_lists(&mut out);
     out
 }
 
