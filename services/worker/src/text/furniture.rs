@@ -109,7 +109,40 @@ pub(super) fn repeated_edge_lines(
     for sig in numbered_heads_nearby(pages) {
         counts.entry(sig).or_insert(2);
     }
+    for sig in boilerplate(pages) {
+        counts.insert(sig, BOILERPLATE);
+    }
     counts
+}
+
+/// The count given to boilerplate: furniture wherever it sits on the page.
+const BOILERPLATE: usize = usize::MAX;
+
+/// Long lines repeated word for word on a quarter of the pages or more (eight at
+/// least): a copyright notice or a disclaimer printed on every page, which
+/// InDesign and Word may draw anywhere in the text order. No sentence of a
+/// book's body recurs like that.
+fn boilerplate(pages: &[Vec<String>]) -> Vec<String> {
+    let mut counts: HashMap<String, usize> = HashMap::new();
+    for lines in pages {
+        let mut seen: Vec<String> = Vec::new();
+        for line in lines {
+            if line.chars().filter(|c| c.is_alphabetic()).count() < 30 {
+                continue;
+            }
+            let sig = signature(line);
+            if !seen.contains(&sig) {
+                *counts.entry(sig.clone()).or_default() += 1;
+                seen.push(sig);
+            }
+        }
+    }
+    let threshold = (pages.len() / 4).max(8);
+    counts
+        .into_iter()
+        .filter(|(_, n)| *n >= threshold)
+        .map(|(sig, _)| sig)
+        .collect()
 }
 
 /// Signatures of edge lines that carry their page's number at one end ("Chapter 6:
@@ -242,6 +275,7 @@ pub(super) fn kept_lines(
         .enumerate()
         .filter(|(i, line)| {
             !(numbering.contains(i)
+                || repeated.get(&signature(line)) == Some(&BOILERPLATE)
                 || edges.contains(i)
                     && ((page_count >= 3 && repeated.contains_key(&signature(line)))
                         || is_page_number(line)))
@@ -296,6 +330,37 @@ fn line_number_runs(lines: &[String]) -> Vec<usize> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_notice_on_every_page_is_furniture_wherever_it_is_drawn() {
+        // pypdf_issue-604_indesign.pdf: the copyright notice comes first in the
+        // text order on some pages, after the body on others.
+        let notice = "Version 2.2020, 07/15/20 © 2020 National Comprehensive Cancer Network, All rights reserved.";
+        let words = [
+            "apple", "birch", "cedar", "dune", "elm", "fern", "grove", "heath", "iris", "juniper",
+            "kelp", "larch",
+        ];
+        let pages: Vec<Vec<String>> = words
+            .iter()
+            .enumerate()
+            .map(|(n, w)| {
+                let mut lines: Vec<String> = vec![
+                    format!("Heading about the {w}"),
+                    format!("A first line of body text about the {w} tree."),
+                    format!("A second line of body text about the {w} wood."),
+                    format!("A third line of body text about the {w} leaf."),
+                    format!("The last line of body text about the {w} bark."),
+                    "Its footer".into(),
+                ];
+                lines.insert(if n % 2 == 0 { 0 } else { 3 }, notice.into());
+                lines
+            })
+            .collect();
+        let repeated = repeated_edge_lines(&pages, &[]);
+        let kept = kept_lines(&pages[1], &[], &repeated, pages.len());
+        assert!(!kept.contains(&3), "the notice in mid-page goes");
+        assert!(kept.contains(&1) && kept.contains(&2), "body stays");
+    }
 
     #[test]
     fn a_short_articles_head_on_two_pages_of_one_side_is_a_head() {
