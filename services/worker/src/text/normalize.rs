@@ -550,12 +550,16 @@ fn join_into(text: &mut String, next: &str, lexicon: &Lexicon) {
 
 /// Does `next` carry on the sentence `prev` left unfinished (across a page break)?
 fn continues(prev: &str, next: &str) -> bool {
-    let ends_open = prev
-        .chars()
-        .last()
-        .is_some_and(|c| c.is_alphanumeric() || matches!(c, ',' | '-' | ';'));
-    let starts_lower = next.chars().next().is_some_and(char::is_lowercase);
-    ends_open && starts_lower
+    let last = prev.chars().last();
+    let first = next.chars().next();
+    let ends_open = last.is_some_and(|c| c.is_alphanumeric() || matches!(c, ',' | '-' | ';'));
+    let starts_lower = first.is_some_and(char::is_lowercase);
+    // Chinese and Japanese have no case: a page that ends mid-sentence (not on
+    // 。！？ or a closing bracket) goes on with the next page's first line.
+    let cjk_open = last.is_some_and(|c| {
+        is_unspaced_script(c) && !matches!(c, '。' | '！' | '？' | '」' | '』' | '）' | '】')
+    }) && first.is_some_and(is_unspaced_script);
+    (ends_open && starts_lower) || cjk_open
 }
 
 /// Scripts written without spaces between words: Han, Kana, and their punctuation.
@@ -735,6 +739,16 @@ mod tests {
         assert_eq!(got.len(), 1);
         assert_eq!(got[0].text, "It was the best of times, it was the worst.");
         assert_eq!((got[0].page_start, got[0].page_end), (1, 2));
+    }
+
+    #[test]
+    fn a_japanese_sentence_cut_by_a_page_break_is_one_paragraph() {
+        // debhist_ja.pdf pages 15-16: "…倍近くにな" / "りました。"
+        let got = normalize(&["従来リリースの倍近くにな".into(), "りました。新規パッケージ。".into()]);
+        assert_eq!(got.len(), 1);
+        assert_eq!(got[0].text, "従来リリースの倍近くになりました。新規パッケージ。");
+        let apart = normalize(&["一つ目の文です。".into(), "二つ目の文です。".into()]);
+        assert_eq!(apart.len(), 2);
     }
 
     #[test]
