@@ -744,9 +744,15 @@ mod tests {
     #[test]
     fn a_japanese_sentence_cut_by_a_page_break_is_one_paragraph() {
         // debhist_ja.pdf pages 15-16: "…倍近くにな" / "りました。"
-        let got = normalize(&["従来リリースの倍近くにな".into(), "りました。新規パッケージ。".into()]);
+        let got = normalize(&[
+            "従来リリースの倍近くにな".into(),
+            "りました。新規パッケージ。".into(),
+        ]);
         assert_eq!(got.len(), 1);
-        assert_eq!(got[0].text, "従来リリースの倍近くになりました。新規パッケージ。");
+        assert_eq!(
+            got[0].text,
+            "従来リリースの倍近くになりました。新規パッケージ。"
+        );
         let apart = normalize(&["一つ目の文です。".into(), "二つ目の文です。".into()]);
         assert_eq!(apart.len(), 2);
     }
