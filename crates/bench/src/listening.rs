@@ -13,15 +13,11 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 use std::time::Instant;
 
 use regex::Regex;
-use shared_domain::Vars;
 use shared_domain::domain::ChunkKind;
 use unicode_segmentation::UnicodeSegmentation;
-use worker::config::PipelineConfig;
-use worker::extract::Extractor;
 use worker::text::chunk_pages;
 
 pub struct Options {
@@ -498,19 +494,7 @@ pub async fn run(opts: Options) -> anyhow::Result<()> {
         .filter(|f| only.as_ref().is_none_or(|o| o.contains(f)))
         .map(|f| opts.corpus.join(f))
         .collect();
-    let cores = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
-    let config = PipelineConfig::from_vars(
-        &Vars::from_env(),
-        worker::resources::Resources {
-            cpus: cores,
-            memory_bytes: None,
-        },
-    )?;
-    let extractor = Extractor::new(
-        &config,
-        opts.worker_bin.clone(),
-        Arc::new(tokio::sync::Semaphore::new(config.parallelism as usize)),
-    );
+    let (_, config, extractor) = crate::pipeline::extractor(&opts.worker_bin)?;
 
     // Ours first, then the peer on the files that have text.
     struct Ours {

@@ -22,6 +22,27 @@ pub struct Options {
 
 const RUNS: usize = 3;
 
+/// The worker's own pipeline settings (from the environment, sized to this
+/// machine's cores) and an extractor running `worker_bin` as its children.
+pub fn extractor(
+    worker_bin: &std::path::Path,
+) -> anyhow::Result<(usize, PipelineConfig, Extractor)> {
+    let cores = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
+    let config = PipelineConfig::from_vars(
+        &Vars::from_env(),
+        worker::resources::Resources {
+            cpus: cores,
+            memory_bytes: None,
+        },
+    )?;
+    let extractor = Extractor::new(
+        &config,
+        worker_bin.to_path_buf(),
+        Arc::new(tokio::sync::Semaphore::new(config.parallelism as usize)),
+    );
+    Ok((cores, config, extractor))
+}
+
 fn median(mut v: Vec<Duration>) -> Duration {
     v.sort_unstable();
     v[v.len() / 2]
@@ -37,19 +58,7 @@ pub async fn run(opts: Options) -> anyhow::Result<()> {
             (cols.get(1) == Some(&"long")).then(|| cols[0].to_owned())
         })
         .collect();
-    let cores = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
-    let config = PipelineConfig::from_vars(
-        &Vars::from_env(),
-        worker::resources::Resources {
-            cpus: cores,
-            memory_bytes: None,
-        },
-    )?;
-    let extractor = Extractor::new(
-        &config,
-        opts.worker_bin.clone(),
-        Arc::new(tokio::sync::Semaphore::new(config.parallelism as usize)),
-    );
+    let (cores, config, extractor) = extractor(&opts.worker_bin)?;
     println!(
         "{:<30} {:>6} {:>13} {:>13} {:>7} {:>22} {:>14}",
         "file", "pages", "pdftotext p/s", "ours p/s", "ratio", "engine", "upload→ready s"

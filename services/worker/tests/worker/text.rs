@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use worker::extract::{Extracted, Extractor};
-use worker::text::{ChunkSizes, chunk_pages, normalize::normalize};
+use worker::text::{ChunkSizes, TextChunk, chunk_pages, normalize::normalize};
 
 use crate::helpers::{BIN, corpus};
 
@@ -18,6 +18,11 @@ async fn extract(file: &str) -> Extracted {
         Arc::new(tokio::sync::Semaphore::new(2)),
     );
     extractor.extract(&corpus(file), &|_, _| {}).await.unwrap()
+}
+
+/// The book's chunks as the pipeline makes them (layouts included).
+fn chunks_of(doc: &Extracted, options: impl Into<worker::text::TextOptions>) -> Vec<TextChunk> {
+    chunk_pages(&doc.pages, &doc.layouts, &doc.outline, options).chunks
 }
 
 fn squash(s: &str) -> String {
@@ -76,7 +81,7 @@ async fn chunks_end_at_sentence_ends_and_respect_the_maximum() {
         max: 600,
         sentence: 250,
     };
-    let chunks = chunk_pages(&doc.pages, &doc.layouts, &doc.outline, sizes).chunks;
+    let chunks = chunks_of(&doc, sizes);
     assert!(chunks.len() > 20);
     let ends_sentence = chunks
         .iter()
@@ -102,17 +107,14 @@ async fn chunks_end_at_sentence_ends_and_respect_the_maximum() {
 #[tokio::test]
 async fn japanese_without_spaces_is_chunked_at_sentence_ends() {
     let doc = extract("debhist_ja.pdf").await;
-    let chunks = chunk_pages(
-        &doc.pages,
-        &doc.layouts,
-        &doc.outline,
+    let chunks = chunks_of(
+        &doc,
         ChunkSizes {
             target: 200,
             max: 300,
             sentence: 250,
         },
-    )
-    .chunks;
+    );
     let japanese: Vec<_> = chunks.iter().filter(|c| c.text.contains('。')).collect();
     assert!(japanese.len() > 10);
     for c in &japanese {
@@ -129,13 +131,7 @@ async fn japanese_without_spaces_is_chunked_at_sentence_ends() {
 #[tokio::test]
 async fn the_default_maximum_holds_over_a_2400_page_book() {
     let doc = extract("rdoc_fullrefman.pdf").await;
-    let chunks = chunk_pages(
-        &doc.pages,
-        &doc.layouts,
-        &doc.outline,
-        ChunkSizes::default(),
-    )
-    .chunks;
+    let chunks = chunks_of(&doc, ChunkSizes::default());
     assert!(chunks.len() > 5000);
     assert!(
         chunks
@@ -154,13 +150,7 @@ async fn the_default_maximum_holds_over_a_2400_page_book() {
 async fn outline_entries_reached_through_named_destinations_make_chapters() {
     // InDesign's bookmarks are GoTo actions naming a destination in the /Names tree.
     let doc = extract("pypdf_issue-604_indesign.pdf").await;
-    let chunks = chunk_pages(
-        &doc.pages,
-        &doc.layouts,
-        &doc.outline,
-        ChunkSizes::default(),
-    )
-    .chunks;
+    let chunks = chunks_of(&doc, ChunkSizes::default());
     let on = |page: u32| {
         chunks
             .iter()
@@ -209,7 +199,7 @@ async fn every_top_level_outline_entry_starts_its_chapter() {
 }
 
 /// The spoken sentences of a chunk, from its recorded starts.
-fn sentences_of(chunk: &worker::text::TextChunk) -> Vec<String> {
+fn sentences_of(chunk: &TextChunk) -> Vec<String> {
     let chars: Vec<char> = chunk.text.chars().collect();
     let starts: Vec<usize> = chunk.sentence_starts.iter().map(|s| *s as usize).collect();
     starts
@@ -230,13 +220,7 @@ fn sentences_of(chunk: &worker::text::TextChunk) -> Vec<String> {
 async fn contents_and_index_pages_are_kept_but_out_of_the_reading_flow() {
     use shared_domain::domain::ChunkKind;
     let doc = extract("rdoc_R-intro.pdf").await;
-    let chunks = chunk_pages(
-        &doc.pages,
-        &doc.layouts,
-        &doc.outline,
-        ChunkSizes::default(),
-    )
-    .chunks;
+    let chunks = chunks_of(&doc, ChunkSizes::default());
     let kind_on = |page: u32| {
         chunks
             .iter()
@@ -291,13 +275,7 @@ async fn sentences_are_within_the_maximum_and_speakable() {
         "debhist_en.pdf",
     ] {
         let doc = extract(file).await;
-        let chunks = chunk_pages(
-            &doc.pages,
-            &doc.layouts,
-            &doc.outline,
-            ChunkSizes::default(),
-        )
-        .chunks;
+        let chunks = chunks_of(&doc, ChunkSizes::default());
         for chunk in &chunks {
             let sentences = sentences_of(chunk);
             assert_eq!(chunk.sentence_starts[0], 0);
@@ -319,16 +297,10 @@ async fn sentences_are_within_the_maximum_and_speakable() {
     }
     // R-intro page 7 thanks "Fran ̧cois Pinard" as TeX drew the cedilla.
     let doc = extract("rdoc_R-intro.pdf").await;
-    let text = chunk_pages(
-        &doc.pages,
-        &doc.layouts,
-        &doc.outline,
-        ChunkSizes::default(),
-    )
-    .chunks
-    .iter()
-    .map(|c| c.text.clone())
-    .collect::<String>();
+    let text = chunks_of(&doc, ChunkSizes::default())
+        .iter()
+        .map(|c| c.text.clone())
+        .collect::<String>();
     assert!(text.contains("François Pinard"));
 }
 
@@ -336,13 +308,7 @@ async fn sentences_are_within_the_maximum_and_speakable() {
 async fn addresses_are_spoken_as_their_site() {
     // debhist_en.pdf page 2 lists its contributors with their e-mail addresses.
     let doc = extract("debhist_en.pdf").await;
-    let chunks = chunk_pages(
-        &doc.pages,
-        &doc.layouts,
-        &doc.outline,
-        ChunkSizes::default(),
-    )
-    .chunks;
+    let chunks = chunks_of(&doc, ChunkSizes::default());
     let text = chunks
         .iter()
         .map(|c| c.text.as_str())
@@ -355,16 +321,13 @@ async fn addresses_are_spoken_as_their_site() {
         &text[..2000.min(text.len())]
     );
     assert!(!text.contains("http://") && !text.contains("https://"));
-    let omitted = chunk_pages(
-        &doc.pages,
-        &doc.layouts,
-        &doc.outline,
+    let omitted = chunks_of(
+        &doc,
         worker::text::TextOptions {
             links: worker::text::LinkSpeech::Omit,
             ..Default::default()
         },
-    )
-    .chunks;
+    );
     let text = omitted
         .iter()
         .map(|c| c.text.as_str())
@@ -386,13 +349,7 @@ async fn addresses_are_spoken_as_their_site() {
 async fn footnotes_and_code_leave_the_reading_flow_labelled() {
     use shared_domain::domain::ChunkKind;
     let doc = extract("rdoc_R-intro.pdf").await;
-    let chunks = chunk_pages(
-        &doc.pages,
-        &doc.layouts,
-        &doc.outline,
-        ChunkSizes::default(),
-    )
-    .chunks;
+    let chunks = chunks_of(&doc, ChunkSizes::default());
     let body = chunks
         .iter()
         .filter(|c| c.kind == ChunkKind::Body)
@@ -454,13 +411,7 @@ async fn a_book_read_by_pdftotext_keeps_its_outline() {
         "{:?}",
         doc.outline
     );
-    let chunks = chunk_pages(
-        &doc.pages,
-        &doc.layouts,
-        &doc.outline,
-        ChunkSizes::default(),
-    )
-    .chunks;
+    let chunks = chunks_of(&doc, ChunkSizes::default());
     assert!(
         chunks
             .iter()
@@ -473,13 +424,7 @@ async fn a_table_is_announced_and_kept() {
     use shared_domain::domain::ChunkKind;
     // debref_en.pdf page 47: "Table 1.13: List of shell programs".
     let doc = extract("debref_en.pdf").await;
-    let chunks = chunk_pages(
-        &doc.pages,
-        &doc.layouts,
-        &doc.outline,
-        ChunkSizes::default(),
-    )
-    .chunks;
+    let chunks = chunks_of(&doc, ChunkSizes::default());
     let table = chunks
         .iter()
         .position(|c| {
