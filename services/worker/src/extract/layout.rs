@@ -326,35 +326,45 @@ fn finish_page(lines: &[Line], width: f64, height: f64) -> (String, PageLayout) 
         let (x0, x1) = line.glyphs.iter().fold((f64::MAX, f64::MIN), |(a, b), g| {
             (a.min(g.x), b.max(g.x + g.width * g.size))
         });
-        #[allow(clippy::cast_possible_truncation)]
         boxes.push(LineBox {
-            y: line.glyphs.first().map_or(0., |g| g.y) as f32,
+            y: finite(line.glyphs.first().map_or(0., |g| g.y)),
             x0: if line.glyphs.is_empty() {
                 0.
             } else {
-                x0 as f32
+                finite(x0)
             },
             x1: if line.glyphs.is_empty() {
                 0.
             } else {
-                x1 as f32
+                finite(x1)
             },
-            size: size as f32,
+            size: finite(size),
             mono,
-            #[allow(clippy::cast_possible_truncation)]
-            glyph_width: if uniform { widths[0] as f32 } else { 0. },
+            glyph_width: if uniform { finite(widths[0]) } else { 0. },
             note,
             starts_note: note && note_starts.contains(&i),
             gaps: line.gaps,
         });
     }
-    #[allow(clippy::cast_possible_truncation)]
     let layout = PageLayout {
-        width: width as f32,
-        height: height as f32,
+        width: finite(width),
+        height: finite(height),
         lines: boxes,
     };
     (text, layout)
+}
+
+/// A coordinate as JSON can carry it: a matrix scaled past f32 (or NaN) would
+/// become `null`, and the page's whole event, text included, would be refused.
+fn finite(x: f64) -> f32 {
+    if x.is_finite() && x.abs() <= f64::from(f32::MAX) {
+        // In range, checked above.
+        #[allow(clippy::cast_possible_truncation)]
+        let v = x as f32;
+        v
+    } else {
+        0.
+    }
 }
 
 #[cfg(test)]
@@ -427,6 +437,27 @@ mod tests {
         let (text, layout) = finish_page(&[body], 612., 792.);
         assert_eq!(text, "the area is x2");
         assert!(!layout.lines[0].note);
+    }
+
+    #[test]
+    fn absurd_coordinates_still_make_a_page() {
+        let line = glyphs(
+            "Text on a page drawn with a huge matrix.",
+            1e300,
+            f64::NAN,
+            1e40,
+            0.5,
+        );
+        let (text, layout) = finish_page(&[line], f64::INFINITY, 792.);
+        assert_eq!(text, "Text on a page drawn with a huge matrix.");
+        let json = serde_json::to_string(&layout).unwrap();
+        let back: PageLayout = serde_json::from_str(&json).unwrap();
+        assert_eq!(back.width, 0.);
+        assert!(
+            back.lines
+                .iter()
+                .all(|l| l.y.is_finite() && l.size.is_finite())
+        );
     }
 
     #[test]

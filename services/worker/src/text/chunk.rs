@@ -289,9 +289,21 @@ fn split_to_fit(text: &str, max: usize) -> Vec<String> {
         if word_len > max {
             for g in word.graphemes(true) {
                 let g_len = g.chars().count();
-                if len + g_len > max {
+                if len + g_len > max && len > 0 {
                     pieces.push(std::mem::take(&mut current));
                     len = 0;
+                }
+                if g_len > max {
+                    // A "grapheme" of hundreds of combining marks: cut it anyway.
+                    for c in g.chars() {
+                        if len == max {
+                            pieces.push(std::mem::take(&mut current));
+                            len = 0;
+                        }
+                        current.push(c);
+                        len += 1;
+                    }
+                    continue;
                 }
                 current.push_str(g);
                 len += g_len;
@@ -465,6 +477,14 @@ mod tests {
             chunks.iter().map(|c| c.kind).collect::<Vec<_>>(),
             [ChunkKind::Contents, ChunkKind::Body]
         );
+    }
+
+    #[test]
+    fn no_piece_is_over_the_maximum_even_for_a_monstrous_grapheme() {
+        let monster = format!("a{}", "\u{301}".repeat(300));
+        for piece in split_to_fit(&monster, 100) {
+            assert!(piece.chars().count() <= 100);
+        }
     }
 
     #[test]

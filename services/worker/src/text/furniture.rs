@@ -175,7 +175,7 @@ fn numbered_heads_nearby(pages: &[Vec<String>]) -> Vec<String> {
                 // Both lines are the head: scanned books misread a letter or two
                 // ("VICKSBUEG", "OP" for "OF").
                 for (n, w, their_sig) in there {
-                    if *n == number + ahead && nearly_equal(w, words) {
+                    if number.checked_add(ahead) == Some(*n) && nearly_equal(w, words) {
                         for s in [sig, their_sig] {
                             if !heads.contains(s) {
                                 heads.push(s.clone());

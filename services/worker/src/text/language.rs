@@ -76,10 +76,13 @@ pub fn detect(paragraphs: &[Paragraph]) -> Option<&'static str> {
 /// letters, often more letters than their own text has (a kanji is a word). When
 /// a tenth of the letters are of another script, the Latin words are set aside.
 fn without_latin_quotes(sample: &str) -> std::borrow::Cow<'_, str> {
-    let is_latin = |c: char| c.is_ascii_alphabetic() || ('\u{C0}'..='\u{24F}').contains(&c);
+    // Letters only: U+00D7 × and U+00F7 ÷ sit in the Latin-1 range too.
+    let is_latin = |c: char| {
+        c.is_alphabetic() && (c.is_ascii_alphabetic() || ('\u{C0}'..='\u{24F}').contains(&c))
+    };
     let letters = sample.chars().filter(|c| c.is_alphabetic()).count();
     let latin = sample.chars().filter(|c| is_latin(*c)).count();
-    if letters == 0 || (letters - latin) * 10 < letters {
+    if letters == 0 || letters.saturating_sub(latin) * 10 < letters {
         return sample.into();
     }
     sample
@@ -205,6 +208,14 @@ mod tests {
     fn no_text_or_no_words_has_no_language() {
         assert_eq!(detect(&[]), None);
         assert_eq!(detect(&[chunk("12 34 56 -- 78", ChunkKind::Body)]), None);
+        // × is in the Latin-1 block but is not a letter.
+        assert_eq!(
+            detect(&[chunk(
+                "The result is a 3×4 matrix of real numbers with twelve entries, one per cell.",
+                ChunkKind::Body
+            )]),
+            Some("en")
+        );
         // pdfparse_05-word2016.pdf's whole text.
         assert_eq!(
             detect(&[chunk("Dadfrtfjh,mgf. v.0.01.", ChunkKind::Body)]),
