@@ -119,28 +119,35 @@ pub(super) fn repeated_edge_lines(
 const BOILERPLATE: usize = usize::MAX;
 
 /// Long lines repeated word for word on a quarter of the pages or more (eight at
-/// least): a copyright notice or a disclaimer printed on every page, which
+/// least), shorter ones on half of them: a copyright notice, a disclaimer or the
+/// title printed on every page, which
 /// InDesign and Word may draw anywhere in the text order. No sentence of a
 /// book's body recurs like that.
 fn boilerplate(pages: &[Vec<String>]) -> Vec<String> {
-    let mut counts: HashMap<String, usize> = HashMap::new();
+    // (signature, is long) -> pages it is on
+    let mut counts: HashMap<String, (bool, usize)> = HashMap::new();
     for lines in pages {
         let mut seen: Vec<String> = Vec::new();
         for line in lines {
-            if line.chars().filter(|c| c.is_alphabetic()).count() < 30 {
+            let letters = line.chars().filter(|c| c.is_alphabetic()).count();
+            if letters < 12 {
                 continue;
             }
             let sig = signature(line);
             if !seen.contains(&sig) {
-                *counts.entry(sig.clone()).or_default() += 1;
+                counts.entry(sig.clone()).or_insert((letters >= 30, 0)).1 += 1;
                 seen.push(sig);
             }
         }
     }
-    let threshold = (pages.len() / 4).max(8);
+    // A shorter line (a title set as a running head, "Thyroid Carcinoma") must be
+    // on half the pages of a longer book: in a short one, a sample repeated on a
+    // few pages (a listing, a form's labels) is content.
+    let long = (pages.len() / 4).max(8);
+    let short = (pages.len() / 2).max(20);
     counts
         .into_iter()
-        .filter(|(_, n)| *n >= threshold)
+        .filter(|(_, (is_long, n))| *n >= if *is_long { long } else { short })
         .map(|(sig, _)| sig)
         .collect()
 }

@@ -114,7 +114,7 @@ pub fn mark_reference_lists(paragraphs: &mut [super::Paragraph]) {
                 && (t.contains("et al")
                     || t.contains("(19")
                     || t.contains("(20")
-                    || t.split(|c: char| c.is_whitespace() || c == ',' || c == ';')
+                    || t.split(|c: char| c.is_whitespace() || matches!(c, ',' | ';' | ':'))
                         .any(|w| {
                             let w = w.trim_end_matches('.');
                             w.split_once(['–', '-']).is_some_and(|(a, b)| {
@@ -132,10 +132,17 @@ pub fn mark_reference_lists(paragraphs: &mut [super::Paragraph]) {
     if !paragraphs.get(first).is_some_and(citation) {
         return;
     }
+    // A heading printed on page after page (a running head set large) does not
+    // end the list; a new section's does.
+    let mut heading_counts: std::collections::HashMap<&str, usize> =
+        std::collections::HashMap::new();
+    for p in paragraphs.iter().filter(|p| p.heading) {
+        *heading_counts.entry(p.text.as_str()).or_default() += 1;
+    }
     let mut end = n;
     let mut prose = 0;
     for (k, p) in paragraphs.iter().enumerate().skip(first) {
-        if p.heading {
+        if p.heading && heading_counts.get(p.text.as_str()).copied().unwrap_or(0) < 3 {
             end = k;
             break;
         }

@@ -5,7 +5,8 @@
 //! sentence).
 //!
 //! Only the unambiguous shape is taken: a word of at least three letters ending in
-//! a lowercase letter, then `.`, `!` or `?`, then one to three digits, then the end
+//! a lowercase letter (or a closing bracket or quote), then `.`, `!` or `?`, then
+//! one to three digits (or a list of them: "280,283,284", "12–14"), then the end
 //! of the paragraph or a space and a capital letter. Decimals (`0.5`), host names
 //! and ports (`pop.gmail.com:995`), identifiers (`mp3`) and abbreviations before a
 //! number (`Fig.3 The`, `Vol.2 Part`) do not match, and a paragraph that looks
@@ -18,6 +19,30 @@ const ABBREVIATIONS: &[&str] = &[
     "fig", "figs", "eq", "eqs", "vol", "vols", "sec", "sect", "ch", "chap", "art", "ref", "refs",
     "tab", "nos", "par", "app", "ex", "thm", "def", "lemma", "step", "version", "ver", "rev", "op",
 ];
+
+/// How many characters at the start of `rest` are note numbers: groups of one
+/// to three digits joined by commas or dashes, ending on a digit.
+fn note_numbers(rest: &[(usize, char)]) -> usize {
+    let mut end = 0;
+    let mut i = 0;
+    let mut groups = 0;
+    loop {
+        let digits = rest[i..]
+            .iter()
+            .take_while(|(_, c)| c.is_ascii_digit())
+            .count();
+        if !(1..=3).contains(&digits) {
+            return if groups == 0 || digits > 3 { 0 } else { end };
+        }
+        i += digits;
+        end = i;
+        groups += 1;
+        match rest.get(i) {
+            Some((_, ',' | '–' | '-')) if groups < 12 => i += 1,
+            _ => return end,
+        }
+    }
+}
 
 pub fn drop_glued_note_marks(text: &str) -> Cow<'_, str> {
     // In code, `name.5` is an expression, not a sentence with a note.
@@ -33,6 +58,9 @@ pub fn drop_glued_note_marks(text: &str) -> Cow<'_, str> {
         if !matches!(c, '.' | '!' | '?') {
             continue;
         }
+        // A closing bracket or quote before the full stop ends the sentence as
+        // clearly as a word: "…ablation (RFA).3,314 Systemic…".
+        let closed = i > 0 && matches!(chars[i - 1].1, ')' | ']' | '”' | '"' | '’');
         // The word before the punctuation.
         let word_start = chars[..i]
             .iter()
@@ -40,20 +68,17 @@ pub fn drop_glued_note_marks(text: &str) -> Cow<'_, str> {
             .map_or(0, |p| p + 1);
         let word: String = chars[word_start..i].iter().map(|(_, c)| *c).collect();
         let before_word = word_start.checked_sub(1).map(|p| chars[p].1);
-        if word.chars().count() < 3
-            || !word.chars().last().is_some_and(char::is_lowercase)
-            || before_word
-                .is_some_and(|b| b.is_alphanumeric() || matches!(b, '.' | '@' | '/' | '_' | '-'))
-            || ABBREVIATIONS.contains(&word.to_lowercase().as_str())
-        {
+        let plain_word = word.chars().count() >= 3
+            && word.chars().last().is_some_and(char::is_lowercase)
+            && !before_word
+                .is_some_and(|b| b.is_alphanumeric() || matches!(b, '.' | '@' | '/' | '_' | '-'));
+        if !(closed || plain_word) || ABBREVIATIONS.contains(&word.to_lowercase().as_str()) {
             continue;
         }
-        // One to three digits right after it.
-        let digits = chars[i + 1..]
-            .iter()
-            .take_while(|(_, c)| c.is_ascii_digit())
-            .count();
-        if !(1..=3).contains(&digits) {
+        // One to three digits right after it, or a list of such numbers
+        // ("280,283,284", "12–14").
+        let digits = note_numbers(&chars[i + 1..]);
+        if digits == 0 {
             continue;
         }
         let after = i + 1 + digits;
@@ -104,6 +129,16 @@ mod tests {
                 "and enters into the NORMAL mode.",
             ),
             ("Was it true?12 Yes.", "Was it true? Yes."),
+            // pypdf_issue-604_indesign.pdf's endnote references.
+            (
+                "invalidate serum Tg measurements in most assays.280,283,284 These antibodies",
+                "invalidate serum Tg measurements in most assays. These antibodies",
+            ),
+            (
+                "or radiofrequency ablation (RFA).3,314 Systemic therapy",
+                "or radiofrequency ablation (RFA). Systemic therapy",
+            ),
+            ("as shown before.12–14 Then", "as shown before. Then"),
         ] {
             assert_eq!(drop_glued_note_marks(input), spoken, "{input}");
         }
@@ -123,6 +158,9 @@ mod tests {
             "mp3.1 codec",
             "named e.g.2 Apples",
             "looping.2a is next",
+            "the range (1–3).2,4-dinitro Phenol",
+            "in (1990).5 percent",
+            "release 1.2,3 Beta",
         ] {
             assert_eq!(drop_glued_note_marks(text), text, "{text}");
         }
