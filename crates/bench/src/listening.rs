@@ -19,6 +19,7 @@ use regex::Regex;
 use shared_domain::domain::ChunkKind;
 use unicode_segmentation::UnicodeSegmentation;
 use worker::text::chunk_pages;
+use worker::text::normalize::is_unspaced_script;
 
 pub struct Options {
     pub corpus: PathBuf,
@@ -312,11 +313,6 @@ fn junk(text: &str, heads: &[String], d: &Detectors) -> Junk {
     j
 }
 
-/// Han, kana, hangul and Thai: written without spaces between words.
-fn unspaced(c: char) -> bool {
-    matches!(c as u32, 0x3040..=0x30FF | 0x3400..=0x4DBF | 0x4E00..=0x9FFF | 0xAC00..=0xD7AF | 0x0E00..=0x0E7F | 0xF900..=0xFAFF)
-}
-
 /// Lowercased words; in scripts without spaces (where a line break splits a
 /// "word" anywhere) each character.
 fn tokens(t: &str) -> Vec<String> {
@@ -325,7 +321,7 @@ fn tokens(t: &str) -> Vec<String> {
         .split(|c: char| !c.is_alphanumeric())
         .filter(|w| !w.is_empty())
     {
-        if w.chars().any(unspaced) {
+        if w.chars().any(is_unspaced_script) {
             out.extend(w.chars().map(|c| c.to_lowercase().to_string()));
         } else {
             out.push(w.to_lowercase());

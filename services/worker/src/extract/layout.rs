@@ -184,8 +184,7 @@ fn dominant_size<'a>(glyphs: impl Iterator<Item = &'a Glyph>) -> f64 {
 }
 
 /// Glyphs set smaller than their line and raised above its baseline.
-fn superscripts(line: &Line) -> Vec<bool> {
-    let size = dominant_size(line.glyphs.iter());
+fn superscripts(line: &Line, size: f64) -> Vec<bool> {
     let mut baselines: Vec<f64> = line
         .glyphs
         .iter()
@@ -230,7 +229,15 @@ fn leading_mark(line: &Line, sup: &[bool]) -> Option<String> {
 
 fn finish_page(lines: &[Line], width: f64, height: f64) -> (String, PageLayout) {
     let page_size = dominant_size(lines.iter().flat_map(|l| l.glyphs.iter()));
-    let sups: Vec<Vec<bool>> = lines.iter().map(superscripts).collect();
+    let sizes: Vec<f64> = lines
+        .iter()
+        .map(|l| dominant_size(l.glyphs.iter()))
+        .collect();
+    let sups: Vec<Vec<bool>> = lines
+        .iter()
+        .zip(&sizes)
+        .map(|(line, size)| superscripts(line, *size))
+        .collect();
 
     // The footnote block: from the foot up, lines smaller than the page's text in
     // its lower half (a page number at the very foot does not interrupt it).
@@ -241,7 +248,7 @@ fn finish_page(lines: &[Line], width: f64, height: f64) -> (String, PageLayout) 
     while index > 0 {
         let i = index - 1;
         let line = &lines[i];
-        let size = dominant_size(line.glyphs.iter());
+        let size = sizes[i];
         let y = line.glyphs.first().map_or(0., |g| g.y);
         let trimmed = line.text.trim();
         let folio = trimmed.len() <= 4 && trimmed.chars().all(|c| c.is_ascii_digit());
@@ -300,7 +307,7 @@ fn finish_page(lines: &[Line], width: f64, height: f64) -> (String, PageLayout) 
         }
         text.push_str(&line.text[kept..]);
 
-        let size = dominant_size(line.glyphs.iter());
+        let size = sizes[i];
         // Only Latin-script glyphs tell a monospaced face: CJK and other
         // full-width characters are all one width in any font.
         let inked: Vec<&Glyph> = line

@@ -685,7 +685,7 @@ impl Quality {
                 q.bad += 1;
             } else if c.is_alphanumeric() {
                 q.letters += 1;
-                if matches!(u, 0x0590..=0x08FF | 0xFB1D..=0xFDFF | 0xFE70..=0xFEFF) {
+                if crate::text::normalize::is_right_to_left(c) {
                     q.rtl += 1;
                 } else if matches!(u, 0x1100..=0x11FF | 0x3040..=0x30FF | 0x3400..=0x4DBF | 0x4E00..=0x9FFF | 0xAC00..=0xD7AF | 0xF900..=0xFAFF)
                 {

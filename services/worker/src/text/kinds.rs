@@ -20,7 +20,7 @@ use super::Chapters;
 
 /// One kind per page (index 0 = page 1), from the page's lines after running heads
 /// and page numbers are gone.
-pub fn page_kinds(pages: &[Vec<String>], chapters: &Chapters) -> Vec<ChunkKind> {
+pub fn page_kinds<S: AsRef<str>>(pages: &[Vec<S>], chapters: &Chapters) -> Vec<ChunkKind> {
     let mut kinds = vec![ChunkKind::Body; pages.len()];
     let mut previous = Reference::None;
     for (i, lines) in pages.iter().enumerate() {
@@ -31,7 +31,7 @@ pub fn page_kinds(pages: &[Vec<String>], chapters: &Chapters) -> Vec<ChunkKind> 
             Reference::None => ChunkKind::Body,
         };
         // A blank page inside a contents or index run does not end it.
-        if shape != Reference::None || lines.iter().any(|l| !l.is_empty()) {
+        if shape != Reference::None || lines.iter().any(|l| !l.as_ref().is_empty()) {
             previous = shape;
         }
     }
@@ -244,10 +244,10 @@ struct RefLine {
 }
 
 impl Reference {
-    fn of(lines: &[String], previous: Reference) -> Self {
+    fn of<S: AsRef<str>>(lines: &[S], previous: Reference) -> Self {
         let text: Vec<&str> = lines
             .iter()
-            .map(|l| l.trim())
+            .map(|l| l.as_ref().trim())
             .filter(|l| !l.is_empty())
             .collect();
         let refs: Vec<RefLine> = text.iter().filter_map(|l| ref_line(l)).collect();

@@ -170,9 +170,9 @@ pub fn normalize_book(
             roled
         })
         .collect();
-    let texts: Vec<Vec<String>> = kept
+    let texts: Vec<Vec<&str>> = kept
         .iter()
-        .map(|lines| lines.iter().map(|(l, _)| l.clone()).collect())
+        .map(|lines| lines.iter().map(|(l, _)| l.as_str()).collect())
         .collect();
     let kinds = super::kinds::page_kinds(&texts, chapters);
     let mut out: Vec<Paragraph> = Vec::new();
@@ -270,7 +270,7 @@ fn logical_rtl(line: &str) -> std::borrow::Cow<'_, str> {
     if !line.contains(EMBED) {
         return line.into();
     }
-    let rtl = line.chars().filter(|c| is_rtl_letter(*c)).count();
+    let rtl = line.chars().filter(|c| is_right_to_left(*c)).count();
     let letters = line.chars().filter(|c| c.is_alphabetic()).count();
     if rtl * 2 <= letters {
         return line.into();
@@ -314,7 +314,8 @@ fn logical_rtl(line: &str) -> std::borrow::Cow<'_, str> {
     out.into()
 }
 
-fn is_rtl_letter(c: char) -> bool {
+/// Hebrew, Arabic and the scripts written with them, and their presentation forms.
+pub fn is_right_to_left(c: char) -> bool {
     matches!(c as u32, 0x0590..=0x08FF | 0xFB1D..=0xFDFF | 0xFE70..=0xFEFF)
 }
 
