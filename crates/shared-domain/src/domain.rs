@@ -145,6 +145,7 @@ string_enum!(
         BackMatter => "back_matter",
         Code => "code",
         Table => "table",
+        Formula => "formula",
     }
 );
 

@@ -1245,6 +1245,8 @@ fn as_num(o: &Object) -> f64 {
 struct TextState<'a>
 {
     font: Option<Rc<dyn PdfFont + 'a>>,
+    // readme fork: what the output device is told about the current font.
+    font_info: Option<Rc<FontInfo>>,
     font_size: f64,
     character_spacing: f64,
     word_spacing: f64,
@@ -1286,6 +1288,9 @@ fn show_text(gs: &mut GraphicsState, s: &[u8],
     dlog!("{:?}", font.decode(s));
     dlog!("{:?}", font.decode(s).as_bytes());
     dlog!("{:?}", s);
+    if let Some(info) = ts.font_info.as_deref() {
+        output.font(info)?;
+    }
     output.begin_word()?;
 
     for (c, length) in font.char_codes(s) {
@@ -1576,12 +1581,14 @@ struct Processor<'a> {
     // a font object shared by many pages is decoded once, and a resource name
     // (/F0) that means different fonts on different pages cannot collide.
     font_table: HashMap<*const Dictionary, Rc<dyn PdfFont + 'a>>,
+    // readme fork: each font's name, flags and weight, read once.
+    font_info_table: HashMap<*const Dictionary, Rc<FontInfo>>,
     _none: PhantomData<&'a ()>,
 }
 
 impl<'a> Processor<'a> {
     fn new() -> Processor<'a> {
-        Processor { font_table: HashMap::new(), _none: PhantomData }
+        Processor { font_table: HashMap::new(), font_info_table: HashMap::new(), _none: PhantomData }
     }
 
     fn process_stream(&mut self, doc: &'a Document, content: Vec<u8>, resources: &'a Dictionary, media_box: &MediaBox, output: &mut dyn OutputDev, page_num: u32) -> Result<(), OutputError> {
@@ -1589,6 +1596,7 @@ impl<'a> Processor<'a> {
         let mut gs: GraphicsState = GraphicsState {
             ts: TextState {
                 font: None,
+                font_info: None,
                 font_size: std::f64::NAN,
                 character_spacing: 0.,
                 word_spacing: 0.,
@@ -1727,6 +1735,7 @@ impl<'a> Processor<'a> {
                     }*/
                     }
                     gs.ts.font = Some(font);
+                    gs.ts.font_info = Some(self.font_info_table.entry(font_dict as *const Dictionary).or_insert_with(|| Rc::new(FontInfo::of(doc, font_dict))).clone());
 
                     gs.ts.font_size = as_num(&operation.operands[1]);
                     dlog!("font {} size: {} {:?}", pdf_to_utf8(name), gs.ts.font_size, operation);
@@ -1883,7 +1892,55 @@ impl<'a> Processor<'a> {
 }
 
 
+/// readme fork: the current font as its dictionary describes it, for output devices
+/// that tell headings (bold) or formulas (math fonts) from text.
+#[derive(Debug, Clone, Default)]
+pub struct FontInfo {
+    /// `/BaseFont` without a subset tag ("ABCDEF+CMBX12" → "CMBX12"); for a Type 0
+    /// font its descendant's when its own is absent.
+    pub base_name: String,
+    /// The font descriptor's `/Flags` (0 when there is none).
+    pub flags: i64,
+    /// The font descriptor's `/FontWeight` (0 when there is none).
+    pub weight: f64,
+}
+
+impl FontInfo {
+    fn of(doc: &Document, font: &Dictionary) -> FontInfo {
+        let descendant = maybe_get_obj(doc, font, b"DescendantFonts")
+            .and_then(|o| o.as_array().ok())
+            .and_then(|a| a.first())
+            .map(|o| maybe_deref(doc, o))
+            .and_then(|o| o.as_dict().ok());
+        let name = maybe_get_name_string(doc, font, b"BaseFont")
+            .or_else(|| descendant.and_then(|d| maybe_get_name_string(doc, d, b"BaseFont")))
+            .unwrap_or_default();
+        let base_name = match name.split_once('+') {
+            Some((tag, rest)) if tag.len() == 6 && tag.bytes().all(|b| b.is_ascii_uppercase()) => rest.to_owned(),
+            _ => name,
+        };
+        let descriptor = maybe_get_obj(doc, font, b"FontDescriptor")
+            .or_else(|| descendant.and_then(|d| maybe_get_obj(doc, d, b"FontDescriptor")))
+            .and_then(|o| o.as_dict().ok());
+        let number = |key: &[u8]| -> Option<f64> {
+            descriptor.and_then(|d| maybe_get_obj(doc, d, key)).and_then(|o| match o {
+                Object::Integer(i) => Some(*i as f64),
+                Object::Real(r) => Some(f64::from(*r)),
+                _ => None,
+            })
+        };
+        FontInfo {
+            base_name,
+            flags: number(b"Flags").map_or(0, |f| f as i64),
+            weight: number(b"FontWeight").unwrap_or(0.),
+        }
+    }
+}
+
 pub trait OutputDev {
+    /// readme fork: the font of the glyphs that follow (called before each string shown).
+    fn font(&mut self, _font: &FontInfo) -> Result<(), OutputError> { Ok(()) }
+
     fn begin_page(&mut self, page_num: u32, media_box: &MediaBox, art_box: Option<(f64, f64, f64, f64)>)-> Result<(), OutputError>;
     fn end_page(&mut self)-> Result<(), OutputError>;
     fn output_character(&mut self, trm: &Transform, width: f64, spacing: f64, font_size: f64, char: &str) -> Result<(), OutputError>;

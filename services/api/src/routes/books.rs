@@ -133,7 +133,7 @@ pub struct ChunkQuery {
     /// Page size, 1–200 (default 50).
     pub limit: Option<i64>,
     /// Which kinds of chunk, comma-separated (`body`, `front_matter`, `contents`,
-    /// `notes`, `index`, `back_matter`, `code`, `table`), or `all`. Default `body`:
+    /// `notes`, `index`, `back_matter`, `code`, `table`, `formula`), or `all`. Default `body`:
     /// the reading flow, without contents pages, indexes and the like.
     pub kind: Option<String>,
 }

@@ -8,7 +8,7 @@
 //! mark) and takes the matching superscript reference marks out of the text
 //! ("allowed¹" → "allowed"), so a voice never reads them into a sentence.
 
-use pdf_extract::{MediaBox, OutputDev, OutputError, Transform};
+use pdf_extract::{FontInfo, MediaBox, OutputDev, OutputError, Transform};
 
 use crate::text::layout::{LineBox, PageLayout};
 
@@ -23,6 +23,9 @@ struct Glyph {
     size: f64,
     /// Advance width in text space (the same for every glyph of a monospaced font).
     width: f64,
+    /// Set in a bold face, or in a math font (a formula's symbols and letters).
+    bold: bool,
+    math: bool,
 }
 
 #[derive(Debug, Default)]
@@ -42,6 +45,9 @@ pub struct LayoutOutput {
     page_width: f64,
     lines: Vec<Line>,
     done: Option<(String, PageLayout)>,
+    /// The current font's class (the device is told before each string shown).
+    bold: bool,
+    math: bool,
 }
 
 impl Default for LayoutOutput {
@@ -54,6 +60,8 @@ impl Default for LayoutOutput {
             page_width: 0.,
             lines: vec![Line::default()],
             done: None,
+            bold: false,
+            math: false,
         }
     }
 }
@@ -74,6 +82,12 @@ impl LayoutOutput {
 }
 
 impl OutputDev for LayoutOutput {
+    fn font(&mut self, font: &FontInfo) -> Result<(), OutputError> {
+        self.bold = is_bold(font);
+        self.math = is_math(font);
+        Ok(())
+    }
+
     fn begin_page(
         &mut self,
         _page_num: u32,
@@ -129,6 +143,7 @@ impl OutputDev for LayoutOutput {
         // A glyph's own text may hold a line break; keep lines and text in step.
         let mut parts = char.split('\n');
         if let Some(first) = parts.next() {
+            let (bold, math) = (self.bold, self.math);
             let line = self.current();
             let start = line.text.len();
             line.text.push_str(first);
@@ -139,6 +154,8 @@ impl OutputDev for LayoutOutput {
                 y,
                 size,
                 width,
+                bold,
+                math,
             });
         }
         for part in parts {
@@ -163,6 +180,36 @@ impl OutputDev for LayoutOutput {
     fn end_line(&mut self) -> Result<(), OutputError> {
         Ok(())
     }
+}
+
+/// A bold face, by its descriptor (a weight of 600 or more, or ForceBold) or by
+/// its name ("Helvetica-Bold", "Arial,Bold", TeX's "CMBX12", "SFBX1000").
+fn is_bold(font: &FontInfo) -> bool {
+    const FORCE_BOLD: i64 = 1 << 18;
+    if font.weight >= 600. || font.flags & FORCE_BOLD != 0 {
+        return true;
+    }
+    let name = font.base_name.to_ascii_lowercase();
+    ["bold", "black", "heavy", "semibold", "demi"]
+        .iter()
+        .any(|w| name.contains(w))
+        || ["cmbx", "cmb1", "cmssbx", "sfbx", "ecbx", "lmbx"]
+            .iter()
+            .any(|p| name.starts_with(p))
+}
+
+/// A font made for formulas: TeX's math italic, symbols and extensions (and the
+/// AMS, txfonts and pxfonts equivalents), or an OpenType math font
+/// ("CambriaMath", "STIXTwoMath", "LatinModernMath").
+fn is_math(font: &FontInfo) -> bool {
+    let name = font.base_name.to_ascii_lowercase();
+    name.contains("math")
+        || [
+            "cmmi", "cmsy", "cmex", "cmbsy", "msam", "msbm", "eufm", "eusm", "rsfs", "txmi",
+            "txsy", "txex", "rtxmi", "pxmi", "pxsy", "pxex", "rpxmi", "esint", "stmary",
+        ]
+        .iter()
+        .any(|p| name.starts_with(p))
 }
 
 /// The size most of a set of glyphs are set in (to a tenth of a point).
@@ -330,6 +377,20 @@ fn finish_page(lines: &[Line], width: f64, height: f64) -> (String, PageLayout) 
                 .iter()
                 .all(|w| (w - widths[0]).abs() < 0.001 && *w > 0.);
         let mono = uniform && widths.len() >= 4;
+        let letters = inked
+            .iter()
+            .filter(|g| line.text[g.start..g.end].chars().any(char::is_alphabetic))
+            .count();
+        let bold = letters >= 2 && inked.iter().filter(|g| g.bold).count() * 10 >= inked.len() * 8;
+        // A display formula: a good share of its glyphs from math fonts, and no
+        // run of prose ("where the energy is") beside them.
+        let math_glyphs = inked.iter().filter(|g| g.math).count();
+        let math = inked.len() >= 2
+            && match prose_words(line) {
+                0 => math_glyphs * 10 >= inked.len() * 3,
+                1 => math_glyphs * 2 >= inked.len(),
+                _ => false,
+            };
         let (x0, x1) = line.glyphs.iter().fold((f64::MAX, f64::MIN), |(a, b), g| {
             (a.min(g.x), b.max(g.x + g.width * g.size))
         });
@@ -351,6 +412,8 @@ fn finish_page(lines: &[Line], width: f64, height: f64) -> (String, PageLayout) 
             note,
             starts_note: note && note_starts.contains(&i),
             gaps: line.gaps,
+            bold,
+            math,
         });
     }
     let layout = PageLayout {
@@ -359,6 +422,22 @@ fn finish_page(lines: &[Line], width: f64, height: f64) -> (String, PageLayout) 
         lines: boxes,
     };
     (text, layout)
+}
+
+/// Words of four letters or more set in text fonts: prose.
+fn prose_words(line: &Line) -> usize {
+    let mut words = 0;
+    let mut run = 0;
+    for g in &line.glyphs {
+        let text = &line.text[g.start..g.end];
+        if !g.math && !text.is_empty() && text.chars().all(char::is_alphabetic) {
+            run += 1;
+        } else {
+            words += usize::from(run >= 4);
+            run = 0;
+        }
+    }
+    words + usize::from(run >= 4)
 }
 
 /// A coordinate as JSON can carry it: a matrix scaled past f32 (or NaN) would
@@ -391,6 +470,8 @@ mod tests {
                 y,
                 size,
                 width,
+                bold: false,
+                math: false,
             });
             x += width * size;
         }
@@ -465,6 +546,52 @@ mod tests {
                 .iter()
                 .all(|l| l.y.is_finite() && l.size.is_finite())
         );
+    }
+
+    fn font(name: &str, flags: i64, weight: f64) -> FontInfo {
+        FontInfo {
+            base_name: name.to_owned(),
+            flags,
+            weight,
+        }
+    }
+
+    #[test]
+    fn fonts_are_told_bold_and_math_by_descriptor_and_name() {
+        assert!(is_bold(&font("Helvetica-Bold", 0, 0.)));
+        assert!(is_bold(&font("CMBX12", 0, 0.)));
+        assert!(is_bold(&font("Anything", 0, 700.)));
+        assert!(is_bold(&font("Anything", 1 << 18, 0.)));
+        assert!(!is_bold(&font("CMR10", 4, 400.)));
+        assert!(!is_bold(&font("Times-Italic", 0, 0.)));
+        assert!(is_math(&font("CMMI10", 0, 0.)));
+        assert!(is_math(&font("CambriaMath", 0, 0.)));
+        assert!(is_math(&font("MSBM10", 0, 0.)));
+        assert!(!is_math(&font("CMR10", 0, 0.)));
+        assert!(!is_math(&font("CMSS10", 0, 0.)));
+    }
+
+    #[test]
+    fn a_line_of_math_glyphs_is_a_formula_and_prose_beside_them_is_not() {
+        let math = |text: &str, x: f64, on: bool| {
+            let mut line = glyphs(text, x, 100., 10., 0.5);
+            for g in &mut line.glyphs {
+                g.math = on;
+            }
+            line
+        };
+        // "E = mc2": E, m, c in math italic; =, 2 in the text face.
+        let mut formula = math("E", 72., true);
+        append(&mut formula, math(" = ", 77., false));
+        append(&mut formula, math("mc", 92., true));
+        append(&mut formula, math("2", 102., false));
+        // "where the energy E is conserved": one math letter in prose.
+        let mut prose = math("where the energy ", 72., false);
+        append(&mut prose, math("E", 157., true));
+        append(&mut prose, math(" is conserved", 162., false));
+        let (_, layout) = finish_page(&[formula, prose], 612., 792.);
+        assert!(layout.lines[0].math);
+        assert!(!layout.lines[1].math);
     }
 
     #[test]

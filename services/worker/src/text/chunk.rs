@@ -135,7 +135,10 @@ pub fn chunk<'a>(
         }
         let mut sep = "\n\n";
         // Code keeps its lines as they are: one "sentence" each, never reflowed.
-        let verbatim = matches!(paragraph.kind, ChunkKind::Code | ChunkKind::Table);
+        let verbatim = matches!(
+            paragraph.kind,
+            ChunkKind::Code | ChunkKind::Table | ChunkKind::Formula
+        );
         let pieces = if verbatim {
             paragraph
                 .text

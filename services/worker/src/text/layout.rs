@@ -36,4 +36,10 @@ pub struct LineBox {
     /// Gaps of two ems or more between its words: the spaces between table cells.
     #[serde(default)]
     pub gaps: u32,
+    /// Most of its glyphs set in a bold face.
+    #[serde(default)]
+    pub bold: bool,
+    /// Mostly symbols and letters from math fonts, without prose: a display formula.
+    #[serde(default)]
+    pub math: bool,
 }

@@ -314,45 +314,42 @@ fn notes_inline(paragraphs: &mut [Paragraph], language: Option<&str>) {
     }
 }
 
-/// Before each run of code or each table, a short sentence in the book's language
-/// tells the listener what the reading flow leaves out (the original is kept,
-/// labelled `code` or `table`). In a language without a wording here, the gap
+/// Before each run of code, each table and each formula, a short sentence in the
+/// book's language tells the listener what the reading flow leaves out (the
+/// original is kept, labelled `code`, `table` or `formula`). In a language without a wording here, the gap
 /// goes unannounced.
 fn placeholders(paragraphs: &mut Vec<Paragraph>, language: Option<&str>) {
     use shared_domain::domain::ChunkKind;
     let wording = |kind: ChunkKind| -> Option<&'static str> {
-        let code = kind == ChunkKind::Code;
-        Some(match language? {
-            "en" if code => "A code example.",
-            "en" => "A table.",
-            "de" if code => "Ein Codebeispiel.",
-            "de" => "Eine Tabelle.",
-            "fr" if code => "Un exemple de code.",
-            "fr" => "Un tableau.",
-            "es" if code => "Un ejemplo de código.",
-            "es" => "Una tabla.",
-            "it" if code => "Un esempio di codice.",
-            "it" => "Una tabella.",
-            "pt" if code => "Um exemplo de código.",
-            "pt" => "Uma tabela.",
-            "nl" if code => "Een codevoorbeeld.",
-            "nl" => "Een tabel.",
-            "ru" if code => "Пример кода.",
-            "ru" => "Таблица.",
-            "ja" if code => "コード例。",
-            "ja" => "表。",
-            "zh" if code => "代码示例。",
-            "zh" => "表格。",
-            "ko" if code => "코드 예제.",
-            "ko" => "표.",
+        // Code, a table, a formula.
+        let words: [&'static str; 3] = match language? {
+            "en" => ["A code example.", "A table.", "A formula."],
+            "de" => ["Ein Codebeispiel.", "Eine Tabelle.", "Eine Formel."],
+            "fr" => ["Un exemple de code.", "Un tableau.", "Une formule."],
+            "es" => ["Un ejemplo de código.", "Una tabla.", "Una fórmula."],
+            "it" => ["Un esempio di codice.", "Una tabella.", "Una formula."],
+            "pt" => ["Um exemplo de código.", "Uma tabela.", "Uma fórmula."],
+            "nl" => ["Een codevoorbeeld.", "Een tabel.", "Een formule."],
+            "ru" => ["Пример кода.", "Таблица.", "Формула."],
+            "ja" => ["コード例。", "表。", "数式。"],
+            "zh" => ["代码示例。", "表格。", "公式。"],
+            "ko" => ["코드 예제.", "표.", "수식."],
             _ => return None,
-        })
+        };
+        match kind {
+            ChunkKind::Code => Some(words[0]),
+            ChunkKind::Table => Some(words[1]),
+            ChunkKind::Formula => Some(words[2]),
+            _ => None,
+        }
     };
     let mut out = Vec::with_capacity(paragraphs.len());
     let mut in_run: Option<ChunkKind> = None;
     for p in paragraphs.drain(..) {
         match p.kind {
-            kind @ (ChunkKind::Code | ChunkKind::Table) if in_run != Some(kind) => {
+            kind @ (ChunkKind::Code | ChunkKind::Table | ChunkKind::Formula)
+                if in_run != Some(kind) =>
+            {
                 in_run = Some(kind);
                 let Some(wording) = wording(kind) else {
                     out.push(p);
@@ -387,7 +384,7 @@ fn placeholders(paragraphs: &mut Vec<Paragraph>, language: Option<&str>) {
                     }),
                 }
             }
-            ChunkKind::Code | ChunkKind::Table | ChunkKind::Notes => {}
+            ChunkKind::Code | ChunkKind::Table | ChunkKind::Formula | ChunkKind::Notes => {}
             _ => in_run = None,
         }
         out.push(p);

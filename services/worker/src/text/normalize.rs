@@ -36,6 +36,8 @@ enum Role {
     Note,
     Code,
     Table,
+    /// A display formula (its glyphs mostly from math fonts).
+    Formula,
 }
 
 /// Line roles for a book: type sizes are compared with the book's own text size,
@@ -45,12 +47,14 @@ struct Roles {
     mono_is_code: bool,
     /// The advance width of the book's monospaced face, in thousandths.
     mono_width: Option<i32>,
+    /// Bold is an emphasis here, not the book's text face.
+    bold_is_heading: bool,
 }
 
 impl Roles {
     fn of<'a>(layouts: impl Iterator<Item = &'a PageLayout>) -> Self {
         let mut sizes: std::collections::HashMap<i32, usize> = std::collections::HashMap::new();
-        let (mut mono, mut lines) = (0usize, 0usize);
+        let (mut mono, mut lines, mut bold) = (0usize, 0usize, 0usize);
         let mut mono_widths: std::collections::HashMap<i32, usize> =
             std::collections::HashMap::new();
         for line in layouts.flat_map(|l| &l.lines) {
@@ -59,6 +63,7 @@ impl Roles {
             }
             lines += 1;
             mono += usize::from(line.mono);
+            bold += usize::from(line.bold);
             if line.mono {
                 #[allow(clippy::cast_possible_truncation)]
                 let key = (line.glyph_width * 1000.).round() as i32;
@@ -82,6 +87,7 @@ impl Roles {
                 .into_iter()
                 .max_by_key(|(w, n)| (*n, *w))
                 .map(|(w, _)| w),
+            bold_is_heading: bold * 5 < lines,
         }
     }
 
@@ -102,6 +108,8 @@ impl Roles {
             Role::Note
         } else if self.is_code(text, line) {
             Role::Code
+        } else if line.math {
+            Role::Formula
         } else if self.body_size > 0.
             && line.size >= self.body_size * 1.2
             && text.chars().count() <= 150
@@ -166,6 +174,11 @@ pub fn normalize_book(
             if let Some(layout) = layout {
                 let cells: Vec<u32> = kept.iter().map(|&i| layout.lines[i].gaps).collect();
                 mark_tables(&mut roled, &cells);
+                join_formula_pieces(&mut roled);
+                if roles.bold_is_heading {
+                    let bold: Vec<bool> = kept.iter().map(|&i| layout.lines[i].bold).collect();
+                    mark_bold_headings(&mut roled, &bold);
+                }
             }
             roled
         })
@@ -184,6 +197,7 @@ pub fn normalize_book(
                 (ChunkKind::Body, Role::Note | Role::NoteStart) => ChunkKind::Notes,
                 (ChunkKind::Body, Role::Code) => ChunkKind::Code,
                 (ChunkKind::Body, Role::Table) => ChunkKind::Table,
+                (ChunkKind::Body, Role::Formula) => ChunkKind::Formula,
                 _ => page_kind,
             };
             // A paragraph cut by a page break continues on the next page, after
@@ -415,18 +429,20 @@ fn in_margins(layout: &PageLayout) -> Vec<usize> {
 }
 
 /// Three or more lines in a row, each with three cells or more (two wide gaps),
-/// are a table: rows of figures or labels no one reads aloud line by line.
+/// are a table: rows of figures or labels no one reads aloud line by line (a row
+/// with symbols in a math font is still a row).
 fn mark_tables(lines: &mut [(String, Role)], gaps: &[u32]) {
+    let cell_text = |role: Role| matches!(role, Role::Body | Role::Formula);
     let mut start = None;
     for i in 0..=lines.len() {
-        let row = i < lines.len() && gaps[i] >= 2 && lines[i].1 == Role::Body;
+        let row = i < lines.len() && gaps[i] >= 2 && cell_text(lines[i].1);
         match (row, start) {
             (true, None) => start = Some(i),
             (false, Some(s)) => {
                 if i - s >= 3 {
                     // Rows with an empty cell have a gap fewer: they belong too.
                     let row = |line: &(String, Role), gaps: u32| {
-                        line.1 == Role::Body && gaps >= 1 && !line.0.is_empty()
+                        cell_text(line.1) && gaps >= 1 && !line.0.is_empty()
                     };
                     let mut from = s;
                     while from > 0 && row(&lines[from - 1], gaps[from - 1]) {
@@ -443,6 +459,70 @@ fn mark_tables(lines: &mut [(String, Role)], gaps: &[u32]) {
                 start = None;
             }
             _ => {}
+        }
+    }
+}
+
+/// A display formula is drawn in pieces (a fraction's numerator, a sum's limits, an
+/// equation number, "b" in \"a over b\"), some without math glyphs of their own: a
+/// short line without a word of prose next to a formula line is part of it.
+fn join_formula_pieces(lines: &mut [(String, Role)]) {
+    let piece = |text: &str| {
+        let t = text.trim();
+        let mut longest = 0;
+        let mut run = 0;
+        for c in t.chars() {
+            run = if c.is_alphabetic() { run + 1 } else { 0 };
+            longest = longest.max(run);
+        }
+        t.chars().count() <= 60 && longest < 5
+    };
+    let mut changed = true;
+    while changed {
+        changed = false;
+        for i in 0..lines.len() {
+            let next_to_formula = (i > 0 && lines[i - 1].1 == Role::Formula)
+                || lines.get(i + 1).is_some_and(|l| l.1 == Role::Formula);
+            if lines[i].1 == Role::Body
+                && next_to_formula
+                && !lines[i].0.trim().is_empty()
+                && piece(&lines[i].0)
+            {
+                lines[i].1 = Role::Formula;
+                changed = true;
+            }
+        }
+    }
+}
+
+/// A short run of bold lines (one or two) between lines that are not bold, set in
+/// the text's own size, is a heading ("2.3 Results", "Installing R"): a bold
+/// paragraph of several lines is emphasis, and a line that ends mid-sentence
+/// (a comma, a hyphen) is not a heading.
+fn mark_bold_headings(lines: &mut [(String, Role)], bold: &[bool]) {
+    let mut i = 0;
+    while i < lines.len() {
+        if !bold[i] || lines[i].1 != Role::Body {
+            i += 1;
+            continue;
+        }
+        let start = i;
+        while i < lines.len() && bold[i] && lines[i].1 == Role::Body {
+            i += 1;
+        }
+        let run = &lines[start..i];
+        let heading_like = run.len() <= 2
+            && run.iter().all(|(text, _)| {
+                let t = text.trim();
+                let chars = t.chars().count();
+                (2..=100).contains(&chars)
+                    && !t.ends_with([',', ';', '-'])
+                    && t.chars().any(char::is_alphabetic)
+            });
+        if heading_like {
+            for line in &mut lines[start..i] {
+                line.1 = Role::Heading;
+            }
         }
     }
 }
@@ -473,7 +553,7 @@ fn paragraphs(lines: &[(String, Role)], lexicon: &Lexicon) -> Vec<(String, Role)
         }
         current_role = *role;
         // Code and tables keep their lines.
-        if matches!(role, Role::Code | Role::Table) && !current.is_empty() {
+        if matches!(role, Role::Code | Role::Table | Role::Formula) && !current.is_empty() {
             current.push('\n');
             current.push_str(line);
         } else {
@@ -637,6 +717,63 @@ mod tests {
         ];
         mark_tables(&mut two, &[2, 2]);
         assert!(two.iter().all(|l| l.1 == Role::Body));
+    }
+
+    fn roled(lines: &[(&str, Role)]) -> Vec<(String, Role)> {
+        lines.iter().map(|(l, r)| ((*l).to_owned(), *r)).collect()
+    }
+
+    #[test]
+    fn a_formulas_pieces_join_it() {
+        // revtex_apssamp.pdf page 3: a fraction's denominator and the equation
+        // number are drawn as lines of their own, without math glyphs.
+        let mut lines = roled(&[
+            ("Displayed math will center by default:", Role::Body),
+            ("χ+(p) ≲ [2|p|(|p| + pz)]", Role::Formula),
+            ("px + ipy", Role::Body),
+            (") , (1)", Role::Body),
+            ("Note the open one in Eq. (2).", Role::Body),
+        ]);
+        join_formula_pieces(&mut lines);
+        let roles: Vec<Role> = lines.iter().map(|l| l.1).collect();
+        assert_eq!(
+            roles,
+            [
+                Role::Body,
+                Role::Formula,
+                Role::Formula,
+                Role::Formula,
+                Role::Body
+            ]
+        );
+        // Without a formula line nothing changes.
+        let mut plain = roled(&[("x + y", Role::Body), ("(1)", Role::Body)]);
+        join_formula_pieces(&mut plain);
+        assert!(plain.iter().all(|l| l.1 == Role::Body));
+    }
+
+    #[test]
+    fn a_short_bold_line_is_a_heading_and_a_bold_paragraph_is_not() {
+        let mut lines = roled(&[
+            ("the end of a paragraph.", Role::Body),
+            ("2.3 Results", Role::Body),
+            ("We found that the method works well in", Role::Body),
+            ("Warning: every line of this paragraph", Role::Body),
+            ("is set in bold, for emphasis, and so", Role::Body),
+            ("it is read as the prose it is.", Role::Body),
+            ("A bold line that ends mid-sentence,", Role::Body),
+            ("and goes on.", Role::Body),
+        ]);
+        mark_bold_headings(
+            &mut lines,
+            &[false, true, false, true, true, true, true, false],
+        );
+        let headings: Vec<&str> = lines
+            .iter()
+            .filter(|l| l.1 == Role::Heading)
+            .map(|l| l.0.as_str())
+            .collect();
+        assert_eq!(headings, ["2.3 Results"]);
     }
 
     #[test]

@@ -456,3 +456,38 @@ async fn a_table_is_announced_and_kept() {
         "the caption is read"
     );
 }
+
+#[tokio::test]
+async fn display_formulas_are_announced_and_kept_and_bold_headings_pause() {
+    use shared_domain::domain::ChunkKind;
+    // revtex_apssamp.pdf page 6: "Note the equation number in an appendix:" then
+    // "E = mc2. (B1)" set in math fonts; "Appendix B: A little more on appendixes"
+    // is a bold heading in the text's own size.
+    let doc = extract("revtex_apssamp.pdf").await;
+    let chunks = chunks_of(&doc, ChunkSizes::default());
+    let body = chunks
+        .iter()
+        .filter(|c| c.kind == ChunkKind::Body)
+        .map(|c| squash(&c.text))
+        .collect::<Vec<_>>()
+        .join(" ");
+    assert!(
+        body.contains("Note the equation number in an appendix: a formula."),
+        "announced"
+    );
+    assert!(!body.contains("E = mc2"), "not read");
+    assert!(
+        chunks
+            .iter()
+            .any(|c| c.kind == ChunkKind::Formula && c.text.contains("E = mc2. (B1)")),
+        "kept, labelled"
+    );
+    // Page 3: the pieces of a fraction are one formula, not words in the flow.
+    assert!(!body.contains("px + ipy"));
+    let heading = chunks
+        .iter()
+        .flat_map(sentences_of)
+        .find(|s| s.starts_with("Appendix B"))
+        .expect("the appendix heading is a sentence of its own");
+    assert_eq!(heading, "Appendix B: A little more on appendixes.");
+}
