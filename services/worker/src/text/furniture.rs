@@ -269,11 +269,16 @@ fn is_page_number(line: &str) -> bool {
 }
 
 /// The indices of the page's lines that are not furniture.
+///
+/// `headings` marks the lines set as headings (larger than the text): "Chapter 4"
+/// opening each chapter repeats at a page's top like a running head, but it is the
+/// chapter's title, read aloud.
 pub(super) fn kept_lines(
     lines: &[String],
     margins: &[usize],
     repeated: &HashMap<String, usize>,
     page_count: usize,
+    headings: &[bool],
 ) -> Vec<usize> {
     let edges = page_edges(lines, margins);
     let numbering = line_number_runs(lines);
@@ -284,7 +289,9 @@ pub(super) fn kept_lines(
             !(numbering.contains(i)
                 || repeated.get(&signature(line)) == Some(&BOILERPLATE)
                 || edges.contains(i)
-                    && ((page_count >= 3 && repeated.contains_key(&signature(line)))
+                    && ((page_count >= 3
+                        && !headings.get(*i).copied().unwrap_or(false)
+                        && repeated.contains_key(&signature(line)))
                         || is_page_number(line)))
         })
         .map(|(i, _)| i)
@@ -364,7 +371,7 @@ mod tests {
             })
             .collect();
         let repeated = repeated_edge_lines(&pages, &[]);
-        let kept = kept_lines(&pages[1], &[], &repeated, pages.len());
+        let kept = kept_lines(&pages[1], &[], &repeated, pages.len(), &[]);
         assert!(!kept.contains(&3), "the notice in mid-page goes");
         assert!(kept.contains(&1) && kept.contains(&2), "body stays");
     }

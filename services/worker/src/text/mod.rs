@@ -113,7 +113,10 @@ impl Chapters {
                     w.trim_end_matches('.')
                         .split('.')
                         .all(|n| !n.is_empty() && n.chars().all(|c| c.is_ascii_digit()))
-                })
+                }) || p
+                    .text
+                    .split_once(". ")
+                    .is_some_and(|(label, _)| normalize::is_chapter_label(label))
             })
             .collect();
         let chosen = if numbered.len() >= 2 {

@@ -101,6 +101,11 @@ impl Roles {
             || (line.glyph_width > 0. && Some(width) == self.mono_width)
     }
 
+    /// Set 1.2× the book's text size or more (a chapter's title, "Chapter 4").
+    fn is_heading_size(&self, line: &super::layout::LineBox) -> bool {
+        !line.note && self.body_size > 0. && line.size >= self.body_size * 1.2
+    }
+
     fn role(&self, text: &str, line: &super::layout::LineBox) -> Role {
         if line.starts_note {
             Role::NoteStart
@@ -163,7 +168,10 @@ pub fn normalize_book(
         .enumerate()
         .map(|(index, lines)| {
             let layout = layouts[index];
-            let kept = kept_lines(lines, &margins[index], &repeated, pages.len());
+            let headings: Vec<bool> = layout.map_or_else(Vec::new, |l| {
+                l.lines.iter().map(|b| roles.is_heading_size(b)).collect()
+            });
+            let kept = kept_lines(lines, &margins[index], &repeated, pages.len(), &headings);
             let mut roled: Vec<(String, Role)> = kept
                 .iter()
                 .map(|&i| {
@@ -216,6 +224,16 @@ pub fn normalize_book(
             {
                 join_into(&mut last.text, &text, &lexicon);
                 last.page_end = page;
+            } else if role == Role::Heading
+                && let Some(last) = out.last_mut()
+                && last.heading
+                && last.page_end == page
+                && last.kind == kind
+                && is_chapter_label(&last.text)
+            {
+                // "Chapter 4" set above its title: one heading, "Chapter 4. The
+                // Week of Storms", so the chapter starts at its label.
+                last.text = format!("{}. {}", last.text.trim_end_matches('.'), text);
             } else {
                 out.push(Paragraph {
                     text,
@@ -460,6 +478,32 @@ fn mark_tables(lines: &mut [(String, Role)], gaps: &[u32]) {
             }
             _ => {}
         }
+    }
+}
+
+/// A chapter's label set on its own above the title: "Chapter 4", "PART II",
+/// "Kapitel 3", "Глава 5", "第3章", or a number alone.
+pub(super) fn is_chapter_label(text: &str) -> bool {
+    let words: Vec<&str> = text.trim().trim_end_matches('.').split_whitespace().collect();
+    let number = |w: &str| {
+        (!w.is_empty() && w.len() <= 4 && w.chars().all(|c| c.is_ascii_digit()))
+            || (!w.is_empty()
+                && w.len() <= 6
+                && (w.chars().all(|c| "IVXLC".contains(c)) || w.chars().all(|c| "ivxlc".contains(c))))
+    };
+    match words.as_slice() {
+        [one] => {
+            number(one)
+                || (one.starts_with('第')
+                    && one.ends_with(['章', '部', '编', '編'])
+                    && one.chars().count() <= 6)
+        }
+        [label, n] => {
+            label.chars().all(char::is_alphabetic)
+                && label.chars().count() <= 12
+                && number(n)
+        }
+        _ => false,
     }
 }
 
