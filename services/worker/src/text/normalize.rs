@@ -294,10 +294,14 @@ fn clean_lines(page: &str) -> Vec<String> {
 /// poppler writes a right-to-left line as its embedded runs (U+202B … U+202C) in
 /// the order they sit on the page, left to right; each run's own text is in
 /// reading order. A Hebrew or Arabic reader starts at the right, so the runs are
-/// read last to first: `RLE A PDF , RLE B PDF` is "B, A". Lines without embeddings, or mostly
+/// read last to first: `RLE A PDF , RLE B PDF` is "B, A". Inside a run the text is
+/// in reading order, and a run nested in it (`RLE A LRE " ." PDF B PDF`, XeTeX's
+/// output) stays in its place; a nested run of punctuation alone was written in
+/// page order, so it is turned round ("A. B"). Lines without embeddings, or mostly
 /// left-to-right, are left as they are.
 fn logical_rtl(line: &str) -> std::borrow::Cow<'_, str> {
     const EMBED: [char; 2] = ['\u{202B}', '\u{202E}'];
+    const ANY_EMBED: [char; 4] = ['\u{202A}', '\u{202B}', '\u{202D}', '\u{202E}'];
     const POP: char = '\u{202C}';
     if !line.contains(EMBED) {
         return line.into();
@@ -307,24 +311,42 @@ fn logical_rtl(line: &str) -> std::borrow::Cow<'_, str> {
     if rtl * 2 <= letters {
         return line.into();
     }
-    // Segments: each embedded run, and the text between runs.
+    // Segments: each top-level embedded run, and the text between runs.
     let mut segments: Vec<String> = Vec::new();
     let mut current = String::new();
-    let mut inside = false;
+    let mut nested = String::new();
+    let mut depth = 0usize;
     for c in line.chars() {
-        if EMBED.contains(&c) {
-            if !current.trim().is_empty() {
+        if ANY_EMBED.contains(&c) {
+            if depth == 0 {
+                if !current.trim().is_empty() {
+                    segments.push(std::mem::take(&mut current));
+                }
+                current.clear();
+            } else if depth == 1 {
+                nested.clear();
+            }
+            depth += 1;
+        } else if c == POP && depth > 0 {
+            depth -= 1;
+            if depth == 1 {
+                // A nested run: punctuation alone comes in page order.
+                if nested.chars().any(char::is_alphanumeric) {
+                    current.push_str(&nested);
+                } else {
+                    current.extend(nested.chars().rev());
+                }
+                nested.clear();
+            } else if depth == 0 {
                 segments.push(std::mem::take(&mut current));
             }
-            current.clear();
-            inside = true;
-        } else if c == POP && inside {
-            segments.push(std::mem::take(&mut current));
-            inside = false;
+        } else if depth >= 2 {
+            nested.push(c);
         } else {
             current.push(c);
         }
     }
+    current.push_str(&nested);
     if !current.trim().is_empty() {
         segments.push(current);
     }
@@ -828,6 +850,14 @@ mod tests {
                 "\u{202B} ר״ל שהם יסודות\u{202C},\u{202B}בפנות התוריות\u{202C}\n.\u{202B}חלילה\u{202C}"
             ]),
             ["בפנות התוריות, ר״ל שהם יסודות חלילה."]
+        );
+        // XeTeX through poppler: one run per line, in reading order, with the
+        // full stop between sentences as a nested left-to-right run.
+        assert_eq!(
+            texts(&[
+                "\u{202B}המגדלור עומד על הצוק מעל הנמל כבר מאה שנה\u{202A} .\u{202C}השומר\u{202C}\n\u{202B}עולה במדרגות\u{202A}.\u{202C}\u{202C}"
+            ]),
+            ["המגדלור עומד על הצוק מעל הנמל כבר מאה שנה. השומר עולה במדרגות."]
         );
         // Mostly left-to-right: untouched (marks dropped).
         assert_eq!(
