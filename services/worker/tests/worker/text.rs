@@ -11,13 +11,24 @@ use worker::text::{ChunkSizes, TextChunk, chunk_pages, normalize::normalize};
 use crate::helpers::{BIN, corpus};
 
 async fn extract(file: &str) -> Extracted {
-    let config = crate::helpers::pipeline_config(&[("TEXT_ENGINES", "pdf-extract")]);
+    extract_path(&corpus(file), "pdf-extract").await
+}
+
+async fn extract_path(path: &std::path::Path, engines: &str) -> Extracted {
+    let config = crate::helpers::pipeline_config(&[("TEXT_ENGINES", engines)]);
     let extractor = Extractor::new(
         &config,
         PathBuf::from(BIN),
         Arc::new(tokio::sync::Semaphore::new(2)),
     );
-    extractor.extract(&corpus(file), &|_, _| {}).await.unwrap()
+    extractor.extract(path, &|_, _| {}).await.unwrap()
+}
+
+/// A PDF we typeset ourselves (`scripts/typeset-fixtures`, sources beside them).
+fn typeset(file: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/typeset")
+        .join(file)
 }
 
 /// The book's chunks as the pipeline makes them (layouts included).
@@ -490,4 +501,116 @@ async fn display_formulas_are_announced_and_kept_and_bold_headings_pause() {
         .find(|s| s.starts_with("Appendix B"))
         .expect("the appendix heading is a sentence of its own");
     assert_eq!(heading, "Appendix B: A little more on appendixes.");
+}
+
+fn text_of_kind(chunks: &[TextChunk], kind: shared_domain::domain::ChunkKind) -> String {
+    chunks
+        .iter()
+        .filter(|c| c.kind == kind)
+        .map(|c| squash(&c.text))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+#[tokio::test]
+async fn a_typeset_book_reads_as_a_careful_reader_would() {
+    use shared_domain::domain::ChunkKind;
+    // book.tex: twenty chapters of two or three pages, the book's title at the top
+    // of left-hand pages and the chapter's at the top of right-hand ones, page
+    // numbers outside; footnotes, a formula, bold headings, contents and index.
+    let doc = extract_path(&typeset("book.pdf"), "pdf-extract").await;
+    assert_eq!(doc.engine, "pdf-extract");
+    let chunks = chunks_of(&doc, ChunkSizes::default());
+    let body = text_of_kind(&chunks, ChunkKind::Body);
+    // Running heads: the book's title is read once, on the title page (front
+    // matter), and each chapter's title once, where the chapter starts.
+    assert!(!body.contains("Lighthouse Keeper"), "left-hand running head");
+    assert!(text_of_kind(&chunks, ChunkKind::FrontMatter).contains("The Lighthouse Keeper"));
+    let titles: Vec<&str> = doc.outline.iter().map(|e| e.title.as_str()).collect();
+    assert_eq!(titles.len(), 20, "{titles:?}");
+    for (n, title) in titles.iter().enumerate() {
+        let heading = format!("Chapter {}. {title}.", n + 1);
+        assert_eq!(body.matches(&heading).count(), 1, "{heading}");
+        assert_eq!(body.matches(title).count(), 1, "{title} read as a running head");
+    }
+    // Page numbers: no sentence is a bare number.
+    for sentence in chunks
+        .iter()
+        .filter(|c| c.kind == ChunkKind::Body)
+        .flat_map(sentences_of)
+    {
+        assert!(
+            !sentence.trim_end_matches('.').chars().all(|c| c.is_ascii_digit()),
+            "{sentence:?}"
+        );
+    }
+    // Footnotes (page 7): the mark leaves the sentence, the note goes to `notes`.
+    assert!(body.contains("by the wick."), "mark gone");
+    assert!(!body.contains("trimmed square"));
+    assert!(
+        text_of_kind(&chunks, ChunkKind::Notes)
+            .contains("The wicks were trimmed square, as the board’s manual required")
+    );
+    // Contents and index are kept, out of the reading flow.
+    assert!(text_of_kind(&chunks, ChunkKind::Contents).contains("4 The Week of Storms"));
+    assert!(text_of_kind(&chunks, ChunkKind::Index).contains("foghorn, 11, 23, 35"));
+    assert!(!body.contains("foghorn, 11"));
+    // The formula (page 18) is announced and kept.
+    assert!(body.contains("follows from the height of the lamp: a formula."));
+    assert!(text_of_kind(&chunks, ChunkKind::Formula).contains("√2Rh"));
+    assert!(body.contains("where the radius of the earth is written"));
+    // A bold heading in the text's size is a sentence of its own.
+    assert!(
+        chunks
+            .iter()
+            .flat_map(sentences_of)
+            .any(|s| s == "What the inspector wrote down.")
+    );
+    // Chapters start at their label, and every body chunk has one.
+    for chunk in chunks.iter().filter(|c| c.kind == ChunkKind::Body) {
+        let chapter = chunk.chapter.as_deref().expect("a chapter");
+        if let Some(at) = chunk.text.find("Chapter 4. ") {
+            assert!(at == 0, "a chapter starts its chunk: {}", chunk.text);
+            assert_eq!(chapter, "The Week of Storms");
+        }
+    }
+}
+
+#[tokio::test]
+async fn without_an_outline_chapters_come_from_the_chapter_headings() {
+    use shared_domain::domain::ChunkKind;
+    // The same book without hyperref: no outline, and bold section headings
+    // ("What the inspector wrote down") that are not chapters.
+    let doc = extract_path(&typeset("book-no-outline.pdf"), "pdf-extract").await;
+    assert!(doc.outline.is_empty());
+    let chunks = chunks_of(&doc, ChunkSizes::default());
+    let mut chapters: Vec<&str> = chunks
+        .iter()
+        .filter(|c| c.kind == ChunkKind::Body)
+        .filter_map(|c| c.chapter.as_deref())
+        .collect();
+    chapters.dedup();
+    assert_eq!(chapters.len(), 20, "{chapters:?}");
+    assert_eq!(chapters[0], "Chapter 1. The North Stair");
+    assert_eq!(chapters[19], "Chapter 20. The Last Cask");
+}
+
+#[tokio::test]
+async fn right_to_left_paragraphs_are_read_in_order() {
+    // hebrew.tex, set by XeTeX: two Hebrew paragraphs between English ones.
+    let doc = extract_path(&typeset("hebrew.pdf"), "pdf-extract,pdftotext").await;
+    let text = chunk_pages(&doc.pages, &doc.layouts, &doc.outline, ChunkSizes::default());
+    let body = text
+        .chunks
+        .iter()
+        .map(|c| squash(&c.text))
+        .collect::<Vec<_>>()
+        .join(" ");
+    for sentence in [
+        "המגדלור עומד על הצוק מעל הנמל כבר מאה שנה. השומר עולה במדרגות בכל ערב",
+        "היא סופרת את האורות על המים ורושמת בספר את שעת המעבר של כל ספינה.",
+    ] {
+        assert!(body.contains(sentence), "{sentence} in {body}");
+    }
+    assert!(body.ends_with("The last paragraph is in English again."));
 }
