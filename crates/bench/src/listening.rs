@@ -63,9 +63,10 @@ struct Detectors {
 impl Detectors {
     fn new() -> anyhow::Result<Self> {
         Ok(Self {
-            // "1.2 Pronouncing Debian . . . . 1", "Overview ......... 2", "… MS-12"
+            // "1.2 Pronouncing Debian . . . . 1", "Overview ......... 2", "… MS-12";
+            // an ellipsis ("digits in the range 0 ... 7") is not a leader.
             leader_entry: Regex::new(
-                r"(?:\s?\.){3,}\s*(?:[A-Z]{1,4}-)?(?:\d{1,4}|[ivxlc]{1,6})\b",
+                r"(?:[ \t]?\.){4,}[ \t]*(?:[A-Z]{1,4}-)?(?:\d{1,4}|[ivxlc]{1,6})\b",
             )?,
             // "regexpr (grep), 266, 270" — a term, then page numbers after a comma
             index_entry: Regex::new(r"[\p{L})\]],(?:\s+\d{1,4}(?:[–-]\d{1,4})?,?){1,}")?,
@@ -313,9 +314,12 @@ fn junk(text: &str, heads: &[String], d: &Detectors) -> Junk {
     j
 }
 
-/// Lowercased words; in scripts without spaces (where a line break splits a
-/// "word" anywhere) each character.
+/// Lowercased words, compatibility-normalised (Arabic presentation forms and
+/// ligatures are their letters); in scripts without spaces (where a line break
+/// splits a "word" anywhere) each character.
 fn tokens(t: &str) -> Vec<String> {
+    use unicode_normalization::UnicodeNormalization;
+    let t: String = t.nfkc().collect();
     let mut out = Vec::new();
     for w in t
         .split(|c: char| !c.is_alphanumeric())
@@ -352,20 +356,59 @@ fn recall(reference: &str, ours: &str) -> f64 {
     hit as f64 / total as f64
 }
 
-/// The reference's own body: its lines without what the junk detectors flag.
+/// The reference's own body: its lines without what the junk detectors flag, and
+/// without lines printed on a quarter of the pages or more (a copyright notice, a
+/// "printed by" stamp: furniture wherever it is drawn).
 fn reference_body(pages: &[String], heads: &[String], d: &Detectors) -> String {
+    let mask = |l: &str| -> String {
+        l.split_whitespace()
+            .map(|w| {
+                if w.chars().any(|c| c.is_ascii_digit()) {
+                    "#"
+                } else {
+                    w
+                }
+            })
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    let mut on_pages: HashMap<String, usize> = HashMap::new();
+    for page in pages {
+        let mut seen: Vec<String> = page.lines().map(mask).filter(|m| m.len() >= 12).collect();
+        seen.sort_unstable();
+        seen.dedup();
+        for m in seen {
+            *on_pages.entry(m).or_default() += 1;
+        }
+    }
+    let repeated = (pages.len() / 4).max(3);
     let mut out = String::new();
     for page in pages {
+        let mut url_goes_on = false;
         for line in page.lines() {
             let t = line.trim();
             let printed: String = t.split_whitespace().collect::<Vec<_>>().join(" ");
+            let tail = std::mem::take(&mut url_goes_on);
             if t.is_empty()
                 || d.folio.is_match(t)
                 || d.leader_entry.is_match(t)
                 || heads.contains(&printed)
+                || on_pages.get(&mask(t)).is_some_and(|n| *n >= repeated)
             {
                 continue;
             }
+            // A link broken at a line end ("…/pubmed/" + "12345678"): its tail
+            // is part of it.
+            let t = match (tail, t.split_once(char::is_whitespace)) {
+                (true, Some((_, rest))) => rest,
+                (true, None) => "",
+                (false, _) => t,
+            };
+            url_goes_on = d
+                .link
+                .find_iter(t)
+                .last()
+                .is_some_and(|m| m.end() == t.len() && m.as_str().ends_with(['/', '-', '.', '=', '?', '&', '_']));
             out.push_str(&d.link.replace_all(t, " "));
             out.push('\n');
         }

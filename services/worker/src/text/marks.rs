@@ -109,9 +109,112 @@ pub fn drop_glued_note_marks(text: &str) -> Cow<'_, str> {
     Cow::Owned(out)
 }
 
+/// Numbered citations in brackets inside a sentence ("…SCs [1–7], (2) thin
+/// film…", "Siyu et al. [27] examined", "[18,20,22,34–38]"): a reader aloud skips
+/// them as they skip a footnote mark (the reference list is kept, as back matter).
+/// Only a bracket that follows a word and a space and holds nothing but numbers
+/// from 1 to 999 in ascending order, single or as ranges, goes; "[0, 1]" (an
+/// interval), "x[2]" (an index) and "[1] A. Author" (a list entry) stay.
+pub fn drop_citation_brackets(text: &str) -> Cow<'_, str> {
+    if !text.contains('[') {
+        return Cow::Borrowed(text);
+    }
+    let mut cuts: Vec<std::ops::Range<usize>> = Vec::new();
+    for (open, _) in text.match_indices('[') {
+        let Some(close) = text[open..].find(']').map(|c| open + c) else {
+            continue;
+        };
+        let before = text[..open].trim_end_matches(' ');
+        let space_before = before.len() < open;
+        let word_before = before
+            .chars()
+            .last()
+            .is_some_and(|c| c.is_alphanumeric() || matches!(c, ')' | '.' | ','));
+        if !(space_before && word_before) || !is_citation(&text[open + 1..close]) {
+            continue;
+        }
+        cuts.push(before.len()..close + 1);
+    }
+    if cuts.is_empty() {
+        return Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len());
+    let mut from = 0;
+    for cut in cuts {
+        out.push_str(&text[from..cut.start]);
+        from = cut.end;
+    }
+    // "[39]. The" loses its bracket and its space, "[27] examined" keeps one.
+    out.push_str(&text[from..]);
+    Cow::Owned(out)
+}
+
+/// "27", "1–7", "18,20,22,34–38", "3, 5": ascending numbers from 1 to 999.
+fn is_citation(inside: &str) -> bool {
+    let mut last = 0u32;
+    let mut any = false;
+    for group in inside.split(',') {
+        let group = group.trim();
+        let mut parts = group.split(['–', '-']);
+        let (Some(a), b) = (parts.next(), parts.next()) else {
+            return false;
+        };
+        if parts.next().is_some() {
+            return false;
+        }
+        for n in std::iter::once(a).chain(b) {
+            let n = n.trim();
+            if n.is_empty() || n.len() > 3 || !n.bytes().all(|b| b.is_ascii_digit()) {
+                return false;
+            }
+            let Ok(value) = n.parse::<u32>() else {
+                return false;
+            };
+            if value == 0 || value <= last {
+                return false;
+            }
+            last = value;
+            any = true;
+        }
+    }
+    any
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn numbered_citations_in_a_sentence_go() {
+        for (input, spoken) in [
+            // pdfparse_02-valid_googledocs.pdf, page 1.
+            (
+                "such as mono-crystalline silicon, and poly-crystalline silicon SCs [1–7], (2) thin film SCs",
+                "such as mono-crystalline silicon, and poly-crystalline silicon SCs, (2) thin film SCs",
+            ),
+            (
+                "Siyu et al. [27] examined the characteristics",
+                "Siyu et al. examined the characteristics",
+            ),
+            (
+                "used as the top cell of SCs [18,20,22,25,27,29,34–38]. Among these",
+                "used as the top cell of SCs. Among these",
+            ),
+            ("direct bandgaps [39].", "direct bandgaps."),
+        ] {
+            assert_eq!(drop_citation_brackets(input), spoken, "{input}");
+        }
+        for text in [
+            "a value in the interval [0, 1] is a probability",
+            "the element x[2] of the vector",
+            "[1] A. Author, A Book, 1999.",
+            "the pair [5, 3] in that order",
+            "see the note [a] below",
+            "a matrix [1 2; 3 4]",
+        ] {
+            assert_eq!(drop_citation_brackets(text), text, "{text}");
+        }
+    }
 
     #[test]
     fn marks_after_a_sentence_go() {

@@ -251,6 +251,14 @@ pub fn normalize_book(
         {
             paragraph.text = text;
         }
+        if !matches!(
+            paragraph.kind,
+            ChunkKind::Code | ChunkKind::Table | ChunkKind::Formula | ChunkKind::BackMatter
+        ) && let std::borrow::Cow::Owned(text) =
+            super::marks::drop_citation_brackets(&paragraph.text)
+        {
+            paragraph.text = text;
+        }
         if let std::borrow::Cow::Owned(text) = speak_links(&paragraph.text, links) {
             paragraph.text = text;
         }
