@@ -253,7 +253,22 @@ fn junk(text: &str, heads: &[String], d: &Detectors) -> Junk {
             .split_whitespace()
             .any(|w| w.chars().all(|c| c.is_ascii_digit()));
         let n = if numbered {
-            collapsed.matches(head.as_str()).count()
+            // Whole words only: "Chapter 1" is not in "Chapter 11 of Lange".
+            let whole = collapsed
+                .match_indices(head.as_str())
+                .filter(|(at, m)| {
+                    collapsed[at + m.len()..]
+                        .chars()
+                        .next()
+                        .is_none_or(|c| !c.is_alphanumeric())
+                })
+                .count();
+            // A chapter's label ("Chapter 10") is read once, as its title.
+            if head.split_whitespace().count() <= 2 {
+                whole.saturating_sub(1)
+            } else {
+                whole
+            }
         } else {
             lines
                 .get(head.trim_end_matches('.'))
@@ -404,11 +419,9 @@ fn reference_body(pages: &[String], heads: &[String], d: &Detectors) -> String {
                 (true, None) => "",
                 (false, _) => t,
             };
-            url_goes_on = d
-                .link
-                .find_iter(t)
-                .last()
-                .is_some_and(|m| m.end() == t.len() && m.as_str().ends_with(['/', '-', '.', '=', '?', '&', '_']));
+            url_goes_on = d.link.find_iter(t).last().is_some_and(|m| {
+                m.end() == t.len() && m.as_str().ends_with(['/', '-', '.', '=', '?', '&', '_'])
+            });
             out.push_str(&d.link.replace_all(t, " "));
             out.push('\n');
         }

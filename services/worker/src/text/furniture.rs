@@ -270,9 +270,10 @@ fn is_page_number(line: &str) -> bool {
 
 /// The indices of the page's lines that are not furniture.
 ///
-/// `headings` marks the lines set as headings (larger than the text): "Chapter 4"
-/// opening each chapter repeats at a page's top like a running head, but it is the
-/// chapter's title, read aloud.
+/// `headings` marks the lines set as headings (larger than the text) found on no
+/// other page: "Chapter 4" opening each chapter repeats at a page's top like a
+/// running head once its number is masked, but it is the chapter's title, read
+/// aloud.
 pub(super) fn kept_lines(
     lines: &[String],
     margins: &[usize],

@@ -163,13 +163,37 @@ pub fn normalize_book(
     let repeated = repeated_edge_lines(&pages, &margins);
     let lexicon = Lexicon::of(&pages);
     let roles = Roles::of(layouts.iter().copied().flatten());
+    // Heading-sized lines and how many pages print each: "Chapter 4" once, a
+    // title set large at the top of every page many times.
+    let mut large_lines: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
+    for (lines, layout) in pages.iter().zip(&layouts) {
+        let Some(layout) = layout else { continue };
+        let mut seen: Vec<&str> = lines
+            .iter()
+            .zip(&layout.lines)
+            .filter(|(_, b)| roles.is_heading_size(b))
+            .map(|(l, _)| l.trim())
+            .collect();
+        seen.sort_unstable();
+        seen.dedup();
+        for line in seen {
+            *large_lines.entry(line).or_default() += 1;
+        }
+    }
     let kept: Vec<Vec<(String, Role)>> = pages
         .iter()
         .enumerate()
         .map(|(index, lines)| {
             let layout = layouts[index];
             let headings: Vec<bool> = layout.map_or_else(Vec::new, |l| {
-                l.lines.iter().map(|b| roles.is_heading_size(b)).collect()
+                l.lines
+                    .iter()
+                    .zip(lines)
+                    .map(|(b, text)| {
+                        roles.is_heading_size(b)
+                            && large_lines.get(text.trim()).is_some_and(|n| *n == 1)
+                    })
+                    .collect()
             });
             let kept = kept_lines(lines, &margins[index], &repeated, pages.len(), &headings);
             let mut roled: Vec<(String, Role)> = kept
@@ -188,6 +212,7 @@ pub fn normalize_book(
                     mark_bold_headings(&mut roled, &bold);
                 }
             }
+            mark_numeric_tables(&mut roled);
             roled
         })
         .collect();
@@ -514,12 +539,17 @@ fn mark_tables(lines: &mut [(String, Role)], gaps: &[u32]) {
 /// A chapter's label set on its own above the title: "Chapter 4", "PART II",
 /// "Kapitel 3", "Глава 5", "第3章", or a number alone.
 pub(super) fn is_chapter_label(text: &str) -> bool {
-    let words: Vec<&str> = text.trim().trim_end_matches('.').split_whitespace().collect();
+    let words: Vec<&str> = text
+        .trim()
+        .trim_end_matches('.')
+        .split_whitespace()
+        .collect();
     let number = |w: &str| {
         (!w.is_empty() && w.len() <= 4 && w.chars().all(|c| c.is_ascii_digit()))
             || (!w.is_empty()
                 && w.len() <= 6
-                && (w.chars().all(|c| "IVXLC".contains(c)) || w.chars().all(|c| "ivxlc".contains(c))))
+                && (w.chars().all(|c| "IVXLC".contains(c))
+                    || w.chars().all(|c| "ivxlc".contains(c))))
     };
     match words.as_slice() {
         [one] => {
@@ -529,11 +559,70 @@ pub(super) fn is_chapter_label(text: &str) -> bool {
                     && one.chars().count() <= 6)
         }
         [label, n] => {
-            label.chars().all(char::is_alphabetic)
-                && label.chars().count() <= 12
-                && number(n)
+            label.chars().all(char::is_alphabetic) && label.chars().count() <= 12 && number(n)
         }
         _ => false,
+    }
+}
+
+/// Rows of figures without wide gaps between their cells (a table set with
+/// ordinary spaces, "Age (years) 24.21 3.41 18.00 32.00"): three or more lines in
+/// a row (blank lines between allowed) that are mostly numbers, three or more
+/// each, are a table; so is a line of five numbers or more and no word at all (a
+/// chart's axis). Numbers in a sentence are listed with commas ("namely 10.4,
+/// 5.6, 3.1") and stay.
+fn mark_numeric_tables(lines: &mut [(String, Role)]) {
+    fn numeric(token: &str) -> bool {
+        let t = token
+            .trim_start_matches(['+', '-', '−', '±', '('])
+            .trim_end_matches([')', '%'])
+            .strip_suffix('.')
+            .unwrap_or_else(|| {
+                token
+                    .trim_start_matches(['+', '-', '−', '±', '('])
+                    .trim_end_matches([')', '%'])
+            });
+        !t.is_empty()
+            && t.chars().any(|c| c.is_ascii_digit())
+            && t.chars().all(|c| c.is_ascii_digit() || c == '.')
+            && !t.starts_with("..")
+    }
+    let row = |line: &str| -> (bool, bool) {
+        let tokens: Vec<&str> = line.split_whitespace().collect();
+        let numbers = tokens.iter().filter(|t| numeric(t)).count();
+        let words = tokens
+            .iter()
+            .filter(|t| t.chars().any(char::is_alphabetic))
+            .count();
+        (
+            numbers >= 3 && numbers * 2 >= tokens.len(),
+            numbers >= 5 && words == 0,
+        )
+    };
+    let mut run: Vec<usize> = Vec::new();
+    for i in 0..=lines.len() {
+        if i < lines.len() && lines[i].0.trim().is_empty() {
+            continue;
+        }
+        let (is_row, alone) = if i < lines.len() && lines[i].1 == Role::Body {
+            row(&lines[i].0)
+        } else {
+            (false, false)
+        };
+        if alone && run.is_empty() && !lines.get(i + 1).is_some_and(|l| row(&l.0).0) {
+            lines[i].1 = Role::Table;
+            continue;
+        }
+        if is_row {
+            run.push(i);
+            continue;
+        }
+        if run.len() >= 3 {
+            for &r in &run {
+                lines[r].1 = Role::Table;
+            }
+        }
+        run.clear();
     }
 }
 
@@ -795,6 +884,32 @@ mod tests {
 
     fn roled(lines: &[(&str, Role)]) -> Vec<(String, Role)> {
         lines.iter().map(|(l, r)| ((*l).to_owned(), *r)).collect()
+    }
+
+    #[test]
+    fn rows_of_figures_are_a_table_and_figures_in_a_sentence_are_not() {
+        // pdfparse_04-valid_quark.pdf page 3: a table set without wide gaps.
+        let mut lines = roled(&[
+            (
+                "Arithmetic Mean Standard Deviation Minimum Maximum",
+                Role::Body,
+            ),
+            ("Age (years) 24.21 3.41 18.00 32.00", Role::Body),
+            ("Height (cm) 173.2 7.04 162 185", Role::Body),
+            ("Weight (kg) 67.85 5.17 62.32 77.67", Role::Body),
+            ("Table 1. The subjects.", Role::Body),
+            (
+                "consisting of five numbers, namely 10.4, 5.6, 3.1, 6.4 and 21.7,",
+                Role::Body,
+            ),
+            ("use the assignment in 2023 and 2024 for 3 days", Role::Body),
+            ("1.5 2.0 2.5 3.0 3.5 4.0", Role::Body),
+        ]);
+        mark_numeric_tables(&mut lines);
+        let tables: Vec<usize> = (0..lines.len())
+            .filter(|&i| lines[i].1 == Role::Table)
+            .collect();
+        assert_eq!(tables, [1, 2, 3, 7]);
     }
 
     #[test]

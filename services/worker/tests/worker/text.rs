@@ -524,14 +524,21 @@ async fn a_typeset_book_reads_as_a_careful_reader_would() {
     let body = text_of_kind(&chunks, ChunkKind::Body);
     // Running heads: the book's title is read once, on the title page (front
     // matter), and each chapter's title once, where the chapter starts.
-    assert!(!body.contains("Lighthouse Keeper"), "left-hand running head");
+    assert!(
+        !body.contains("Lighthouse Keeper"),
+        "left-hand running head"
+    );
     assert!(text_of_kind(&chunks, ChunkKind::FrontMatter).contains("The Lighthouse Keeper"));
     let titles: Vec<&str> = doc.outline.iter().map(|e| e.title.as_str()).collect();
     assert_eq!(titles.len(), 20, "{titles:?}");
     for (n, title) in titles.iter().enumerate() {
         let heading = format!("Chapter {}. {title}.", n + 1);
         assert_eq!(body.matches(&heading).count(), 1, "{heading}");
-        assert_eq!(body.matches(title).count(), 1, "{title} read as a running head");
+        assert_eq!(
+            body.matches(title).count(),
+            1,
+            "{title} read as a running head"
+        );
     }
     // Page numbers: no sentence is a bare number.
     for sentence in chunks
@@ -540,7 +547,10 @@ async fn a_typeset_book_reads_as_a_careful_reader_would() {
         .flat_map(sentences_of)
     {
         assert!(
-            !sentence.trim_end_matches('.').chars().all(|c| c.is_ascii_digit()),
+            !sentence
+                .trim_end_matches('.')
+                .chars()
+                .all(|c| c.is_ascii_digit()),
             "{sentence:?}"
         );
     }
@@ -599,7 +609,12 @@ async fn without_an_outline_chapters_come_from_the_chapter_headings() {
 async fn right_to_left_paragraphs_are_read_in_order() {
     // hebrew.tex, set by XeTeX: two Hebrew paragraphs between English ones.
     let doc = extract_path(&typeset("hebrew.pdf"), "pdf-extract,pdftotext").await;
-    let text = chunk_pages(&doc.pages, &doc.layouts, &doc.outline, ChunkSizes::default());
+    let text = chunk_pages(
+        &doc.pages,
+        &doc.layouts,
+        &doc.outline,
+        ChunkSizes::default(),
+    );
     let body = text
         .chunks
         .iter()
