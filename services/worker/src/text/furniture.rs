@@ -8,10 +8,25 @@ use std::collections::HashMap;
 const EDGE_LINES: usize = 2;
 
 /// A line with its numbers masked, so "Page 12" and "Page 13" (or "Preface xiv" and
-/// "Preface xv") compare equal.
+/// "Preface xv") compare equal, and a run of number tokens is one: a folio glued to
+/// the head's own numbers ("… 137 (2015) 1–52") or set apart ("… 1–5 3") is the
+/// same head.
 fn signature(line: &str) -> String {
     let mut out = String::with_capacity(line.len());
     for token in line.split_whitespace() {
+        let numeric = token.chars().any(|c| c.is_numeric())
+            && token
+                .chars()
+                .all(|c| c.is_numeric() || matches!(c, '–' | '-' | '/' | '.' | ',' | ':'));
+        if numeric {
+            if !(out.ends_with(" #") || out == "#") {
+                if !out.is_empty() {
+                    out.push(' ');
+                }
+                out.push('#');
+            }
+            continue;
+        }
         if !out.is_empty() {
             out.push(' ');
         }
@@ -375,6 +390,19 @@ mod tests {
         let kept = kept_lines(&pages[1], &[], &repeated, pages.len(), &[]);
         assert!(!kept.contains(&3), "the notice in mid-page goes");
         assert!(kept.contains(&1) && kept.contains(&2), "body stays");
+    }
+
+    #[test]
+    fn a_folio_glued_to_a_heads_numbers_is_still_the_head() {
+        // pdfparse_02-valid_googledocs.pdf: pdf-extract glues the folio of even
+        // pages to the head's page range and sets it apart on odd ones.
+        let even =
+            signature("Y. Özen et al. / Solar Energy Materials & Solar Cells 137 (2015) 1–52");
+        let odd =
+            signature("Y. Özen et al. / Solar Energy Materials & Solar Cells 137 (2015) 1–5 3");
+        assert_eq!(even, odd);
+        assert_eq!(signature("Page 12 of 40"), signature("Page 13 of 40"));
+        assert_ne!(signature("Chapter 4 Storms"), signature("Chapter 4 Lamps"));
     }
 
     #[test]
