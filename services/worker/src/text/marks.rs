@@ -130,7 +130,7 @@ pub fn drop_citation_brackets(text: &str) -> Cow<'_, str> {
             .chars()
             .last()
             .is_some_and(|c| c.is_alphanumeric() || matches!(c, ')' | '.' | ','));
-        if !(space_before && word_before) || !is_citation(&text[open + 1..close]) {
+        if !(space_before && word_before && is_citation(&text[open + 1..close])) {
             continue;
         }
         cuts.push(before.len()..close + 1);
