@@ -34,6 +34,9 @@ pub struct Options {
     /// Chunks of an earlier build, one `FILE.txt` per book (the worker example's
     /// `DUMP_DIR` output), shown as a "before" line under each file.
     pub before: Option<PathBuf>,
+    /// Print, per file, this many of the reference's body words most often
+    /// missing from our body (0: none), to read what a recall figure is made of.
+    pub missing: usize,
 }
 
 /// Longest sentence a voice is handed (our default `SENTENCE_MAX_CHARS`).
@@ -347,6 +350,25 @@ fn tokens(t: &str) -> Vec<String> {
         }
     }
     out
+}
+
+/// The reference's words most often missing from `ours`, with how many times.
+fn most_missing(reference: &str, ours: &str, n: usize) -> Vec<(String, usize)> {
+    let mut have: HashMap<String, usize> = HashMap::new();
+    for w in tokens(ours) {
+        *have.entry(w).or_default() += 1;
+    }
+    let mut missing: HashMap<String, usize> = HashMap::new();
+    for w in tokens(reference) {
+        match have.get_mut(&w) {
+            Some(k) if *k > 0 => *k -= 1,
+            _ => *missing.entry(w).or_default() += 1,
+        }
+    }
+    let mut missing: Vec<(String, usize)> = missing.into_iter().collect();
+    missing.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    missing.truncate(n);
+    missing
 }
 
 /// Σ min(reference, ours) / Σ reference over lowercased words.
@@ -706,6 +728,18 @@ pub async fn run(opts: Options) -> anyhow::Result<()> {
             pages_per_s(o.pages, o.seconds),
             pages_per_s(reference.len(), poppler_s),
         );
+        if opts.missing > 0 {
+            let missing = most_missing(&without(&ref_body, &o.others), &o.body, opts.missing);
+            println!(
+                "{:<32}   body words missing: {}",
+                "",
+                missing
+                    .iter()
+                    .map(|(w, n)| format!("{w}×{n}"))
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            );
+        }
         if let Some(dir) = &opts.before
             && let Ok(dump) = std::fs::read_to_string(dir.join(format!("{name}.txt")))
         {

@@ -3,7 +3,7 @@
 //!
 //!   readme-bench gateway --gateway-bin PATH [--requests N] [--concurrency C] [--rate PER_SEC] [--upstream-ms MS]
 //!   readme-bench upload --api URL --token T --pid API_PID --storage DIR --size-mib N --concurrency C [--header 1]
-//!   readme-bench listening --corpus DIR --worker-bin PATH --peer-python PATH --peer-script PATH [--only a.pdf,b.pdf]
+//!   readme-bench listening --corpus DIR --worker-bin PATH --peer-python PATH --peer-script PATH [--only a.pdf,b.pdf] [--missing N]
 
 // Printing figures is this tool's whole job.
 #![allow(clippy::print_stdout)]
@@ -78,6 +78,12 @@ fn main() -> anyhow::Result<()> {
             peer_cache: flags.get("peer-cache").map(Into::into),
             only: flags.get("only").cloned(),
             before: flags.get("before").map(Into::into),
+            missing: flags
+                .get("missing")
+                .map(|n| n.parse())
+                .transpose()
+                .map_err(|e| anyhow::anyhow!("--missing: {e}"))?
+                .unwrap_or(0),
         })),
         other => {
             anyhow::bail!(

@@ -273,7 +273,8 @@ pub fn chunk_pages(
     if notes == NoteSpeech::Inline {
         notes_inline(&mut paragraphs, language);
     }
-    let labels = chapters.assign(&paragraphs);
+    let mut labels = chapters.assign(&paragraphs);
+    label_the_opening(&paragraphs, &mut labels);
     let chunks = chunk::chunk(
         paragraphs
             .iter()
@@ -282,6 +283,30 @@ pub fn chunk_pages(
         sizes,
     );
     BookText { chunks, language }
+}
+
+/// The body before the first chapter (an abstract, a preface the outline does not
+/// list, a title above the first heading) is in no chapter; where it has headings
+/// of its own, each heading names the part it opens, so a listener can still go
+/// to "Abstract". Text above its first heading stays unlabelled.
+fn label_the_opening<'a>(paragraphs: &'a [Paragraph], labels: &mut [Option<&'a str>]) {
+    let mut current: Option<&str> = None;
+    for (paragraph, label) in paragraphs.iter().zip(labels.iter_mut()) {
+        if label.is_some() {
+            return;
+        }
+        if paragraph.kind != shared_domain::domain::ChunkKind::Body {
+            continue;
+        }
+        let title = paragraph.text.trim().trim_end_matches('.');
+        if paragraph.heading
+            && title.chars().any(char::is_alphabetic)
+            && title.chars().count() <= 100
+        {
+            current = Some(title);
+        }
+        *label = current;
+    }
 }
 
 /// Footnotes read in the flow: each after the paragraph it follows (a note's page
@@ -442,6 +467,26 @@ mod tests {
                 Some("1 Introduction"),
                 Some("2 Methods"),
                 Some("2 Methods"),
+            ]
+        );
+        // Before the first chapter, a heading of its own names the part it opens.
+        let mut opening = [
+            para("Untitled opening words.", 1),
+            para("Abstract", 1),
+            para("We studied things.", 1),
+            para("1 Introduction", 2),
+        ];
+        opening[1].heading = true;
+        let chapters = Chapters::from_outline(&[entry("1 Introduction", 1, 2)]);
+        let mut labels = chapters.assign(&opening);
+        label_the_opening(&opening, &mut labels);
+        assert_eq!(
+            labels,
+            [
+                None,
+                Some("Abstract"),
+                Some("Abstract"),
+                Some("1 Introduction")
             ]
         );
         // A title no paragraph carries: the chapter starts with its page.

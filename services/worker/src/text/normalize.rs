@@ -638,7 +638,13 @@ fn join_formula_pieces(lines: &mut [(String, Role)]) {
             run = if c.is_alphabetic() { run + 1 } else { 0 };
             longest = longest.max(run);
         }
-        t.chars().count() <= 60 && longest < 5
+        // Two words in a row ("Note the open one") are prose, however short.
+        let word = |w: &&str| w.chars().count() >= 2 && w.chars().all(char::is_alphabetic);
+        let tokens: Vec<&str> = t.split_whitespace().collect();
+        let prose = tokens
+            .windows(2)
+            .any(|pair| word(&pair[0]) && word(&pair[1]));
+        t.chars().count() <= 60 && longest < 5 && !prose
     };
     let mut changed = true;
     while changed {
