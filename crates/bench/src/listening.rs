@@ -57,6 +57,7 @@ struct Detectors {
     leader_entry: Regex,
     index_entry: Regex,
     note_mark: Regex,
+    citation: Regex,
     link: Regex,
     number: Regex,
     code_line: Regex,
@@ -75,6 +76,8 @@ impl Detectors {
             index_entry: Regex::new(r"[\p{L})\]],(?:\s+\d{1,4}(?:[–-]\d{1,4})?,?){1,}")?,
             // "allowed1 (", "looping.2 They", "ambulatory.264 However"
             note_mark: Regex::new(r"\b(\p{Ll}{3,})[.,;:!?]?(\d{1,3})(?:\s+\p{Lu}|\s+\(|$)")?,
+            // "SCs [1–7]," "et al. [27] examined": a numbered citation in a sentence.
+            citation: Regex::new(r"([\p{L})]) \[[1-9]\d{0,2}(?:\s?[–,-]\s?[1-9]\d{0,2})*\]")?,
             link: Regex::new(
                 r"(?i)\b(?:https?://|ftp://|www\.)\S+|\b[\w.+-]+@[\w-]+(?:\.[\w-]+)+\b",
             )?,
@@ -309,7 +312,7 @@ fn junk(text: &str, heads: &[String], d: &Detectors) -> Junk {
         .captures_iter(text)
         .filter(|c| vocabulary.get(&c[1]).copied().unwrap_or(0) >= 2)
         .count();
-    add("note marks", marks);
+    add("note marks", marks + d.citation.find_iter(text).count());
     add("links", d.link.find_iter(text).count());
 
     // Runs of four or more bare numbers.
@@ -444,7 +447,8 @@ fn reference_body(pages: &[String], heads: &[String], d: &Detectors) -> String {
             url_goes_on = d.link.find_iter(t).last().is_some_and(|m| {
                 m.end() == t.len() && m.as_str().ends_with(['/', '-', '.', '=', '?', '&', '_'])
             });
-            out.push_str(&d.link.replace_all(t, " "));
+            let t = d.link.replace_all(t, " ");
+            out.push_str(&d.citation.replace_all(&t, "$1 "));
             out.push('\n');
         }
     }

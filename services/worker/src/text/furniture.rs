@@ -116,6 +116,35 @@ pub(super) fn repeated_edge_lines(
     // front-matter headers (roman page numbers) on far fewer.
     let threshold = (pages.len() / 25).max(3);
     counts.retain(|_, n| *n >= threshold);
+    // A section heading that happens to open many pages ("Examples", "See Also",
+    // "Tip") is printed far more often inside pages: a head is at an edge at least
+    // half the times a page prints it.
+    if !counts.is_empty() {
+        let mut anywhere: HashMap<&str, usize> = HashMap::new();
+        for lines in pages {
+            let mut seen: Vec<String> = lines
+                .iter()
+                .filter(|l| !l.is_empty())
+                .map(|l| signature(l))
+                .filter(|s| counts.contains_key(s))
+                .collect();
+            seen.sort_unstable();
+            seen.dedup();
+            for sig in seen {
+                if let Some((key, _)) = counts.get_key_value(&sig) {
+                    *anywhere.entry(key.as_str()).or_default() += 1;
+                }
+            }
+        }
+        let headings: Vec<String> = counts
+            .iter()
+            .filter(|(sig, n)| anywhere.get(sig.as_str()).copied().unwrap_or(0) > **n * 2)
+            .map(|(sig, _)| sig.clone())
+            .collect();
+        for sig in headings {
+            counts.remove(&sig);
+        }
+    }
     // In a short article, a head on two pages of the same side is already a head.
     for sig in near {
         counts.entry(sig).or_insert(2);
