@@ -343,6 +343,17 @@ pub(super) fn kept_lines(
         .collect()
 }
 
+/// The value of a decimal digit in the scripts books are printed in: ASCII, Arabic-
+/// Indic and Persian ("١٢"), Devanagari, Bengali, Thai, full-width.
+fn digit_value(c: char) -> Option<u32> {
+    const ZEROS: [u32; 7] = [0x30, 0x660, 0x6F0, 0x966, 0x9E6, 0xE50, 0xFF10];
+    let code = c as u32;
+    ZEROS
+        .iter()
+        .find(|zero| (**zero..**zero + 10).contains(&code))
+        .map(|zero| code - zero)
+}
+
 /// Line numbers printed in the margin (critical editions, legal texts, code
 /// listings) come out as runs of lines holding only a number that counts up:
 /// "2", "3", "4" or "1R", "2R", "3R". Three or more in a row (blank lines
@@ -351,9 +362,12 @@ fn line_number_runs(lines: &[String]) -> Vec<usize> {
     let number = |line: &str| -> Option<u32> {
         let t = line.trim();
         let digits = t.trim_end_matches(|c: char| c.is_ascii_alphabetic());
-        (t.len() - digits.len() <= 1 && !digits.is_empty() && digits.len() <= 4)
-            .then(|| digits.parse().ok())
-            .flatten()
+        if t.len() - digits.len() > 1 || digits.is_empty() || digits.chars().count() > 4 {
+            return None;
+        }
+        digits
+            .chars()
+            .try_fold(0u32, |n, c| Some(n * 10 + digit_value(c)?))
     };
     let mut out = Vec::new();
     let mut run: Vec<(usize, u32)> = Vec::new();
@@ -479,6 +493,16 @@ mod tests {
             "4.3 the 2.x releases",
             "4.4 the 3.x releases"
         ));
+    }
+
+    #[test]
+    fn persian_line_numbers_are_numbering_too() {
+        // alpha-persian_userguide.pdf: a BibTeX listing numbered in Persian digits.
+        let lines: Vec<String> = ["١", "٢", "٣", "۴", "@article{key,", "١٠"]
+            .iter()
+            .map(|l| (*l).to_owned())
+            .collect();
+        assert_eq!(line_number_runs(&lines), [0, 1, 2, 3]);
     }
 
     #[test]

@@ -91,7 +91,13 @@ impl Roles {
         }
     }
 
+    /// Figures are one width in most faces (tabular): "10 20 30 40" alone is a
+    /// row of a table, and code only beside code (a program's output).
     fn is_code(&self, text: &str, line: &super::layout::LineBox) -> bool {
+        !figures_only(text) && self.is_monospaced(text, line)
+    }
+
+    fn is_monospaced(&self, text: &str, line: &super::layout::LineBox) -> bool {
         if !self.mono_is_code {
             return false;
         }
@@ -205,6 +211,13 @@ pub fn normalize_book(
                 .collect();
             if let Some(layout) = layout {
                 let cells: Vec<u32> = kept.iter().map(|&i| layout.lines[i].gaps).collect();
+                let figures: Vec<bool> = kept
+                    .iter()
+                    .map(|&i| {
+                        figures_only(&lines[i]) && roles.is_monospaced(&lines[i], &layout.lines[i])
+                    })
+                    .collect();
+                figures_beside_code(&mut roled, &figures);
                 mark_tables(&mut roled, &cells);
                 join_formula_pieces(&mut roled);
                 if roles.bold_is_heading {
@@ -565,11 +578,36 @@ pub(super) fn is_chapter_label(text: &str) -> bool {
     }
 }
 
+/// Only figures ("80.05 80.03 80.02", "−2 −1 0 1").
+fn figures_only(text: &str) -> bool {
+    text.chars().any(char::is_numeric)
+        && text.chars().all(|c| {
+            c.is_numeric() || c.is_whitespace() || matches!(c, '.' | '-' | '−' | '–' | '%')
+        })
+}
+
+/// Lines of figures in the code face next to code are the program's output, part
+/// of the listing.
+fn figures_beside_code(lines: &mut [(String, Role)], figures: &[bool]) {
+    let mut changed = true;
+    while changed {
+        changed = false;
+        for i in 0..lines.len() {
+            let beside = (i > 0 && lines[i - 1].1 == Role::Code)
+                || lines.get(i + 1).is_some_and(|l| l.1 == Role::Code);
+            if figures[i] && lines[i].1 == Role::Body && beside {
+                lines[i].1 = Role::Code;
+                changed = true;
+            }
+        }
+    }
+}
+
 /// Rows of figures without wide gaps between their cells (a table set with
 /// ordinary spaces, "Age (years) 24.21 3.41 18.00 32.00"): three or more lines in
 /// a row (blank lines between allowed) that are mostly numbers, three or more
-/// each, are a table; so is a line of five numbers or more and no word at all (a
-/// chart's axis). Numbers in a sentence are listed with commas ("namely 10.4,
+/// each, are a table; so are two lines of four figures or more and no word, and
+/// one line of five figures or more and no word at all (a chart's axis). Numbers in a sentence are listed with commas ("namely 10.4,
 /// 5.6, 3.1") and stay.
 fn mark_numeric_tables(lines: &mut [(String, Role)]) {
     fn numeric(token: &str) -> bool {
@@ -587,7 +625,8 @@ fn mark_numeric_tables(lines: &mut [(String, Role)]) {
             && t.chars().all(|c| c.is_ascii_digit() || c == '.')
             && !t.starts_with("..")
     }
-    let row = |line: &str| -> (bool, bool) {
+    // (a row of a table, figures alone: how many numbers it holds)
+    let row = |line: &str| -> (bool, Option<usize>) {
         let tokens: Vec<&str> = line.split_whitespace().collect();
         let numbers = tokens.iter().filter(|t| numeric(t)).count();
         let words = tokens
@@ -596,10 +635,10 @@ fn mark_numeric_tables(lines: &mut [(String, Role)]) {
             .count();
         (
             numbers >= 3 && numbers * 2 >= tokens.len(),
-            numbers >= 5 && words == 0,
+            (numbers >= 4 && words == 0).then_some(numbers),
         )
     };
-    let mut run: Vec<usize> = Vec::new();
+    let mut run: Vec<(usize, Option<usize>)> = Vec::new();
     for i in 0..=lines.len() {
         if i < lines.len() && lines[i].0.trim().is_empty() {
             continue;
@@ -607,18 +646,20 @@ fn mark_numeric_tables(lines: &mut [(String, Role)]) {
         let (is_row, alone) = if i < lines.len() && lines[i].1 == Role::Body {
             row(&lines[i].0)
         } else {
-            (false, false)
+            (false, None)
         };
-        if alone && run.is_empty() && !lines.get(i + 1).is_some_and(|l| row(&l.0).0) {
-            lines[i].1 = Role::Table;
-            continue;
-        }
         if is_row {
-            run.push(i);
+            run.push((i, alone));
             continue;
         }
-        if run.len() >= 3 {
-            for &r in &run {
+        // Three rows; two rows of figures alone ("1 2 3.001 4", "10 20 30.01
+        // 40"); or one line of five figures or more and nothing else.
+        let figures_alone = run.iter().all(|(_, a)| a.is_some());
+        let table = run.len() >= 3
+            || (run.len() == 2 && figures_alone)
+            || (run.len() == 1 && run[0].1.is_some_and(|n| n >= 5));
+        if table {
+            for &(r, _) in &run {
                 lines[r].1 = Role::Table;
             }
         }
