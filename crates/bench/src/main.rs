@@ -69,6 +69,10 @@ fn main() -> anyhow::Result<()> {
             api: flags.get("api").cloned(),
             token: flags.get("token").cloned(),
             read_token: flags.get("read-token").cloned(),
+            extra: flags
+                .get("extra")
+                .map(|list| list.split(',').filter(|p| !p.is_empty()).map(Into::into).collect())
+                .unwrap_or_default(),
         })),
         "listening" => runtime.block_on(listening::run(listening::Options {
             corpus: flag("corpus")?.into(),

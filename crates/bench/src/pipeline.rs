@@ -18,6 +18,8 @@ pub struct Options {
     pub api: Option<String>,
     pub token: Option<String>,
     pub read_token: Option<String>,
+    /// Long books from outside the corpus (paths), measured the same way after it.
+    pub extra: Vec<PathBuf>,
 }
 
 const RUNS: usize = 3;
@@ -50,21 +52,25 @@ fn median(mut v: Vec<Duration>) -> Duration {
 
 pub async fn run(opts: Options) -> anyhow::Result<()> {
     let manifest = std::fs::read_to_string(opts.corpus.join("MANIFEST.tsv"))?;
-    let long: Vec<String> = manifest
+    let long: Vec<PathBuf> = manifest
         .lines()
         .skip(1)
         .filter_map(|l| {
             let cols: Vec<&str> = l.split('\t').collect();
-            (cols.get(1) == Some(&"long")).then(|| cols[0].to_owned())
+            (cols.get(1) == Some(&"long")).then(|| opts.corpus.join(cols[0]))
         })
+        .chain(opts.extra.iter().cloned())
         .collect();
     let (cores, config, extractor) = extractor(&opts.worker_bin)?;
     println!(
         "{:<30} {:>6} {:>13} {:>13} {:>7} {:>22} {:>14}",
         "file", "pages", "pdftotext p/s", "ours p/s", "ratio", "engine", "upload→ready s"
     );
-    for file in long {
-        let path = opts.corpus.join(&file);
+    for path in long {
+        let file = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
         let mut poppler = Vec::new();
         for _ in 0..RUNS {
             let t = Instant::now();
