@@ -71,7 +71,12 @@ fn main() -> anyhow::Result<()> {
             read_token: flags.get("read-token").cloned(),
             extra: flags
                 .get("extra")
-                .map(|list| list.split(',').filter(|p| !p.is_empty()).map(Into::into).collect())
+                .map(|list| {
+                    list.split(',')
+                        .filter(|p| !p.is_empty())
+                        .map(Into::into)
+                        .collect()
+                })
                 .unwrap_or_default(),
         })),
         "listening" => runtime.block_on(listening::run(listening::Options {

@@ -37,6 +37,7 @@ async fn main() -> anyhow::Result<()> {
         match extractor.extract(file.as_ref(), &|_, _| {}).await {
             Err(e) => println!("{file}\tERROR\t{e}"),
             Ok(doc) => {
+                let extracted = started.elapsed().as_secs_f64();
                 let book = chunk_pages(&doc.pages, &doc.layouts, &doc.outline, config.text);
                 let chunks = book.chunks;
                 let chars: usize = chunks.iter().map(|c| c.char_count).sum();
@@ -45,7 +46,7 @@ async fn main() -> anyhow::Result<()> {
                     *kinds.entry(c.kind.as_str()).or_default() += 1;
                 }
                 println!(
-                    "{file}\t{}\tpages={}\tchunks={}\tchars={chars}\t{:.2}s\tchapter={:?}\tkinds={kinds:?}\tlanguage={:?}",
+                    "{file}\t{}\tpages={}\tchunks={}\tchars={chars}\t{:.2}s (extraction {extracted:.2}s)\tchapter={:?}\tkinds={kinds:?}\tlanguage={:?}",
                     doc.engine,
                     doc.pages.len(),
                     chunks.len(),

@@ -45,9 +45,11 @@ pub struct LayoutOutput {
     page_width: f64,
     lines: Vec<Line>,
     done: Option<(String, PageLayout)>,
-    /// The current font's class (the device is told before each string shown).
+    /// The current font's class (the device is told before each string shown),
+    /// and which font that was: the same font is not classified again.
     bold: bool,
     math: bool,
+    font: *const FontInfo,
 }
 
 impl Default for LayoutOutput {
@@ -62,6 +64,7 @@ impl Default for LayoutOutput {
             done: None,
             bold: false,
             math: false,
+            font: std::ptr::null(),
         }
     }
 }
@@ -83,8 +86,13 @@ impl LayoutOutput {
 
 impl OutputDev for LayoutOutput {
     fn font(&mut self, font: &FontInfo) -> Result<(), OutputError> {
-        self.bold = is_bold(font);
-        self.math = is_math(font);
+        // Compared, never dereferenced: the extractor keeps each font's info for
+        // the whole document, so one address is one font.
+        if !std::ptr::eq(font, self.font) {
+            self.font = font;
+            self.bold = is_bold(font);
+            self.math = is_math(font);
+        }
         Ok(())
     }
 

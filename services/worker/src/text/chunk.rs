@@ -200,7 +200,24 @@ fn end_with_pause(sentence: &mut String, max: usize) {
     let Some(last) = sentence.chars().last() else {
         return;
     };
-    if !last.is_alphanumeric() || sentence.chars().count() >= max {
+    // "Author(s)", "Step 3 (optional)", "The “Extras”": a closing bracket around
+    // words, or a closing quote, ends it too ("c(1, 2)" is code, and stays as it is).
+    let closes = match last {
+        ')' => sentence.rfind('(').is_some_and(|open| {
+            let inside = &sentence[open + 1..sentence.len() - 1];
+            !inside.trim().is_empty()
+                && inside
+                    .chars()
+                    .all(|c| c.is_alphabetic() || c.is_whitespace())
+        }),
+        '"' | '”' | '’' | '»' | '」' => sentence
+            .chars()
+            .rev()
+            .nth(1)
+            .is_some_and(char::is_alphanumeric),
+        _ => false,
+    };
+    if !(last.is_alphanumeric() || closes) || sentence.chars().count() >= max {
         return;
     }
     sentence.push(if is_unspaced_script(last) { '。' } else { '.' });
@@ -451,6 +468,8 @@ mod tests {
         );
         assert_eq!(sentences("Is it?", 250), ["Is it?"]);
         assert_eq!(sentences("x <- c(1, 2)", 250), ["x <- c(1, 2)"]);
+        assert_eq!(sentences("Author(s)", 250), ["Author(s)."]);
+        assert_eq!(sentences("The “Extras”", 250), ["The “Extras”."]);
         assert_eq!(sentences("第一章 介绍", 250), ["第一章 介绍。"]);
     }
 

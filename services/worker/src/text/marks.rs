@@ -133,7 +133,9 @@ pub fn drop_citation_brackets(text: &str) -> Cow<'_, str> {
         if !(space_before && word_before && is_citation(&text[open + 1..close])) {
             continue;
         }
-        cuts.push(before.len()..close + 1);
+        // "with Ref. [25]." keeps one full stop.
+        let doubled = before.ends_with('.') && text[close + 1..].starts_with('.');
+        cuts.push(before.len()..close + 1 + usize::from(doubled));
     }
     if cuts.is_empty() {
         return Cow::Borrowed(text);
@@ -201,6 +203,7 @@ mod tests {
                 "used as the top cell of SCs. Among these",
             ),
             ("direct bandgaps [39].", "direct bandgaps."),
+            ("comparison with Ref. [25].", "comparison with Ref."),
         ] {
             assert_eq!(drop_citation_brackets(input), spoken, "{input}");
         }
