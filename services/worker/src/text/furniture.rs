@@ -88,6 +88,11 @@ pub(super) fn repeated_edge_lines(
     pages: &[Vec<String>],
     margins: &[Vec<usize>],
 ) -> HashMap<String, usize> {
+    // Every line's signature, computed once for the three passes below.
+    let sigs: Vec<Vec<String>> = pages
+        .iter()
+        .map(|lines| lines.iter().map(|l| signature(l)).collect())
+        .collect();
     let mut counts: HashMap<String, usize> = HashMap::new();
     let mut last_seen: HashMap<String, usize> = HashMap::new();
     let mut near: Vec<String> = Vec::new();
@@ -95,7 +100,7 @@ pub(super) fn repeated_edge_lines(
         let mut seen = Vec::new();
         let in_margins = margins.get(index).map_or(&[][..], Vec::as_slice);
         for i in page_edges(lines, in_margins) {
-            let sig = signature(&lines[i]);
+            let sig = sigs[index][i].clone();
             if !seen.contains(&sig) {
                 *counts.entry(sig.clone()).or_default() += 1;
                 // The very same long line at an edge of this page and of the page
@@ -121,17 +126,17 @@ pub(super) fn repeated_edge_lines(
     // half the times a page prints it.
     if !counts.is_empty() {
         let mut anywhere: HashMap<&str, usize> = HashMap::new();
-        for lines in pages {
-            let mut seen: Vec<String> = lines
+        for (lines, sigs) in pages.iter().zip(&sigs) {
+            let mut seen: Vec<&str> = lines
                 .iter()
-                .filter(|l| !l.is_empty())
-                .map(|l| signature(l))
-                .filter(|s| counts.contains_key(s))
+                .zip(sigs)
+                .filter(|(l, s)| !l.is_empty() && counts.contains_key(s.as_str()))
+                .map(|(_, s)| s.as_str())
                 .collect();
             seen.sort_unstable();
             seen.dedup();
             for sig in seen {
-                if let Some((key, _)) = counts.get_key_value(&sig) {
+                if let Some((key, _)) = counts.get_key_value(sig) {
                     *anywhere.entry(key.as_str()).or_default() += 1;
                 }
             }
@@ -153,7 +158,7 @@ pub(super) fn repeated_edge_lines(
     for sig in numbered_heads_nearby(pages) {
         counts.entry(sig).or_insert(2);
     }
-    for sig in boilerplate(pages) {
+    for sig in boilerplate(pages, &sigs) {
         counts.insert(sig, BOILERPLATE);
     }
     counts
@@ -167,20 +172,18 @@ const BOILERPLATE: usize = usize::MAX;
 /// title printed on every page, which
 /// InDesign and Word may draw anywhere in the text order. No sentence of a
 /// book's body recurs like that.
-fn boilerplate(pages: &[Vec<String>]) -> Vec<String> {
+fn boilerplate(pages: &[Vec<String>], sigs: &[Vec<String>]) -> Vec<String> {
     // (signature, is long) -> pages it is on
-    let mut counts: HashMap<String, (bool, usize)> = HashMap::new();
-    for lines in pages {
-        let mut seen: Vec<String> = Vec::new();
-        for line in lines {
+    let mut counts: HashMap<&str, (bool, usize)> = HashMap::new();
+    for (lines, sigs) in pages.iter().zip(sigs) {
+        let mut seen: std::collections::HashSet<&str> = std::collections::HashSet::new();
+        for (line, sig) in lines.iter().zip(sigs) {
             let letters = line.chars().filter(|c| c.is_alphabetic()).count();
             if letters < 12 {
                 continue;
             }
-            let sig = signature(line);
-            if !seen.contains(&sig) {
-                counts.entry(sig.clone()).or_insert((letters >= 30, 0)).1 += 1;
-                seen.push(sig);
+            if seen.insert(sig.as_str()) {
+                counts.entry(sig.as_str()).or_insert((letters >= 30, 0)).1 += 1;
             }
         }
     }
@@ -192,7 +195,7 @@ fn boilerplate(pages: &[Vec<String>]) -> Vec<String> {
     counts
         .into_iter()
         .filter(|(_, (is_long, n))| *n >= if *is_long { long } else { short })
-        .map(|(sig, _)| sig)
+        .map(|(sig, _)| sig.to_owned())
         .collect()
 }
 

@@ -79,11 +79,18 @@ fn spoken(word: &str, mode: LinkSpeech) -> Option<String> {
     const CLOSE: &[char] = &[
         ')', ']', '>', '"', '\'', '”', '’', '»', '.', ',', ';', ':', '!', '?',
     ];
+    // Most words hold no dot or at sign once their closing punctuation is set
+    // aside ("sentence."): no link, and nothing to allocate.
+    let trimmed = word.trim_end_matches(|c: char| CLOSE.contains(&c) || c == '}');
+    if !trimmed.contains(['.', '@']) {
+        return None;
+    }
     let mut core_start = word.len() - word.trim_start_matches(OPEN).len();
     // A link inside a longer token ("url={http://x.org/a},"): from its scheme on.
+    let lower = word[core_start..].to_ascii_lowercase();
     if let Some(at) = ["http://", "https://", "ftp://", "www."]
         .iter()
-        .filter_map(|scheme| word[core_start..].to_ascii_lowercase().find(scheme))
+        .filter_map(|scheme| lower.find(scheme))
         .min()
         .filter(|at| *at > 0)
     {
