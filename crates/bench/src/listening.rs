@@ -86,8 +86,10 @@ impl Detectors {
             code_line: Regex::new(
                 r"^\s*(?:[>$] \S|[\w.\[\]$]+ <- |.*\)\s*\{\s*$|\}\s*$|[\w.]+\([^()]*\)$)",
             )?,
+            // "12", "xiv", "Page 3 of 9", "P a g e | 3" (letter-spaced), "3|Page",
+            // "MS-12" (a section's page label)
             folio: Regex::new(
-                r"^(?i:page\s+)?(?:\d{1,4}|[ivxlc]{1,6})(?:\s*(?:/|of)\s*\d{1,4})?$",
+                r"^(?:(?i:p\s?a\s?g\s?e\s*\|?\s*)?(?:[A-Z]{1,4}-)?(?:\d{1,4}|[ivxlc]{1,6})(?:\s*(?:/|of)\s*\d{1,4})?|\d{1,4}\s*\|\s*(?i:page))$",
             )?,
         })
     }
@@ -422,10 +424,58 @@ fn reference_body(pages: &[String], heads: &[String], d: &Detectors) -> String {
         }
     }
     let repeated = (pages.len() / 4).max(3);
+    // Margin line numbers: three or more lines in a row holding only a number
+    // (with a letter at most: "1r", "2r"), counting up.
+    let numbering = |lines: &[&str]| -> Vec<bool> {
+        let value = |l: &str| -> Option<u32> {
+            let t = l.trim();
+            let digits = t.trim_end_matches(|c: char| c.is_ascii_alphabetic());
+            (t.len() - digits.len() <= 1)
+                .then(|| digits.parse().ok())
+                .flatten()
+        };
+        let mut out = vec![false; lines.len()];
+        let mut run: Vec<(usize, u32)> = Vec::new();
+        for (i, line) in lines
+            .iter()
+            .enumerate()
+            .chain(std::iter::once((lines.len(), &"")))
+        {
+            if i < lines.len() && line.trim().is_empty() {
+                continue;
+            }
+            match (i < lines.len()).then(|| value(line)).flatten() {
+                Some(n)
+                    if run
+                        .last()
+                        .is_none_or(|(_, last)| n > *last && n - last <= 10) =>
+                {
+                    run.push((i, n));
+                }
+                next => {
+                    if run.len() >= 3 {
+                        for (k, _) in &run {
+                            out[*k] = true;
+                        }
+                    }
+                    run.clear();
+                    if let Some(n) = next {
+                        run.push((i, n));
+                    }
+                }
+            }
+        }
+        out
+    };
     let mut out = String::new();
     for page in pages {
+        let page_lines: Vec<&str> = page.lines().collect();
+        let numbered = numbering(&page_lines);
         let mut url_goes_on = false;
-        for line in page.lines() {
+        for (k, line) in page_lines.iter().enumerate() {
+            if numbered[k] {
+                continue;
+            }
             let t = line.trim();
             let printed: String = t.split_whitespace().collect::<Vec<_>>().join(" ");
             let tail = std::mem::take(&mut url_goes_on);
