@@ -119,8 +119,26 @@ impl Chapters {
                     .is_some_and(|(label, _)| normalize::is_chapter_label(label))
             })
             .collect();
+        // Headings set in the text's size and a face we cannot tell bold: a short
+        // paragraph of its own that starts with a section number ("1. Introduction",
+        // "3.2 Results") and is followed by prose, not by the next item of a list.
+        let numbered_by_shape: Vec<&Paragraph> = paragraphs
+            .iter()
+            .enumerate()
+            .filter(|(i, p)| {
+                let next_is_item = paragraphs
+                    .get(i + 1)
+                    .is_some_and(|n| section_number(&n.text).is_some());
+                p.kind == shared_domain::domain::ChunkKind::Body
+                    && !next_is_item
+                    && section_number(&p.text).is_some()
+            })
+            .map(|(_, p)| p)
+            .collect();
         let chosen = if numbered.len() >= 2 {
             numbered
+        } else if numbered_by_shape.len() >= 2 {
+            numbered_by_shape
         } else if headings.len() >= 3
             && headings.first().map(|p| p.page_start) != headings.last().map(|p| p.page_start)
         {
@@ -198,6 +216,25 @@ impl Chapters {
 
 /// A title's words for matching, lowercased, without its numbering ("1.2",
 /// "Chapter", "IV") or punctuation.
+/// "1. Introduction", "3.2 Results and discussion": a section number, then a title
+/// of a few words starting with a capital, without a sentence's full stop.
+fn section_number(text: &str) -> Option<&str> {
+    let text = text.trim();
+    let (number, title) = text.split_once(' ')?;
+    let digits = number.trim_end_matches('.');
+    let numbered = !digits.is_empty()
+        && digits.len() <= 8
+        && digits
+            .split('.')
+            .all(|n| !n.is_empty() && n.len() <= 2 && n.chars().all(|c| c.is_ascii_digit()));
+    let words = title.split_whitespace().count();
+    (numbered
+        && (1..=8).contains(&words)
+        && title.chars().next().is_some_and(char::is_uppercase)
+        && !title.ends_with(['.', ':', ',', ';', '?', '!']))
+    .then_some(number)
+}
+
 fn title_words(text: &str) -> Vec<String> {
     text.split(|c: char| !c.is_alphanumeric())
         .filter(|w| !w.is_empty())
@@ -288,7 +325,8 @@ pub fn chunk_pages(
 /// The body before the first chapter (an abstract, a preface the outline does not
 /// list, a title above the first heading) is in no chapter; where it has headings
 /// of its own, each heading names the part it opens, so a listener can still go
-/// to "Abstract". Text above its first heading stays unlabelled.
+/// to "Abstract". Text above its first heading stays unlabelled, and a list of
+/// names set large ("Ann Author a,b, Bo Writer c") names nothing.
 fn label_the_opening<'a>(paragraphs: &'a [Paragraph], labels: &mut [Option<&'a str>]) {
     let mut current: Option<&str> = None;
     for (paragraph, label) in paragraphs.iter().zip(labels.iter_mut()) {
@@ -302,6 +340,7 @@ fn label_the_opening<'a>(paragraphs: &'a [Paragraph], labels: &mut [Option<&'a s
         if paragraph.heading
             && title.chars().any(char::is_alphabetic)
             && title.chars().count() <= 100
+            && title.matches(',').count() < 2
         {
             current = Some(title);
         }
@@ -467,6 +506,34 @@ mod tests {
                 Some("1 Introduction"),
                 Some("2 Methods"),
                 Some("2 Methods"),
+            ]
+        );
+        // Without headings the layout can tell, numbered sections by their shape;
+        // a numbered list is not one.
+        let paper = [
+            para("A title, an abstract.", 1),
+            para("1. Introduction", 1),
+            para("Things matter.", 1),
+            para("2. Experimental method", 2),
+            para("We looked. These are the steps:", 2),
+            para("1. Clean the substrate", 2),
+            para("2. Grow the layer", 2),
+            para("3. Results and discussion", 3),
+            para("It worked.", 3),
+        ];
+        let chapters = Chapters::from_headings(&paper, 3);
+        assert_eq!(
+            chapters.assign(&paper),
+            [
+                None,
+                Some("1. Introduction"),
+                Some("1. Introduction"),
+                Some("2. Experimental method"),
+                Some("2. Experimental method"),
+                Some("2. Experimental method"),
+                Some("2. Experimental method"),
+                Some("3. Results and discussion"),
+                Some("3. Results and discussion"),
             ]
         );
         // Before the first chapter, a heading of its own names the part it opens.
