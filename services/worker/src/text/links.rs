@@ -98,8 +98,15 @@ fn spoken(word: &str, mode: LinkSpeech) -> Option<String> {
     }
     let core = word[core_start..].trim_end_matches(|c: char| CLOSE.contains(&c) || c == '}');
     let core_end = core_start + core.len();
-    let host = url_host(core).or_else(|| email_domain(core))?;
+    // A DOI ("doi:10.3906/sag-0902-21") names a paper, not a site: it is left out.
+    let doi = is_doi(core);
+    let host = if doi {
+        String::new()
+    } else {
+        url_host(core).or_else(|| email_domain(core))?
+    };
     let (before, after) = (&word[..core_start], &word[core_end..]);
+    let mode = if doi { LinkSpeech::Omit } else { mode };
     Some(match mode {
         LinkSpeech::Domain => format!("{before}{host}{after}"),
         LinkSpeech::Omit => {
@@ -136,6 +143,26 @@ fn url_host(core: &str) -> Option<String> {
     let host = host.split(':').next().unwrap_or(host);
     let host = host.strip_prefix("www.").unwrap_or(host);
     is_domain(host).then(|| host.to_owned())
+}
+
+/// `doi:10.1000/xyz` (any case, a space after the colon allowed by the caller's
+/// word splitting only when glued): a registrant code after "10.", then a suffix.
+fn is_doi(core: &str) -> bool {
+    let Some(prefix) = core.get(..4) else {
+        return false;
+    };
+    let Some(rest) = prefix
+        .eq_ignore_ascii_case("doi:")
+        .then(|| &core[4..])
+        .and_then(|r| r.strip_prefix("10."))
+    else {
+        return false;
+    };
+    rest.split_once('/').is_some_and(|(registrant, suffix)| {
+        !registrant.is_empty()
+            && registrant.chars().all(|c| c.is_ascii_digit() || c == '.')
+            && !suffix.is_empty()
+    })
 }
 
 /// The domain of an e-mail address (`mailto:` allowed).
@@ -197,6 +224,17 @@ mod tests {
             domain("murl={http://www.sid.ir/fa/journal/ViewPaper.aspx?id=1},"),
             "murl={sid.ir},"
         );
+    }
+
+    #[test]
+    fn a_doi_is_left_out() {
+        // pdfparse_04-valid_quark.pdf page 1.
+        assert_eq!(
+            domain("E-mail: x@tubitak.gov.tr doi:10.3906/sag-0902-21 361"),
+            "E-mail: tubitak.gov.tr 361"
+        );
+        assert_eq!(omit("(doi:10.1000/182)."), ".");
+        assert_eq!(domain("doi: a word"), "doi: a word");
     }
 
     #[test]
