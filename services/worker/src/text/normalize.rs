@@ -519,32 +519,55 @@ fn in_margins(layout: &PageLayout) -> Vec<usize> {
 /// with symbols in a math font is still a row).
 fn mark_tables(lines: &mut [(String, Role)], gaps: &[u32]) {
     let cell_text = |role: Role| matches!(role, Role::Body | Role::Formula);
+    // Rows are counted over the lines with text: a blank line between rows (a
+    // table set with spacing) does not end the table.
+    let filled: Vec<usize> = (0..lines.len())
+        .filter(|&i| !lines[i].0.trim().is_empty())
+        .collect();
+    let is_row = |k: usize| gaps[filled[k]] >= 2 && cell_text(lines[filled[k]].1);
+    // Rows with an empty cell have a gap fewer: they belong too.
+    let is_near_row = |k: usize| gaps[filled[k]] >= 1 && cell_text(lines[filled[k]].1);
+    let mut tables: Vec<(usize, usize)> = Vec::new();
     let mut start = None;
-    for i in 0..=lines.len() {
-        let row = i < lines.len() && gaps[i] >= 2 && cell_text(lines[i].1);
+    let mut rows = 0;
+    for k in 0..=filled.len() {
+        let row = k < filled.len() && is_row(k);
+        // A cell's text wrapped onto a short line of its own ("示)") between rows.
+        let wrapped = !row
+            && start.is_some()
+            && k + 1 < filled.len()
+            && is_row(k + 1)
+            && cell_text(lines[filled[k]].1)
+            && lines[filled[k]].0.trim().chars().count() <= 40;
+        if wrapped {
+            continue;
+        }
+        rows += usize::from(row);
         match (row, start) {
-            (true, None) => start = Some(i),
+            (true, None) => {
+                start = Some(k);
+                rows = 1;
+            }
             (false, Some(s)) => {
-                if i - s >= 3 {
-                    // Rows with an empty cell have a gap fewer: they belong too.
-                    let row = |line: &(String, Role), gaps: u32| {
-                        cell_text(line.1) && gaps >= 1 && !line.0.is_empty()
-                    };
+                if rows >= 3 {
                     let mut from = s;
-                    while from > 0 && row(&lines[from - 1], gaps[from - 1]) {
+                    while from > 0 && is_near_row(from - 1) {
                         from -= 1;
                     }
-                    let mut to = i;
-                    while to < lines.len() && row(&lines[to], gaps[to]) {
+                    let mut to = k;
+                    while to < filled.len() && is_near_row(to) {
                         to += 1;
                     }
-                    for line in &mut lines[from..to] {
-                        line.1 = Role::Table;
-                    }
+                    tables.push((filled[from], filled[to - 1]));
                 }
                 start = None;
             }
             _ => {}
+        }
+    }
+    for (first, last) in tables {
+        for line in &mut lines[first..=last] {
+            line.1 = Role::Table;
         }
     }
 }
@@ -927,6 +950,23 @@ mod tests {
         ];
         mark_tables(&mut two, &[2, 2]);
         assert!(two.iter().all(|l| l.1 == Role::Body));
+        // debref_zh-cn.pdf page 145: rows set with a blank line between them.
+        let mut spaced: Vec<(String, Role)> = [
+            "fonts-noto I:130 35 61 63 40 Noto fonts",
+            "",
+            "fonts-dejavu I:422 39 58 68 40 DejaVu",
+            "",
+            "fonts-croscore V:20, I:44 5278 56 60 40 Chrome OS",
+            "",
+            "The fonts above are free.",
+        ]
+        .iter()
+        .map(|l| ((*l).to_owned(), Role::Body))
+        .collect();
+        mark_tables(&mut spaced, &[6, 0, 6, 0, 5, 0, 0]);
+        let roles: Vec<Role> = spaced.iter().map(|l| l.1).collect();
+        assert_eq!(roles[..5], [Role::Table; 5]);
+        assert_eq!(roles[6], Role::Body);
     }
 
     fn roled(lines: &[(&str, Role)]) -> Vec<(String, Role)> {
