@@ -11,7 +11,7 @@ use unicode_normalization::UnicodeNormalization;
 
 use super::Chapters;
 use super::furniture::{kept_lines, repeated_edge_lines};
-use super::layout::PageLayout;
+use super::layout::{LineBox, PageLayout};
 use super::links::{LinkSpeech, speak_links};
 
 /// One paragraph of speakable text, the pages it spans (1-based) and what part
@@ -38,6 +38,9 @@ enum Role {
     Table,
     /// A display formula (its glyphs mostly from math fonts).
     Formula,
+    /// A journal's banner above an article's title on its first page ("Turk J
+    /// Med Sci 2009; 39 (3): 361-365", "doi:…"): front matter.
+    Banner,
 }
 
 /// Line roles for a book: type sizes are compared with the book's own text size,
@@ -224,6 +227,10 @@ pub fn normalize_book(
                     let bold: Vec<bool> = kept.iter().map(|&i| layout.lines[i].bold).collect();
                     mark_bold_headings(&mut roled, &bold);
                 }
+                if index == 0 {
+                    let boxes: Vec<&LineBox> = kept.iter().map(|&i| &layout.lines[i]).collect();
+                    mark_banner(&mut roled, &boxes, layout.height, roles.body_size);
+                }
             }
             mark_numeric_tables(&mut roled);
             roled
@@ -244,6 +251,7 @@ pub fn normalize_book(
                 (ChunkKind::Body, Role::Code) => ChunkKind::Code,
                 (ChunkKind::Body, Role::Table) => ChunkKind::Table,
                 (ChunkKind::Body, Role::Formula) => ChunkKind::Formula,
+                (ChunkKind::Body, Role::Banner) => ChunkKind::FrontMatter,
                 _ => page_kind,
             };
             // A paragraph cut by a page break continues on the next page, after
@@ -598,6 +606,24 @@ pub(super) fn is_chapter_label(text: &str) -> bool {
             label.chars().all(char::is_alphabetic) && label.chars().count() <= 12 && number(n)
         }
         _ => false,
+    }
+}
+
+/// On an article's first page, the lines above its title (the first line set
+/// large) that sit in the top sixth of the page in type smaller than the text are
+/// the journal's banner: its name, volume and pages, publisher, DOI. A reader
+/// aloud starts at the title; the banner is kept as front matter.
+fn mark_banner(lines: &mut [(String, Role)], boxes: &[&LineBox], height: f32, body_size: f32) {
+    let Some(title) = boxes
+        .iter()
+        .position(|b| body_size > 0. && !b.note && b.size >= body_size * 1.2)
+    else {
+        return;
+    };
+    for (line, b) in lines.iter_mut().zip(boxes).take(title) {
+        if line.1 == Role::Body && b.y < height / 6. && b.size > 0. && b.size < body_size * 0.95 {
+            line.1 = Role::Banner;
+        }
     }
 }
 
@@ -997,6 +1023,52 @@ mod tests {
             .filter(|&i| lines[i].1 == Role::Table)
             .collect();
         assert_eq!(tables, [1, 2, 3, 7]);
+    }
+
+    #[test]
+    fn a_journals_banner_above_the_title_is_front_matter() {
+        // pdfparse_04-valid_quark.pdf page 1: the banner at the top right in 9 pt,
+        // the title in 16 pt, the text in 10 pt.
+        let line = |y: f32, size: f32| LineBox {
+            y,
+            x0: 45.,
+            x1: 500.,
+            size,
+            mono: false,
+            glyph_width: 0.,
+            note: false,
+            starts_note: false,
+            gaps: 0,
+            bold: false,
+            math: false,
+        };
+        let mut lines = roled(&[
+            ("Turk J Med Sci", Role::Body),
+            ("2009; 39 (3): 361-365", Role::Body),
+            ("Effect of speed exercise on NO", Role::Heading),
+            ("Received: February 25, 2009", Role::Body),
+            ("The text begins.", Role::Body),
+        ]);
+        let boxes = [
+            line(45., 9.),
+            line(56., 9.),
+            line(150., 16.),
+            line(547., 8.5),
+            line(600., 10.),
+        ];
+        let refs: Vec<&LineBox> = boxes.iter().collect();
+        mark_banner(&mut lines, &refs, 792., 10.);
+        let roles: Vec<Role> = lines.iter().map(|l| l.1).collect();
+        assert_eq!(
+            roles,
+            [
+                Role::Banner,
+                Role::Banner,
+                Role::Heading,
+                Role::Body,
+                Role::Body
+            ]
+        );
     }
 
     #[test]
