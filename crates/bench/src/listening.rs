@@ -173,9 +173,14 @@ fn running_heads(reference_pages: &[String]) -> Vec<String> {
         if anywhere.get(&masked).copied().unwrap_or(0) > printed.len() * 2 {
             continue;
         }
-        let mut unique = printed;
+        let mut unique = printed.clone();
         unique.sort_unstable();
         unique.dedup();
+        // "Chapter 4", "Chapter 5", each once at the top of its chapter's first
+        // page: chapter labels, not a head repeated on the pages of a chapter.
+        if masked.split_whitespace().count() <= 1 && unique.len() == printed.len() {
+            continue;
+        }
         heads.extend(unique);
     }
     heads

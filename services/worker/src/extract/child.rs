@@ -284,10 +284,17 @@ fn run(path: &std::path::Path, args: &Args, out: &mut impl Write) -> std::io::Re
         let result = catch_unwind(AssertUnwindSafe(|| {
             let mut output = super::layout::LayoutOutput::default();
             extractor.output_page(&mut output, page, page_id)?;
-            Ok::<_, OutputError>(output.take().unwrap_or_default())
+            let unmapped = output.unmapped_glyphs();
+            Ok::<_, OutputError>((output.take().unwrap_or_default(), unmapped))
         }));
+        // A few glyphs that decode to nothing: words lost on this page, whatever
+        // the rest of it reads like (a Persian name in a Latin listing).
+        let mut unmapped_fonts = unmapped_fonts;
         let (text, layout, error) = match result {
-            Ok(Ok((text, layout))) => (Some(text), Some(layout), None),
+            Ok(Ok(((text, layout), unmapped))) => {
+                unmapped_fonts |= unmapped >= UNMAPPED_GLYPHS;
+                (Some(text), Some(layout), None)
+            }
             Ok(Err(e)) => (None, None, Some(e.to_string())),
             Err(p) => (
                 None,
@@ -306,6 +313,9 @@ fn run(path: &std::path::Path, args: &Args, out: &mut impl Write) -> std::io::Re
     }
     Ok(())
 }
+
+/// Glyphs decoding to nothing that make a page worth poppler's second opinion.
+const UNMAPPED_GLYPHS: u32 = 3;
 
 /// Does the page use a Type0 (composite) font with no `/ToUnicode`?
 fn unmapped_cid_fonts(doc: &Document, page_id: pdf_extract::ObjectId) -> bool {

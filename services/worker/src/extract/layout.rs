@@ -50,6 +50,10 @@ pub struct LayoutOutput {
     bold: bool,
     math: bool,
     font: *const FontInfo,
+    /// Glyphs drawn on this page that decode to no text at all (a font without
+    /// a usable map: its words are lost).
+    unmapped: u32,
+    done_unmapped: u32,
 }
 
 impl Default for LayoutOutput {
@@ -65,6 +69,8 @@ impl Default for LayoutOutput {
             bold: false,
             math: false,
             font: std::ptr::null(),
+            unmapped: 0,
+            done_unmapped: 0,
         }
     }
 }
@@ -73,6 +79,11 @@ impl LayoutOutput {
     /// The last finished page's text and layout.
     pub fn take(&mut self) -> Option<(String, PageLayout)> {
         self.done.take()
+    }
+
+    /// How many glyphs of the last finished page decoded to no text.
+    pub const fn unmapped_glyphs(&self) -> u32 {
+        self.done_unmapped
     }
 
     fn current(&mut self) -> &mut Line {
@@ -111,6 +122,7 @@ impl OutputDev for LayoutOutput {
     }
 
     fn end_page(&mut self) -> Result<(), OutputError> {
+        self.done_unmapped = self.unmapped;
         let lines = std::mem::take(&mut self.lines);
         self.done = Some(finish_page(&lines, self.page_width, self.page_height));
         Ok(())
@@ -125,6 +137,9 @@ impl OutputDev for LayoutOutput {
         font_size: f64,
         char: &str,
     ) -> Result<(), OutputError> {
+        if char.is_empty() {
+            self.unmapped = self.unmapped.saturating_add(1);
+        }
         // The flip to top-down coordinates: x stays, y = height - y.
         let (x, y) = (trm.m31, self.page_height - trm.m32);
         let vx = font_size * trm.m11 + font_size * trm.m21;
