@@ -78,8 +78,9 @@ impl Detectors {
             note_mark: Regex::new(r"\b(\p{Ll}{3,})[.,;:!?]?(\d{1,3})(?:\s+\p{Lu}|\s+\(|$)")?,
             // "SCs [1–7]," "et al. [27] examined": a numbered citation in a sentence.
             citation: Regex::new(r"([\p{L})]) \[[1-9]\d{0,2}(?:\s?[–,-]\s?[1-9]\d{0,2})*\]")?,
+            // a URL, an e-mail address, a DOI ("doi:10.2307/2346101")
             link: Regex::new(
-                r"(?i)\b(?:https?://|ftp://|www\.)\S+|\b[\w.+-]+@[\w-]+(?:\.[\w-]+)+\b",
+                r"(?i)\b(?:https?://|ftp://|www\.)\S+|\b[\w.+-]+@[\w-]+(?:\.[\w-]+)+\b|\bdoi:\s?10\.\d+/\S+",
             )?,
             number: Regex::new(r"^[\d.,:;()\[\]–-]+$")?,
             // "> help(solve)", "$ cd work", "x <- c(1, 2)", "for (i in x) {", "}"
