@@ -58,6 +58,8 @@ struct Detectors {
     index_entry: Regex,
     note_mark: Regex,
     citation: Regex,
+    /// The same broken onto the start of a line ("[16–29], (4) other SCs").
+    citation_line_start: Regex,
     link: Regex,
     number: Regex,
     code_line: Regex,
@@ -78,6 +80,10 @@ impl Detectors {
             note_mark: Regex::new(r"\b(\p{Ll}{3,})[.,;:!?]?(\d{1,3})(?:\s+\p{Lu}|\s+\(|$)")?,
             // "SCs [1–7]," "et al. [27] examined": a numbered citation in a sentence.
             citation: Regex::new(r"([\p{L})]) \[[1-9]\d{0,2}(?:\s?[–,-]\s?[1-9]\d{0,2})*\]")?,
+            // …but not a reference list's "[1] C.S. Solanki": punctuation follows.
+            citation_line_start: Regex::new(
+                r"^\[[1-9]\d{0,2}(?:\s?[–,-]\s?[1-9]\d{0,2})*\]([,.;:)])",
+            )?,
             // a URL, an e-mail address, a DOI ("doi:10.2307/2346101")
             link: Regex::new(
                 r"(?i)\b(?:https?://|ftp://|www\.)\S+|\b[\w.+-]+@[\w-]+(?:\.[\w-]+)+\b|\bdoi:\s?10\.\d+/\S+",
@@ -504,7 +510,8 @@ fn reference_body(pages: &[String], heads: &[String], d: &Detectors) -> String {
                 m.end() == t.len() && m.as_str().ends_with(['/', '-', '.', '=', '?', '&', '_'])
             });
             let t = d.link.replace_all(t, " ");
-            out.push_str(&d.citation.replace_all(&t, "$1 "));
+            let t = d.citation.replace_all(&t, "$1 ");
+            out.push_str(&d.citation_line_start.replace_all(&t, "$1"));
             out.push('\n');
         }
     }
