@@ -96,17 +96,7 @@ pub fn drop_glued_note_marks(text: &str) -> Cow<'_, str> {
             cuts.push(start..end);
         }
     }
-    if cuts.is_empty() {
-        return Cow::Borrowed(text);
-    }
-    let mut out = String::with_capacity(text.len());
-    let mut from = 0;
-    for cut in cuts {
-        out.push_str(&text[from..cut.start]);
-        from = cut.end;
-    }
-    out.push_str(&text[from..]);
-    Cow::Owned(out)
+    cut_out(text, &cuts)
 }
 
 /// Numbered citations in brackets inside a sentence ("…SCs [1–7], (2) thin
@@ -137,6 +127,12 @@ pub fn drop_citation_brackets(text: &str) -> Cow<'_, str> {
         let doubled = before.ends_with('.') && text[close + 1..].starts_with('.');
         cuts.push(before.len()..close + 1 + usize::from(doubled));
     }
+    // "[39]. The" loses its bracket and its space, "[27] examined" keeps one.
+    cut_out(text, &cuts)
+}
+
+/// `text` without the byte ranges in `cuts` (in order, not overlapping).
+fn cut_out<'a>(text: &'a str, cuts: &[std::ops::Range<usize>]) -> Cow<'a, str> {
     if cuts.is_empty() {
         return Cow::Borrowed(text);
     }
@@ -146,7 +142,6 @@ pub fn drop_citation_brackets(text: &str) -> Cow<'_, str> {
         out.push_str(&text[from..cut.start]);
         from = cut.end;
     }
-    // "[39]. The" loses its bracket and its space, "[27] examined" keeps one.
     out.push_str(&text[from..]);
     Cow::Owned(out)
 }

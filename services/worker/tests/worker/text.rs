@@ -361,20 +361,8 @@ async fn footnotes_and_code_leave_the_reading_flow_labelled() {
     use shared_domain::domain::ChunkKind;
     let doc = extract("rdoc_R-intro.pdf").await;
     let chunks = chunks_of(&doc, ChunkSizes::default());
-    let body = chunks
-        .iter()
-        .filter(|c| c.kind == ChunkKind::Body)
-        .map(|c| squash(&c.text))
-        .collect::<Vec<_>>()
-        .join(" ");
-    let of_kind = |kind| {
-        chunks
-            .iter()
-            .filter(|c| c.kind == kind)
-            .map(|c| squash(&c.text))
-            .collect::<Vec<_>>()
-            .join(" ")
-    };
+    let body = text_of_kind(&chunks, ChunkKind::Body);
+    let of_kind = |kind| text_of_kind(&chunks, kind);
     // Page 11: the superscript mark goes from the sentence, its note to `notes`.
     assert!(
         body.contains("alphanumeric symbols are allowed (and in some countries"),
@@ -476,12 +464,7 @@ async fn display_formulas_are_announced_and_kept_and_bold_headings_pause() {
     // is a bold heading in the text's own size.
     let doc = extract("revtex_apssamp.pdf").await;
     let chunks = chunks_of(&doc, ChunkSizes::default());
-    let body = chunks
-        .iter()
-        .filter(|c| c.kind == ChunkKind::Body)
-        .map(|c| squash(&c.text))
-        .collect::<Vec<_>>()
-        .join(" ");
+    let body = text_of_kind(&chunks, ChunkKind::Body);
     assert!(
         body.contains("Note the equation number in an appendix: a formula."),
         "announced"
