@@ -184,8 +184,25 @@ fn running_heads(reference_pages: &[String]) -> Vec<String> {
         unique.sort_unstable();
         unique.dedup();
         // "Chapter 4", "Chapter 5", each once at the top of its chapter's first
-        // page: chapter labels, not a head repeated on the pages of a chapter.
-        if masked.split_whitespace().count() <= 1 && unique.len() == printed.len() {
+        // page: chapter labels, not a head repeated on the pages of a chapter
+        // ("Introduction 3", "Introduction 5" is one).
+        let label = [
+            "chapter",
+            "part",
+            "book",
+            "section",
+            "appendix",
+            "kapitel",
+            "teil",
+            "chapitre",
+            "partie",
+            "capítulo",
+            "capitolo",
+            "глава",
+            "часть",
+        ]
+        .contains(&masked.to_lowercase().as_str());
+        if label && unique.len() == printed.len() {
             continue;
         }
         heads.extend(unique);

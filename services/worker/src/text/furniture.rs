@@ -11,10 +11,14 @@ const EDGE_LINES: usize = 2;
 /// "Preface xv") compare equal, and a run of number tokens is one: a folio glued to
 /// the head's own numbers ("… 137 (2015) 1–52") or set apart ("… 1–5 3") is the
 /// same head.
-fn signature(line: &str) -> String {
+pub(super) fn signature(line: &str) -> String {
     let mut out = String::with_capacity(line.len());
+    // Only beside words: a line of figures alone ("2019 45.2 33.1") keeps one mark
+    // per figure, so it is not taken for a folio.
+    let worded = line.chars().any(char::is_alphabetic);
     for token in line.split_whitespace() {
-        let numeric = token.chars().any(|c| c.is_numeric())
+        let numeric = worded
+            && token.chars().any(|c| c.is_numeric())
             && token
                 .chars()
                 .all(|c| c.is_numeric() || matches!(c, '–' | '-' | '/' | '.' | ',' | ':'));
@@ -449,6 +453,8 @@ mod tests {
         assert_eq!(even, odd);
         assert_eq!(signature("Page 12 of 40"), signature("Page 13 of 40"));
         assert_ne!(signature("Chapter 4 Storms"), signature("Chapter 4 Lamps"));
+        // A row of figures is not a folio.
+        assert_ne!(signature("2019 45.2 33.1 12.0"), signature("12"));
     }
 
     #[test]

@@ -120,7 +120,17 @@ pub fn drop_citation_brackets(text: &str) -> Cow<'_, str> {
             .chars()
             .last()
             .is_some_and(|c| c.is_alphanumeric() || matches!(c, ')' | '.' | ','));
-        if !(space_before && word_before && is_citation(&text[open + 1..close])) {
+        // "in the range [2, 10]", "on [1, 5]": an interval, not a citation.
+        let previous_word = before
+            .rsplit(|c: char| !c.is_alphabetic())
+            .next()
+            .unwrap_or("")
+            .to_lowercase();
+        let interval = matches!(
+            previous_word.as_str(),
+            "in" | "on" | "range" | "interval" | "over" | "within" | "from" | "between" | "to"
+        );
+        if interval || !(space_before && word_before && is_citation(&text[open + 1..close])) {
             continue;
         }
         // "with Ref. [25]." keeps one full stop.
@@ -204,6 +214,7 @@ mod tests {
         }
         for text in [
             "a value in the interval [0, 1] is a probability",
+            "values in the range [2, 10] are valid",
             "the element x[2] of the vector",
             "[1] A. Author, A Book, 1999.",
             "the pair [5, 3] in that order",

@@ -122,16 +122,25 @@ impl Chapters {
         // Headings set in the text's size and a face we cannot tell bold: a short
         // paragraph of its own that starts with a section number ("1. Introduction",
         // "3.2 Results") and is followed by prose, not by the next item of a list.
+        let depth = |p: &Paragraph| {
+            section_number(&p.text).map(|n| n.trim_end_matches('.').split('.').count())
+        };
         let numbered_by_shape: Vec<&Paragraph> = paragraphs
             .iter()
             .enumerate()
-            .filter(|(i, p)| {
-                let next_is_item = paragraphs
-                    .get(i + 1)
-                    .is_some_and(|n| section_number(&n.text).is_some());
-                p.kind == shared_domain::domain::ChunkKind::Body
-                    && !next_is_item
-                    && section_number(&p.text).is_some()
+            .filter(|&(i, p)| {
+                let Some(level) = depth(p) else {
+                    return false;
+                };
+                // A list's items sit next to items of the same depth; "2 Methods"
+                // followed by "2.1 Data" is a section and its first subsection.
+                let in_list = i
+                    .checked_sub(1)
+                    .and_then(|k| paragraphs.get(k))
+                    .and_then(depth)
+                    == Some(level)
+                    || paragraphs.get(i + 1).and_then(depth) == Some(level);
+                p.kind == shared_domain::domain::ChunkKind::Body && !in_list
             })
             .map(|(_, p)| p)
             .collect();
@@ -518,6 +527,7 @@ mod tests {
             para("We looked. These are the steps:", 2),
             para("1. Clean the substrate", 2),
             para("2. Grow the layer", 2),
+            para("Then we measured.", 2),
             para("3. Results and discussion", 3),
             para("It worked.", 3),
         ];
@@ -528,6 +538,7 @@ mod tests {
                 None,
                 Some("1. Introduction"),
                 Some("1. Introduction"),
+                Some("2. Experimental method"),
                 Some("2. Experimental method"),
                 Some("2. Experimental method"),
                 Some("2. Experimental method"),

@@ -175,8 +175,16 @@ pub fn normalize_book(
     // Heading-sized lines and how many pages print each: "Chapter 4" once, a
     // title set large at the top of every page many times.
     let mut large_lines: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
+    // …and, per page, their signatures: a head set large with its folio ("THE
+    // WEEK OF STORMS 37", "… 38") differs in text from page to page, not in
+    // signature, and is on the next page too; "Chapter 4" is pages away from "Chapter 5".
+    let mut large_signatures: Vec<std::collections::HashSet<String>> =
+        Vec::with_capacity(pages.len());
     for (lines, layout) in pages.iter().zip(&layouts) {
-        let Some(layout) = layout else { continue };
+        let Some(layout) = layout else {
+            large_signatures.push(std::collections::HashSet::new());
+            continue;
+        };
         let mut seen: Vec<&str> = lines
             .iter()
             .zip(&layout.lines)
@@ -185,6 +193,11 @@ pub fn normalize_book(
             .collect();
         seen.sort_unstable();
         seen.dedup();
+        large_signatures.push(
+            seen.iter()
+                .map(|l| super::furniture::signature(l))
+                .collect(),
+        );
         for line in seen {
             *large_lines.entry(line).or_default() += 1;
         }
@@ -199,8 +212,15 @@ pub fn normalize_book(
                     .iter()
                     .zip(lines)
                     .map(|(b, text)| {
+                        let on_a_neighbour = || {
+                            let sig = super::furniture::signature(text.trim());
+                            [index.wrapping_sub(1), index + 1]
+                                .iter()
+                                .any(|&n| large_signatures.get(n).is_some_and(|s| s.contains(&sig)))
+                        };
                         roles.is_heading_size(b)
                             && large_lines.get(text.trim()).is_some_and(|n| *n == 1)
+                            && !on_a_neighbour()
                     })
                     .collect()
             });
@@ -297,14 +317,6 @@ pub fn normalize_book(
         {
             paragraph.text = text;
         }
-        if !matches!(
-            paragraph.kind,
-            ChunkKind::Code | ChunkKind::Table | ChunkKind::Formula | ChunkKind::BackMatter
-        ) && let std::borrow::Cow::Owned(text) =
-            super::marks::drop_citation_brackets(&paragraph.text)
-        {
-            paragraph.text = text;
-        }
         if let std::borrow::Cow::Owned(text) = speak_links(&paragraph.text, links) {
             paragraph.text = text;
         }
@@ -312,6 +324,16 @@ pub fn normalize_book(
     // A paragraph that was only a link the deployment leaves out is gone.
     out.retain(|p| !p.text.trim().is_empty());
     super::kinds::mark_reference_lists(&mut out);
+    // Citations go from the reading flow once reference lists are known: a
+    // list's own "[2] B. Writer" entries keep their numbers.
+    for paragraph in &mut out {
+        if matches!(paragraph.kind, ChunkKind::Body | ChunkKind::Notes)
+            && let std::borrow::Cow::Owned(text) =
+                super::marks::drop_citation_brackets(&paragraph.text)
+        {
+            paragraph.text = text;
+        }
+    }
     out
 }
 
@@ -638,16 +660,26 @@ fn figures_only(text: &str) -> bool {
 /// Lines of figures in the code face next to code are the program's output, part
 /// of the listing.
 fn figures_beside_code(lines: &mut [(String, Role)], figures: &[bool]) {
-    let mut changed = true;
-    while changed {
-        changed = false;
-        for i in 0..lines.len() {
-            let beside = (i > 0 && lines[i - 1].1 == Role::Code)
-                || lines.get(i + 1).is_some_and(|l| l.1 == Role::Code);
-            if figures[i] && lines[i].1 == Role::Body && beside {
-                lines[i].1 = Role::Code;
-                changed = true;
-            }
+    spread_role(lines, Role::Code, |i, line| {
+        figures[i] && line.1 == Role::Body
+    });
+}
+
+/// Lines that `may` take `role` take it when a neighbour has it, through runs of
+/// such lines: one pass down and one up reach every line a fixpoint would.
+fn spread_role(
+    lines: &mut [(String, Role)],
+    role: Role,
+    may: impl Fn(usize, &(String, Role)) -> bool,
+) {
+    for i in 1..lines.len() {
+        if lines[i - 1].1 == role && lines[i].1 != role && may(i, &lines[i]) {
+            lines[i].1 = role;
+        }
+    }
+    for i in (0..lines.len().saturating_sub(1)).rev() {
+        if lines[i + 1].1 == role && lines[i].1 != role && may(i, &lines[i]) {
+            lines[i].1 = role;
         }
     }
 }
@@ -736,22 +768,9 @@ fn join_formula_pieces(lines: &mut [(String, Role)]) {
             .any(|pair| word(&pair[0]) && word(&pair[1]));
         t.chars().count() <= 60 && longest < 5 && !prose
     };
-    let mut changed = true;
-    while changed {
-        changed = false;
-        for i in 0..lines.len() {
-            let next_to_formula = (i > 0 && lines[i - 1].1 == Role::Formula)
-                || lines.get(i + 1).is_some_and(|l| l.1 == Role::Formula);
-            if lines[i].1 == Role::Body
-                && next_to_formula
-                && !lines[i].0.trim().is_empty()
-                && piece(&lines[i].0)
-            {
-                lines[i].1 = Role::Formula;
-                changed = true;
-            }
-        }
-    }
+    spread_role(lines, Role::Formula, |_, line| {
+        line.1 == Role::Body && !line.0.trim().is_empty() && piece(&line.0)
+    });
 }
 
 /// A short run of bold lines (one or two) between lines that are not bold, set in
