@@ -53,7 +53,6 @@ pub struct LayoutOutput {
     /// Glyphs drawn on this page that decode to no text at all (a font without
     /// a usable map: its words are lost).
     unmapped: u32,
-    done_unmapped: u32,
 }
 
 impl Default for LayoutOutput {
@@ -70,7 +69,6 @@ impl Default for LayoutOutput {
             math: false,
             font: std::ptr::null(),
             unmapped: 0,
-            done_unmapped: 0,
         }
     }
 }
@@ -81,9 +79,10 @@ impl LayoutOutput {
         self.done.take()
     }
 
-    /// How many glyphs of the last finished page decoded to no text.
+    /// How many glyphs of the page decoded to no text (counted until the next
+    /// page begins, so still there once it has ended).
     pub const fn unmapped_glyphs(&self) -> u32 {
-        self.done_unmapped
+        self.unmapped
     }
 
     fn current(&mut self) -> &mut Line {
@@ -122,7 +121,6 @@ impl OutputDev for LayoutOutput {
     }
 
     fn end_page(&mut self) -> Result<(), OutputError> {
-        self.done_unmapped = self.unmapped;
         let lines = std::mem::take(&mut self.lines);
         self.done = Some(finish_page(&lines, self.page_width, self.page_height));
         Ok(())
@@ -615,6 +613,37 @@ mod tests {
         let (_, layout) = finish_page(&[formula, prose], 612., 792.);
         assert!(layout.lines[0].math);
         assert!(!layout.lines[1].math);
+    }
+
+    #[test]
+    fn glyphs_that_decode_to_nothing_are_counted() {
+        // alpha-persian_userguide.pdf: a Persian name drawn in a font pdf-extract
+        // cannot map comes as glyphs with no text; the page asks poppler.
+        let mut out = LayoutOutput::default();
+        let page = MediaBox {
+            llx: 0.,
+            lly: 0.,
+            urx: 612.,
+            ury: 792.,
+        };
+        out.begin_page(1, &page, None).unwrap();
+        let at = Transform::identity();
+        for text in ["a", "", "", "b", ""] {
+            out.begin_word().unwrap();
+            out.output_character(&at, 0.5, 0., 10., text).unwrap();
+            out.end_word().unwrap();
+        }
+        out.end_page().unwrap();
+        assert_eq!(out.unmapped_glyphs(), 3);
+        assert_eq!(
+            out.take()
+                .map(|(text, _)| text.trim().to_owned())
+                .as_deref(),
+            Some("ab")
+        );
+        // A new page counts afresh.
+        out.begin_page(2, &page, None).unwrap();
+        assert_eq!(out.unmapped_glyphs(), 0);
     }
 
     #[test]

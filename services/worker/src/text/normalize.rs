@@ -692,18 +692,12 @@ fn spread_role(
 /// 5.6, 3.1") and stay.
 fn mark_numeric_tables(lines: &mut [(String, Role)]) {
     fn numeric(token: &str) -> bool {
-        let t = token
+        let core = token
             .trim_start_matches(['+', '-', '−', '±', '('])
-            .trim_end_matches([')', '%'])
-            .strip_suffix('.')
-            .unwrap_or_else(|| {
-                token
-                    .trim_start_matches(['+', '-', '−', '±', '('])
-                    .trim_end_matches([')', '%'])
-            });
-        !t.is_empty()
-            && t.chars().any(|c| c.is_ascii_digit())
-            && t.chars().all(|c| c.is_ascii_digit() || c == '.')
+            .trim_end_matches([')', '%']);
+        let t = core.strip_suffix('.').unwrap_or(core);
+        t.chars().any(char::is_numeric)
+            && t.chars().all(|c| c.is_numeric() || c == '.')
             && !t.starts_with("..")
     }
     // (a row of a table, figures alone: how many numbers it holds)
