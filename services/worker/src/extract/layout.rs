@@ -289,6 +289,15 @@ fn leading_mark(line: &Line, sup: &[bool]) -> Option<String> {
     if let Some(mark) = mark_value(&run) {
         return Some(mark);
     }
+    // A raised letter ("ᵃ", or a symbol font's asterisk that decodes to a
+    // letter) opening a line of the foot.
+    let mut letters = run.chars();
+    if let (Some(letter), None) = (letters.next(), letters.next())
+        && letter.is_ascii_lowercase()
+        && line.text.trim_start().len() > run.len() + 1
+    {
+        return Some(run);
+    }
     let first = line.text.split_whitespace().next()?;
     let rest = line.text.trim_start()[first.len()..].trim_start();
     let first = first.trim_end_matches(['.', ')']);
@@ -320,7 +329,10 @@ fn finish_page(lines: &[Line], width: f64, height: f64) -> (String, PageLayout) 
         let y = line.glyphs.first().map_or(0., |g| g.y);
         let trimmed = line.text.trim();
         let folio = trimmed.len() <= 4 && trimmed.chars().all(|c| c.is_ascii_digit());
-        if trimmed.is_empty() || (folio && note_from == lines.len()) {
+        // InDesign and Word may draw the running head last: a line in the top
+        // margin does not end the foot either.
+        let head = y < height * 0.1;
+        if trimmed.is_empty() || ((folio || head) && note_from == lines.len()) {
             index -= 1;
             continue;
         }

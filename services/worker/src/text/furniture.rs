@@ -319,6 +319,45 @@ fn is_page_number(line: &str) -> bool {
     t.len() <= 7 && t.chars().all(|c| matches!(c, 'i' | 'v' | 'x' | 'l' | 'c'))
 }
 
+/// The words of a line set as a chapter's running head: its signature without the
+/// numbers at either end ("1 ALPHA-PERSIAN.BST WITH XELATEX 7").
+fn head_words(line: &str) -> String {
+    signature(line)
+        .trim_start_matches(['#', ' '])
+        .trim_end_matches(['#', ' '])
+        .to_owned()
+}
+
+/// Lines near the top or bottom of a page that only repeat the title of the
+/// chapter the page continues: a running head wherever the text order puts it
+/// (poppler may put a head below the margin notes it shares the top with). Not on
+/// the chapter's first page, where the title is its heading.
+/// Margin line numbers and page numbers do not count in the distance from the edge.
+fn chapter_heads(
+    lines: &[String],
+    continued_title: Option<&str>,
+    numbering: &[usize],
+) -> Vec<usize> {
+    const NEAR: usize = 4;
+    let Some(title) = continued_title.map(head_words).filter(|t| t.len() >= 4) else {
+        return Vec::new();
+    };
+    let filled: Vec<usize> = (0..lines.len())
+        .filter(|&i| !lines[i].is_empty() && !numbering.contains(&i) && !is_page_number(&lines[i]))
+        .collect();
+    let near = filled
+        .iter()
+        .take(NEAR)
+        .chain(filled.iter().rev().take(NEAR));
+    let mut out: Vec<usize> = near
+        .copied()
+        .filter(|&i| head_words(&lines[i]) == title)
+        .collect();
+    out.sort_unstable();
+    out.dedup();
+    out
+}
+
 /// The indices of the page's lines that are not furniture.
 ///
 /// `headings` marks the lines set as headings (larger than the text) found on no
@@ -331,20 +370,37 @@ pub(super) fn kept_lines(
     repeated: &HashMap<String, usize>,
     page_count: usize,
     headings: &[bool],
+    continued_title: Option<&str>,
 ) -> Vec<usize> {
     let edges = page_edges(lines, margins);
     let numbering = line_number_runs(lines);
+    let chapter_heads = chapter_heads(lines, continued_title, &numbering);
+    let head = |i: usize| {
+        chapter_heads.contains(&i)
+            || (edges.contains(&i)
+                && page_count >= 3
+                && !headings.get(i).copied().unwrap_or(false)
+                && repeated.contains_key(&signature(&lines[i])))
+    };
+    let filled: Vec<usize> = (0..lines.len()).filter(|&i| !lines[i].is_empty()).collect();
+    // A folio that the text order sets just beside its running head ("1",
+    // "ALPHA-PERSIAN.BST WITH XELATEX", "1") is furniture too, edge or not.
+    let beside_head = |i: usize| {
+        let at = filled.partition_point(|&f| f < i);
+        is_page_number(&lines[i])
+            && [at.wrapping_sub(1), at + 1]
+                .iter()
+                .any(|&n| filled.get(n).is_some_and(|&f| head(f)))
+    };
     lines
         .iter()
         .enumerate()
         .filter(|(i, line)| {
             !(numbering.contains(i)
                 || repeated.get(&signature(line)) == Some(&BOILERPLATE)
-                || edges.contains(i)
-                    && ((page_count >= 3
-                        && !headings.get(*i).copied().unwrap_or(false)
-                        && repeated.contains_key(&signature(line)))
-                        || is_page_number(line)))
+                || head(*i)
+                || (edges.contains(i) && is_page_number(line))
+                || beside_head(*i))
         })
         .map(|(i, _)| i)
         .collect()
@@ -437,7 +493,7 @@ mod tests {
             })
             .collect();
         let repeated = repeated_edge_lines(&pages, &[]);
-        let kept = kept_lines(&pages[1], &[], &repeated, pages.len(), &[]);
+        let kept = kept_lines(&pages[1], &[], &repeated, pages.len(), &[], None);
         assert!(!kept.contains(&3), "the notice in mid-page goes");
         assert!(kept.contains(&1) && kept.contains(&2), "body stays");
     }

@@ -274,6 +274,56 @@ impl Reference {
     }
 }
 
+/// A table of contents set on a page with other text (a short guide's or an
+/// article's first page): the lines from a "Contents" heading through its
+/// entries, each ending in a page number or followed by one on a line of its own
+/// (poppler sets a right-aligned number apart), the numbers ascending. `None`
+/// unless two entries follow the heading.
+pub fn contents_block<S: AsRef<str>>(lines: &[S]) -> Option<std::ops::Range<usize>> {
+    let filled: Vec<usize> = (0..lines.len())
+        .filter(|&i| !lines[i].as_ref().trim().is_empty())
+        .collect();
+    let at = filled
+        .iter()
+        .position(|&i| heading_kind(lines[i].as_ref().trim()) == Some(Reference::Contents))?;
+    let text = |k: usize| lines[filled[k]].as_ref().trim();
+    let bare_number = |k: usize| {
+        let t = text(k).trim_end_matches('.');
+        page_number(t).filter(|_| {
+            t.chars()
+                .all(|c| c.is_ascii_digit() || matches!(c, '–' | '-'))
+                || t.chars().all(|c| matches!(c, 'i' | 'v' | 'x' | 'l'))
+        })
+    };
+    let entry_like = |k: usize| {
+        let t = text(k);
+        t.chars().any(char::is_alphabetic)
+            && t.chars().count() <= 80
+            && !t.ends_with(['.', '!', '?', ':', ';', ','])
+    };
+    let (mut pages, mut end, mut k) = (Vec::new(), at, at + 1);
+    while k < filled.len() {
+        let (page, last) = if let Some(entry) = ref_line(text(k)) {
+            (entry.page, k)
+        } else if let Some(page) = (entry_like(k) && k + 1 < filled.len())
+            .then(|| bare_number(k + 1))
+            .flatten()
+        {
+            (page, k + 1)
+        } else {
+            break;
+        };
+        // The entries' pages ascend: what follows the list ("version: 1.3") does not.
+        if pages.last().is_some_and(|&previous| page < previous) {
+            break;
+        }
+        pages.push(page);
+        end = last;
+        k = last + 1;
+    }
+    (pages.len() >= 2).then(|| filled[at]..filled[end] + 1)
+}
+
 /// "Contents", "Table of Contents", "Index", "Function and variable index"…
 fn heading_kind(line: &str) -> Option<Reference> {
     if line.chars().count() > 60 {

@@ -79,10 +79,10 @@ fn spoken(word: &str, mode: LinkSpeech) -> Option<String> {
     const CLOSE: &[char] = &[
         ')', ']', '>', '"', '\'', '”', '’', '»', '.', ',', ';', ':', '!', '?',
     ];
-    // Most words hold no dot or at sign once their closing punctuation is set
+    // Most words hold no dot, at sign or scheme once their closing punctuation is set
     // aside ("sentence."): no link, and nothing to allocate.
     let trimmed = word.trim_end_matches(|c: char| CLOSE.contains(&c) || c == '}');
-    if !trimmed.contains(['.', '@']) {
+    if !trimmed.contains(['.', '@']) && !trimmed.contains("://") {
         return None;
     }
     let mut core_start = word.len() - word.trim_start_matches(OPEN).len();
@@ -95,8 +95,30 @@ fn spoken(word: &str, mode: LinkSpeech) -> Option<String> {
         .filter(|at| *at > 0)
     {
         core_start += at;
+    } else if let Some(at) = word.find('@') {
+        // An address inside text without spaces ("”user@host.dom”主机"): from
+        // the last character an address cannot hold.
+        core_start = core_start.max(
+            word[..at]
+                .rfind(|c: char| !c.is_ascii() || OPEN.contains(&c))
+                .map_or(0, |i| {
+                    i + word[i..].chars().next().map_or(1, char::len_utf8)
+                }),
+        );
     }
-    let core = word[core_start..].trim_end_matches(|c: char| CLOSE.contains(&c) || c == '}');
+    // A link ends where the ASCII does: Chinese or Japanese text runs on
+    // without a space ("(https://www.debian.org)上的"). A closing bracket it
+    // never opened is the sentence's.
+    let mut core = &word[core_start..];
+    if let Some(end) = core.find(|c: char| !c.is_ascii() || matches!(c, '"' | '<' | '>')) {
+        core = &core[..end];
+    }
+    if !core.contains('(')
+        && let Some(end) = core.find(')')
+    {
+        core = &core[..end];
+    }
+    let core = core.trim_end_matches(|c: char| CLOSE.contains(&c) || c == '}');
     let core_end = core_start + core.len();
     // A DOI ("doi:10.3906/sag-0902-21") names a paper, not a site: it is left out.
     let doi = is_doi(core);
@@ -142,7 +164,7 @@ fn url_host(core: &str) -> Option<String> {
     let host = host.rsplit_once('@').map_or(host, |(_, h)| h); // user:pass@host
     let host = host.split(':').next().unwrap_or(host);
     let host = host.strip_prefix("www.").unwrap_or(host);
-    is_domain(host).then(|| host.to_owned())
+    (is_domain(host) || host == "localhost").then(|| host.to_owned())
 }
 
 /// `doi:10.1000/xyz` (any case, a space after the colon allowed by the caller's
@@ -235,6 +257,19 @@ mod tests {
         );
         assert_eq!(omit("(doi:10.1000/182)."), ".");
         assert_eq!(domain("doi: a word"), "doi: a word");
+        // debref_zh-cn.pdf, pages 25, 139 and 199: links in text without spaces.
+        assert_eq!(
+            domain("Debian 网站(https://www.debian.org)上的通用信息。"),
+            "Debian 网站(debian.org)上的通用信息。"
+        );
+        assert_eq!(
+            domain("浏览器访问”http://localhost:631/” 来配置"),
+            "浏览器访问”localhost” 来配置"
+        );
+        assert_eq!(
+            domain("主机上的”user@host.dom”主机"),
+            "主机上的”host.dom”主机"
+        );
     }
 
     #[test]

@@ -122,6 +122,7 @@ pub fn drop_citation_brackets(text: &str) -> Cow<'_, str> {
             .is_some_and(|c| c.is_alphanumeric() || matches!(c, ')' | '.' | ','));
         // "in the range [2, 10]", "on [1, 5]": an interval, not a citation.
         let previous_word = before
+            .trim_end_matches('.')
             .rsplit(|c: char| !c.is_alphabetic())
             .next()
             .unwrap_or("")
@@ -133,9 +134,17 @@ pub fn drop_citation_brackets(text: &str) -> Cow<'_, str> {
         if interval || !(space_before && word_before && is_citation(&text[open + 1..close])) {
             continue;
         }
-        // "with Ref. [25]." keeps one full stop.
-        let doubled = before.ends_with('.') && text[close + 1..].starts_with('.');
-        cuts.push(before.len()..close + 1 + usize::from(doubled));
+        // "compared with Ref. [37]": the number is what the sentence names, so a
+        // reader says "Ref. 37"; only the brackets go.
+        if matches!(
+            previous_word.as_str(),
+            "ref" | "refs" | "reference" | "references"
+        ) {
+            cuts.push(open..open + 1);
+            cuts.push(close..close + 1);
+            continue;
+        }
+        cuts.push(before.len()..close + 1);
     }
     // "[39]. The" loses its bracket and its space, "[27] examined" keeps one.
     cut_out(text, &cuts)
@@ -208,7 +217,8 @@ mod tests {
                 "used as the top cell of SCs. Among these",
             ),
             ("direct bandgaps [39].", "direct bandgaps."),
-            ("comparison with Ref. [25].", "comparison with Ref."),
+            ("comparison with Ref. [25].", "comparison with Ref. 25."),
+            ("as in references [3, 5] and", "as in references 3, 5 and"),
         ] {
             assert_eq!(drop_citation_brackets(input), spoken, "{input}");
         }

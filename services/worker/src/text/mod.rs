@@ -178,9 +178,13 @@ impl Chapters {
             let on_page_end = first_on_page
                 + paragraphs[first_on_page..].partition_point(|p| p.page_start <= *page);
             let wanted = title_words(title);
-            let at = (first_on_page..on_page_end)
+            let mut at = (first_on_page..on_page_end)
                 .find(|&i| starts_with_title(&paragraphs[i].text, &wanted))
                 .unwrap_or(first_on_page);
+            // "Глава 1" set apart above its title: the chapter starts at its label.
+            if at > first_on_page && normalize::is_chapter_label(&paragraphs[at - 1].text) {
+                at -= 1;
+            }
             begins.push((at, title.as_str()));
             from = at;
         }
@@ -195,6 +199,15 @@ impl Chapters {
             labels.push(current);
         }
         labels
+    }
+
+    /// Whether `line` opens a chapter that starts on `page` (its title, numbered or not).
+    fn opens_on(&self, page: u32, line: &str) -> bool {
+        let first = self.starts.partition_point(|(start, _)| *start < page);
+        self.starts[first..]
+            .iter()
+            .take_while(|(start, _)| *start == page)
+            .any(|(_, title)| starts_with_title(line, &title_words(title)))
     }
 
     /// The page the first chapter starts on.
@@ -332,28 +345,50 @@ pub fn chunk_pages(
 }
 
 /// The body before the first chapter (an abstract, a preface the outline does not
-/// list, a title above the first heading) is in no chapter; where it has headings
-/// of its own, each heading names the part it opens, so a listener can still go
-/// to "Abstract". Text above its first heading stays unlabelled, and a list of
-/// names set large ("Ann Author a,b, Bo Writer c") names nothing.
+/// list, a title above the first heading) is in no chapter of the outline, but a
+/// listener still goes to it by a name: each heading there names the part it
+/// opens ("Abstract"); a first line shaped like a title ("Parallel columns in two
+/// languages") names what follows it; and what is still unnamed on the first
+/// chapter's own page (a version line above its heading) belongs to that chapter.
+/// A list of names set large ("Ann Author a,b, Bo Writer c") names nothing.
 fn label_the_opening<'a>(paragraphs: &'a [Paragraph], labels: &mut [Option<&'a str>]) {
+    use shared_domain::domain::ChunkKind;
+    let first_chapter = labels
+        .iter()
+        .position(Option::is_some)
+        .unwrap_or(labels.len());
     let mut current: Option<&str> = None;
-    for (paragraph, label) in paragraphs.iter().zip(labels.iter_mut()) {
-        if label.is_some() {
-            return;
-        }
-        if paragraph.kind != shared_domain::domain::ChunkKind::Body {
+    let mut first_body = true;
+    for (paragraph, label) in paragraphs.iter().zip(labels.iter_mut()).take(first_chapter) {
+        if paragraph.kind != ChunkKind::Body {
             continue;
         }
         let title = paragraph.text.trim().trim_end_matches('.');
-        if paragraph.heading
-            && title.chars().any(char::is_alphabetic)
+        let names = title.chars().filter(|c| c.is_alphabetic()).count() >= 2
             && title.chars().count() <= 100
-            && title.matches(',').count() < 2
-        {
+            && title.matches(',').count() < 2;
+        let title_shaped = first_body
+            && names
+            && title.split_whitespace().count() <= 12
+            && !title.contains([':', ';', '?', '!'])
+            && !title.contains(". ");
+        if (paragraph.heading && names) || title_shaped {
             current = Some(title);
         }
+        first_body = false;
         *label = current;
+    }
+    let Some((chapter, page)) = labels
+        .get(first_chapter)
+        .zip(paragraphs.get(first_chapter))
+        .map(|(label, p)| (*label, p.page_start))
+    else {
+        return;
+    };
+    for (paragraph, label) in paragraphs.iter().zip(labels.iter_mut()).take(first_chapter) {
+        if label.is_none() && paragraph.kind == ChunkKind::Body && paragraph.page_start == page {
+            *label = chapter;
+        }
     }
 }
 
@@ -377,9 +412,17 @@ fn notes_inline(paragraphs: &mut [Paragraph], language: Option<&str>) {
         .filter(|p| p.kind == shared_domain::domain::ChunkKind::Notes)
     {
         let text = p.text.trim_start();
-        let mark_end = text
+        let mut mark_end = text
             .find(|c: char| !(c.is_ascii_digit() || "*†‡§¶".contains(c)))
             .unwrap_or(0);
+        // A letter mark ("a Department of Physics"): one letter, then a space.
+        let mut chars = text.chars();
+        if mark_end == 0
+            && chars.next().is_some_and(|c| c.is_ascii_lowercase())
+            && chars.next() == Some(' ')
+        {
+            mark_end = 1;
+        }
         let rest = text[mark_end..].trim_start_matches(['.', ')']).trim_start();
         p.text = if lead.is_empty() {
             rest.to_owned()
@@ -548,8 +591,10 @@ mod tests {
             ]
         );
         // Before the first chapter, a heading of its own names the part it opens.
+        // A first line shaped like a title names what follows it; on the first
+        // chapter's page, what is still unnamed is that chapter's.
         let mut opening = [
-            para("Untitled opening words.", 1),
+            para("Opening words, in a sentence: not a title.", 1),
             para("Abstract", 1),
             para("We studied things.", 1),
             para("1 Introduction", 2),
@@ -565,6 +610,33 @@ mod tests {
                 Some("Abstract"),
                 Some("Abstract"),
                 Some("1 Introduction")
+            ]
+        );
+        let opening = [
+            para("Version: 1.3, 10 March 2019.", 2),
+            para("1 Introduction", 2),
+        ];
+        let mut labels = chapters.assign(&opening);
+        label_the_opening(&opening, &mut labels);
+        assert_eq!(labels, [Some("1 Introduction"), Some("1 Introduction")]);
+        let opening = [
+            para("Parallel Columns in Two Languages", 1),
+            para("This file shows parallel columns.", 1),
+            para("Глава 1.", 1),
+            para("Трактат Второй", 1),
+            para("Text.", 1),
+        ];
+        let chapters = Chapters::from_outline(&[entry("Трактат Второй", 1, 1)]);
+        let mut labels = chapters.assign(&opening);
+        label_the_opening(&opening, &mut labels);
+        assert_eq!(
+            labels,
+            [
+                Some("Parallel Columns in Two Languages"),
+                Some("Parallel Columns in Two Languages"),
+                Some("Трактат Второй"),
+                Some("Трактат Второй"),
+                Some("Трактат Второй")
             ]
         );
         // A title no paragraph carries: the chapter starts with its page.

@@ -41,6 +41,8 @@ enum Role {
     /// A journal's banner above an article's title on its first page ("Turk J
     /// Med Sci 2009; 39 (3): 361-365", "doi:…"): front matter.
     Banner,
+    /// A table of contents sharing its page with other text.
+    Contents,
 }
 
 /// Line roles for a book: type sizes are compared with the book's own text size,
@@ -224,7 +226,18 @@ pub fn normalize_book(
                     })
                     .collect()
             });
-            let kept = kept_lines(lines, &margins[index], &repeated, pages.len(), &headings);
+            let page = u32::try_from(index + 1).unwrap_or(u32::MAX);
+            let continued = chapters
+                .at(page)
+                .filter(|_| chapters.at(page.saturating_sub(1)) == chapters.at(page));
+            let kept = kept_lines(
+                lines,
+                &margins[index],
+                &repeated,
+                pages.len(),
+                &headings,
+                continued,
+            );
             let mut roled: Vec<(String, Role)> = kept
                 .iter()
                 .map(|&i| {
@@ -253,6 +266,15 @@ pub fn normalize_book(
                 }
             }
             mark_numeric_tables(&mut roled);
+            if layout.is_none() {
+                join_section_numbers(&mut roled, |line| chapters.opens_on(page, line));
+            }
+            let texts: Vec<&str> = roled.iter().map(|(l, _)| l.as_str()).collect();
+            if let Some(block) = super::kinds::contents_block(&texts) {
+                for line in &mut roled[block] {
+                    line.1 = Role::Contents;
+                }
+            }
             roled
         })
         .collect();
@@ -272,6 +294,7 @@ pub fn normalize_book(
                 (ChunkKind::Body, Role::Table) => ChunkKind::Table,
                 (ChunkKind::Body, Role::Formula) => ChunkKind::Formula,
                 (ChunkKind::Body, Role::Banner) => ChunkKind::FrontMatter,
+                (ChunkKind::Body, Role::Contents) => ChunkKind::Contents,
                 _ => page_kind,
             };
             // A paragraph cut by a page break continues on the next page, after
@@ -351,6 +374,9 @@ fn clean_lines(page: &str) -> Vec<String> {
             if matches!(c, '\u{00AD}' | '\u{FEFF}' | '\u{200B}' | '\u{200E}' | '\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
             {
                 continue; // soft hyphen, BOM, zero-width space, bidi marks: nothing to say
+            }
+            if c == '\u{FFFD}' || ('\u{E000}'..='\u{F8FF}').contains(&c) {
+                continue; // a glyph the font gave no character (or a private one): unsayable
             }
             if c.is_whitespace() || c.is_control() {
                 space = !line.is_empty();
@@ -562,13 +588,17 @@ fn mark_tables(lines: &mut [(String, Role)], gaps: &[u32]) {
     let mut rows = 0;
     for k in 0..=filled.len() {
         let row = k < filled.len() && is_row(k);
-        // A cell's text wrapped onto a short line of its own ("示)") between rows.
+        // A cell's text wrapped onto short lines of its own ("示)", or "MCM:Verdana,
+        // 扩展" then "Bitstream Vera)") between rows: up to three.
+        let short = |k: usize| {
+            cell_text(lines[filled[k]].1) && lines[filled[k]].0.trim().chars().count() <= 40
+        };
         let wrapped = !row
             && start.is_some()
-            && k + 1 < filled.len()
-            && is_row(k + 1)
-            && cell_text(lines[filled[k]].1)
-            && lines[filled[k]].0.trim().chars().count() <= 40;
+            && (k + 1..filled.len().min(k + 4))
+                .take_while(|&j| is_row(j) || short(j))
+                .any(is_row)
+            && short(k);
         if wrapped {
             continue;
         }
@@ -628,6 +658,31 @@ pub(super) fn is_chapter_label(text: &str) -> bool {
             label.chars().all(char::is_alphabetic) && label.chars().count() <= 12 && number(n)
         }
         _ => false,
+    }
+}
+
+/// Poppler without a layout sets a heading's number apart from its title ("1",
+/// then "alpha-persian.bst with XeLaTeX"): where the line after a lone number
+/// opens a chapter of the outline, the two are one heading again, so the number
+/// is not read on its own.
+fn join_section_numbers(lines: &mut [(String, Role)], opens_chapter: impl Fn(&str) -> bool) {
+    for i in 0..lines.len() {
+        let number = lines[i].0.trim();
+        let lone = !number.is_empty()
+            && number.len() <= 8
+            && number.chars().next().is_some_and(|c| c.is_ascii_digit())
+            && number.chars().all(|c| c.is_ascii_digit() || c == '.');
+        if !lone {
+            continue;
+        }
+        let Some(next) = (i + 1..lines.len()).find(|&j| !lines[j].0.trim().is_empty()) else {
+            continue;
+        };
+        let title = lines[next].0.trim();
+        if title.chars().next().is_some_and(char::is_alphabetic) && opens_chapter(title) {
+            lines[next].0 = format!("{} {title}", number.trim_end_matches('.'));
+            lines[i].0.clear();
+        }
     }
 }
 
