@@ -58,6 +58,7 @@ struct Detectors {
     index_entry: Regex,
     note_mark: Regex,
     citation: Regex,
+    glued_citation: Regex,
     /// The same broken onto the start of a line ("[16–29], (4) other SCs").
     citation_line_start: Regex,
     link: Regex,
@@ -80,6 +81,9 @@ impl Detectors {
             note_mark: Regex::new(r"\b(\p{Ll}{3,})[.,;:!?]?(\d{1,3})(?:\s+\p{Lu}|\s+\(|$)")?,
             // "SCs [1–7]," "et al. [27] examined": a numbered citation in a sentence.
             citation: Regex::new(r"([\p{L})]) \[[1-9]\d{0,2}(?:\s?[–,-]\s?[1-9]\d{0,2})*\]")?,
+            // "thyroid.413-416 Sporadic", "ages.413,414 The": superscript citation
+            // numbers glued after a sentence's or clause's punctuation.
+            glued_citation: Regex::new(r"(\p{Ll}{3,}[.,;:])\d{1,3}(?:[–,-]\d{1,3})*(\s|$)")?,
             // …but not a reference list's "[1] C.S. Solanki": punctuation follows.
             citation_line_start: Regex::new(
                 r"^\[[1-9]\d{0,2}(?:\s?[–,-]\s?[1-9]\d{0,2})*\]([,.;:)])",
@@ -138,7 +142,7 @@ fn count_words(text: &str) -> usize {
 }
 
 /// Running heads as the reference shows them: edge lines of its pages whose
-/// text, numbers masked, recurs on three pages or more. Each is kept as printed
+/// text, numbers masked, recurs on three pages or more (two in a short paper). Each is kept as printed
 /// (with its page number, when it has one), whitespace collapsed.
 fn running_heads(reference_pages: &[String]) -> Vec<String> {
     let mask = |l: &str| -> String {
@@ -175,8 +179,10 @@ fn running_heads(reference_pages: &[String]) -> Vec<String> {
             *anywhere.entry(masked).or_default() += 1;
         }
     }
+    // A short paper's heads alternate left and right: two pages each.
+    let least = if reference_pages.len() <= 8 { 2 } else { 3 };
     let mut heads = Vec::new();
-    for (masked, printed) in by_mask.into_iter().filter(|(_, p)| p.len() >= 3) {
+    for (masked, printed) in by_mask.into_iter().filter(|(_, p)| p.len() >= least) {
         if anywhere.get(&masked).copied().unwrap_or(0) > printed.len() * 2 {
             continue;
         }
@@ -431,15 +437,21 @@ fn recall(reference: &str, ours: &str) -> f64 {
 /// without lines printed on a quarter of the pages or more (a copyright notice, a
 /// "printed by" stamp: furniture wherever it is drawn).
 fn reference_body(pages: &[String], heads: &[String], d: &Detectors) -> String {
+    // Numbers masked, and only letters compared: "(NCCN®)," and "(NCCN )" are
+    // the same notice.
     let mask = |l: &str| -> String {
         l.split_whitespace()
             .map(|w| {
                 if w.chars().any(|c| c.is_ascii_digit()) {
-                    "#"
+                    "#".to_owned()
                 } else {
-                    w
+                    w.chars()
+                        .filter(|c| c.is_alphabetic())
+                        .flat_map(char::to_lowercase)
+                        .collect()
                 }
             })
+            .filter(|w| !w.is_empty())
             .collect::<Vec<_>>()
             .join(" ")
     };
@@ -528,6 +540,7 @@ fn reference_body(pages: &[String], heads: &[String], d: &Detectors) -> String {
             });
             let t = d.link.replace_all(t, " ");
             let t = d.citation.replace_all(&t, "$1 ");
+            let t = d.glued_citation.replace_all(&t, "$1$2");
             out.push_str(&d.citation_line_start.replace_all(&t, "$1"));
             out.push('\n');
         }

@@ -551,6 +551,38 @@ mod tests {
     }
 
     #[test]
+    fn a_foot_note_is_found_past_a_running_head_drawn_last() {
+        // pdfparse_02-valid_googledocs.pdf page 1: the corresponding author's
+        // note, its mark a raised letter, then the journal's head drawn at the top
+        // last of all.
+        let text = "Text of the page goes on at length here, line after line of it.";
+        let body = glyphs(text, 72., 600., 10., 0.5);
+        let more = glyphs(text, 72., 612., 10., 0.5);
+        let mut note = glyphs("n", 72., 698., 5., 0.5);
+        append(
+            &mut note,
+            glyphs(
+                " Corresponding author at: Gazi University.",
+                76.,
+                702.,
+                7.,
+                0.5,
+            ),
+        );
+        let head = glyphs("Solar Energy Materials 137 (2015) 1-5", 200., 41., 7., 0.5);
+        let (_, layout) = finish_page(&[body, more, note, head], 612., 792.);
+        assert_eq!(
+            layout
+                .lines
+                .iter()
+                .map(|l| l.starts_note)
+                .collect::<Vec<_>>(),
+            [false, false, true, false]
+        );
+        assert!(!layout.lines[0].note);
+    }
+
+    #[test]
     fn a_superscript_without_a_note_stays() {
         // x² in a formula: no footnote block, nothing taken.
         let mut body = glyphs("the area is x", 72., 100., 10., 0.5);

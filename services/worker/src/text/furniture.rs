@@ -360,10 +360,11 @@ fn chapter_heads(
 
 /// The indices of the page's lines that are not furniture.
 ///
-/// `headings` marks the lines set as headings (larger than the text) found on no
-/// other page: "Chapter 4" opening each chapter repeats at a page's top like a
-/// running head once its number is masked, but it is the chapter's title, read
-/// aloud.
+/// `headings` marks lines that repetition alone never makes furniture: those set
+/// as headings (larger than the text) found on no other page ("Chapter 4"
+/// opening each chapter repeats at a page's top like a running head once its
+/// number is masked, but it is the chapter's title, read aloud), and lines of
+/// code, whose output may end page after page.
 pub(super) fn kept_lines(
     lines: &[String],
     margins: &[usize],
@@ -558,6 +559,53 @@ mod tests {
             "4.3 the 2.x releases",
             "4.4 the 3.x releases"
         ));
+    }
+
+    #[test]
+    fn a_chapter_title_repeated_near_the_top_is_its_running_head() {
+        // alpha-persian_userguide.pdf page 3 through poppler: margin line numbers
+        // first, then the head, then its folio.
+        let page: Vec<String> = [
+            "1",
+            "",
+            "١٨",
+            "١٩",
+            "٢٠",
+            "٢١",
+            "",
+            "ALPHA-PERSIAN.BST WITH XELATEX",
+            "",
+            "3",
+            "",
+            "journal={Kyungpook mathematical journal},",
+            "pages={1163--1171},",
+            "LANGUAGE={Persian},",
+            "year={2002},",
+            "chapter={5},",
+        ]
+        .iter()
+        .map(|l| (*l).to_owned())
+        .collect();
+        let kept = kept_lines(
+            &page,
+            &[],
+            &HashMap::new(),
+            16,
+            &[],
+            Some("alpha-persian.bst with XeLaTeX"),
+        );
+        let texts: Vec<&str> = kept
+            .iter()
+            .map(|&i| page[i].as_str())
+            .filter(|l| !l.is_empty())
+            .collect();
+        assert_eq!(texts[0], "journal={Kyungpook mathematical journal},");
+        // Without the chapter's title (its first page), the line stays.
+        let kept = kept_lines(&page, &[], &HashMap::new(), 16, &[], None);
+        assert!(
+            kept.iter()
+                .any(|&i| page[i] == "ALPHA-PERSIAN.BST WITH XELATEX")
+        );
     }
 
     #[test]

@@ -542,6 +542,42 @@ mod tests {
     }
 
     #[test]
+    fn a_contents_list_on_a_page_with_text_is_found() {
+        // alpha-persian_userguide.pdf page 1 through poppler: each entry's page
+        // number on a line of its own, then the guide's own text.
+        let page = lines(
+            "ALPHA-PERSIAN.BST WITH XELATEX
+             Contents
+             1 alpha-persian.bst with XELATEX
+
+             1
+
+             2 alpha-persian.bst with PDFLATEX
+
+             14
+             version: 1.3
+             10 March 2019",
+        );
+        assert_eq!(contents_block(&page), Some(1..9));
+        // Entries with their numbers on the line (debhist_en.pdf's shape) too.
+        let page = lines(
+            "Table of Contents
+             1 Introduction 1
+             2 Leadership 2
+             The history begins in 1993, when Ian Murdock wrote the manifesto.",
+        );
+        assert_eq!(contents_block(&page), Some(0..3));
+        // A "Contents" heading with one entry, or prose, is not a list.
+        assert_eq!(contents_block(&lines("Contents\n1 Introduction 1")), None);
+        assert_eq!(
+            contents_block(&lines(
+                "Contents\nThe contents of the box are listed below."
+            )),
+            None
+        );
+    }
+
+    #[test]
     fn a_table_of_numbers_is_not_an_index() {
         let table = lines(
             "Alabama 4903

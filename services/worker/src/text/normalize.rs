@@ -209,6 +209,7 @@ pub fn normalize_book(
         .enumerate()
         .map(|(index, lines)| {
             let layout = layouts[index];
+            // Lines that are never running heads: headings and code.
             let headings: Vec<bool> = layout.map_or_else(Vec::new, |l| {
                 l.lines
                     .iter()
@@ -220,9 +221,12 @@ pub fn normalize_book(
                                 .iter()
                                 .any(|&n| large_signatures.get(n).is_some_and(|s| s.contains(&sig)))
                         };
-                        roles.is_heading_size(b)
-                            && large_lines.get(text.trim()).is_some_and(|n| *n == 1)
-                            && !on_a_neighbour()
+                        // Code is never a running head, however often a line of
+                        // its output ("skipped=0 rescued=0 ignored=0") ends a page.
+                        roles.is_monospaced(text, b)
+                            || (roles.is_heading_size(b)
+                                && large_lines.get(text.trim()).is_some_and(|n| *n == 1)
+                                && !on_a_neighbour())
                     })
                     .collect()
             });
@@ -555,19 +559,31 @@ fn attach_stray_marks(text: &str) -> std::borrow::Cow<'_, str> {
 }
 
 /// Lines set in the top or bottom margin of the page (outside the middle 86% of
-/// its height), where running heads and feet live.
+/// its height), and its topmost and bottommost lines: where running heads, feet
+/// and folios live.
 fn in_margins(layout: &PageLayout) -> Vec<usize> {
     let h = layout.height;
     if h <= 0. {
         return Vec::new();
     }
-    layout
+    let mut out: Vec<usize> = layout
         .lines
         .iter()
         .enumerate()
         .filter(|(_, l)| l.size > 0. && (l.y < h * 0.07 || l.y > h * 0.93))
         .map(|(i, _)| i)
-        .collect()
+        .collect();
+    // The lines nearest the top and the bottom are at the page's edges wherever
+    // the text order puts them (a folio drawn mid-stream, "361" at 91%).
+    let placed = || layout.lines.iter().enumerate().filter(|(_, l)| l.size > 0.);
+    let top = placed().min_by(|a, b| a.1.y.total_cmp(&b.1.y));
+    let bottom = placed().max_by(|a, b| a.1.y.total_cmp(&b.1.y));
+    for (i, _) in top.into_iter().chain(bottom) {
+        if !out.contains(&i) {
+            out.push(i);
+        }
+    }
+    out
 }
 
 /// Three or more lines in a row, each with three cells or more (two wide gaps),
@@ -1061,6 +1077,54 @@ mod tests {
         let roles: Vec<Role> = spaced.iter().map(|l| l.1).collect();
         assert_eq!(roles[..5], [Role::Table; 5]);
         assert_eq!(roles[6], Role::Body);
+        // The same page: a description cell wrapped onto two lines of its own
+        // between rows does not end the table.
+        let mut wrapped: Vec<(String, Role)> = [
+            "fonts-noto I:130 35 61 63 40 Noto fonts (Google, 有",
+            "CJK 的多语言)",
+            "fonts-dejavu I:422 39 58 68 40 DejaVu (GNOME 2,",
+            "MCM:Verdana, 扩展",
+            "Bitstream Vera)",
+            "fonts-liberation2 V:114, I:378 4290 56 60 40 Liberation",
+            "fonts-croscore V:20, I:44 5278 56 60 40 Chrome OS",
+        ]
+        .iter()
+        .map(|l| ((*l).to_owned(), Role::Body))
+        .collect();
+        mark_tables(&mut wrapped, &[6, 0, 6, 0, 0, 4, 5]);
+        assert!(wrapped.iter().all(|l| l.1 == Role::Table), "{wrapped:?}");
+    }
+
+    #[test]
+    fn a_lone_section_number_rejoins_the_title_it_numbers() {
+        // alpha-persian_userguide.pdf page 1 through poppler: "1", then the
+        // title of the outline's first chapter.
+        let mut lines = roled(&[
+            ("Contents", Role::Body),
+            ("1 alpha-persian.bst with XELATEX 1", Role::Body),
+            ("14", Role::Body),
+            ("1", Role::Body),
+            ("", Role::Body),
+            ("alpha-persian.bst with XELATEX", Role::Body),
+            ("Bib style alpha-persian.", Role::Body),
+        ]);
+        join_section_numbers(&mut lines, |line| {
+            line.to_lowercase()
+                .starts_with("alpha-persian.bst with xelatex")
+        });
+        let texts: Vec<&str> = lines.iter().map(|l| l.0.as_str()).collect();
+        assert_eq!(
+            texts,
+            [
+                "Contents",
+                "1 alpha-persian.bst with XELATEX 1",
+                "14",
+                "",
+                "",
+                "1 alpha-persian.bst with XELATEX",
+                "Bib style alpha-persian."
+            ]
+        );
     }
 
     fn roled(lines: &[(&str, Role)]) -> Vec<(String, Role)> {
