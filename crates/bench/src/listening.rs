@@ -98,9 +98,10 @@ impl Detectors {
                 r"^\s*(?:[>$] \S|[\w.\[\]$]+ <- |.*\)\s*\{\s*$|\}\s*$|[\w.]+\([^()]*\)$)",
             )?,
             // "12", "xiv", "Page 3 of 9", "P a g e | 3" (letter-spaced), "3|Page",
+            // "15 | P a g e",
             // "MS-12" (a section's page label)
             folio: Regex::new(
-                r"^(?:(?i:p\s?a\s?g\s?e\s*\|?\s*)?(?:[A-Z]{1,4}-)?(?:\d{1,4}|[ivxlc]{1,6})(?:\s*(?:/|of)\s*\d{1,4})?|\d{1,4}\s*\|\s*(?i:page))$",
+                r"^(?:(?i:p\s?a\s?g\s?e\s*\|?\s*)?(?:[A-Z]{1,4}-)?(?:\d{1,4}|[ivxlc]{1,6})(?:\s*(?:/|of)\s*\d{1,4})?|\d{1,4}\s*\|\s*(?i:p\s?a\s?g\s?e))$",
             )?,
         })
     }

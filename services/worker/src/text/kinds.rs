@@ -93,10 +93,17 @@ pub fn mark_reference_lists(paragraphs: &mut [super::Paragraph]) {
             && p.text.chars().count() <= 40
             && kind_of_title(p.text.trim_end_matches('.')) == Some(ChunkKind::BackMatter)
     });
-    // Without a heading (a journal's is often an image): the list's first entry.
+    // Without a heading (a journal's is often an image): the list's first entry,
+    // its label on the line or set apart above it ("[1]", then the entry).
     let first_entry = || {
         paragraphs.iter().enumerate().position(|(i, p)| {
-            back(i) && p.kind == ChunkKind::Body && p.text.starts_with("[1] ") && has_year(&p.text)
+            back(i)
+                && p.kind == ChunkKind::Body
+                && ((p.text.starts_with("[1] ") && has_year(&p.text))
+                    || (p.text.trim_end_matches('.') == "[1]"
+                        && paragraphs
+                            .get(i + 1)
+                            .is_some_and(|next| has_year(&next.text))))
         })
     };
     let Some(start) = headed.or_else(first_entry) else {
@@ -109,6 +116,7 @@ pub fn mark_reference_lists(paragraphs: &mut [super::Paragraph]) {
             (1..=3).contains(&n.len()) && n.chars().all(|c| c.is_ascii_digit())
         });
         t.starts_with('[') && t[1..].starts_with(|c: char| c.is_ascii_digit())
+            || alpha_label(t)
             || numbered
             || has_year(t)
                 && (t.contains("et al")
@@ -167,6 +175,28 @@ pub fn mark_reference_lists(paragraphs: &mut [super::Paragraph]) {
             p.kind = ChunkKind::BackMatter;
         }
     }
+}
+
+/// An entry's label in the alpha style, an abbreviation of its authors and year:
+/// "[Kar12]", "[GNE+ 16]", "[Ke98]".
+fn alpha_label(text: &str) -> bool {
+    let Some(label) = text
+        .strip_prefix('[')
+        .and_then(|t| t.split_once(']'))
+        .map(|(label, _)| label)
+    else {
+        return false;
+    };
+    let letters = label.chars().take_while(|c| c.is_alphabetic()).count();
+    let rest: String = label
+        .chars()
+        .skip(letters)
+        .filter(|c| !matches!(c, '+' | ' '))
+        .collect();
+    (1..=6).contains(&letters)
+        && label.starts_with(|c: char| c.is_uppercase())
+        && (2..=3).contains(&rest.len())
+        && rest.chars().take(2).all(|c| c.is_ascii_digit())
 }
 
 /// A year from 1500 to 2099 as a whole number.
@@ -587,6 +617,38 @@ mod tests {
              California 39512",
         );
         assert_eq!(page_kinds(&[table], &no_outline()), [ChunkKind::Body]);
+    }
+
+    #[test]
+    fn alpha_labels_and_labels_set_apart_are_reference_entries() {
+        assert!(alpha_label(
+            "[Kar12] O. Karamzadeh, The prime avoidance lemma, 2012."
+        ));
+        assert!(alpha_label("[GNE+ 16] M. Ghafarzadeh et al."));
+        assert!(alpha_label("[Ke98]"));
+        for text in ["[see 12]", "[Note]", "[x2] y", "[ABCDEFGH12]", "[12]"] {
+            assert!(!alpha_label(text), "{text}");
+        }
+        // alpha-persian_userguide.pdf page 13 through poppler: each label a
+        // paragraph of its own above its entry.
+        let para = |text: &str| crate::text::Paragraph {
+            text: text.into(),
+            page_start: 13,
+            page_end: 13,
+            kind: ChunkKind::Body,
+            heading: false,
+        };
+        let mut paragraphs = vec![
+            para("With pdflatex, we have all the properties."),
+            para("Sample output follows."),
+            para("[1]"),
+            para("A. Aliabad, Rings of continuous functions, 45:519–533, 2004. 12"),
+            para("[Kar12] O. Karamzadeh. The prime avoidance lemma, 52:149–153, 2012."),
+        ];
+        mark_reference_lists(&mut paragraphs);
+        let kinds: Vec<ChunkKind> = paragraphs.iter().map(|p| p.kind).collect();
+        assert_eq!(kinds[..2], [ChunkKind::Body; 2]);
+        assert_eq!(kinds[2..], [ChunkKind::BackMatter; 3]);
     }
 
     #[test]
