@@ -60,9 +60,33 @@ id_newtype!(
     HouseholdId
 );
 
-/// Object key of a book's PDF: `{household_id}/books/{book_id}.pdf`.
-pub fn book_object_key(household: HouseholdId, book: BookId) -> String {
-    format!("{household}/books/{book}.pdf")
+/// What a book file is, told by its content at upload; its object key's extension.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum BookFormat {
+    Pdf,
+    Epub,
+}
+
+impl BookFormat {
+    pub const fn extension(self) -> &'static str {
+        match self {
+            Self::Pdf => "pdf",
+            Self::Epub => "epub",
+        }
+    }
+
+    /// The format an object key names (`….pdf`, `….epub`).
+    pub fn of_key(key: &str) -> Option<Self> {
+        let (_, extension) = key.rsplit_once('.')?;
+        [Self::Pdf, Self::Epub]
+            .into_iter()
+            .find(|f| f.extension() == extension)
+    }
+}
+
+/// Object key of a book's file: `{household_id}/books/{book_id}.pdf` (or `.epub`).
+pub fn book_object_key(household: HouseholdId, book: BookId, format: BookFormat) -> String {
+    format!("{household}/books/{book}.{}", format.extension())
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -185,8 +209,13 @@ mod tests {
         let h: HouseholdId = "11111111-1111-1111-1111-111111111111".parse().unwrap();
         let b: BookId = "22222222-2222-2222-2222-222222222222".parse().unwrap();
         assert_eq!(
-            book_object_key(h, b),
+            book_object_key(h, b, BookFormat::Pdf),
             "11111111-1111-1111-1111-111111111111/books/22222222-2222-2222-2222-222222222222.pdf"
         );
+        let epub = book_object_key(h, b, BookFormat::Epub);
+        assert!(epub.ends_with("22222222-2222-2222-2222-222222222222.epub"));
+        assert_eq!(BookFormat::of_key(&epub), Some(BookFormat::Epub));
+        assert_eq!(BookFormat::of_key("a/books/b.pdf"), Some(BookFormat::Pdf));
+        assert_eq!(BookFormat::of_key("a/books/b.txt"), None);
     }
 }

@@ -114,10 +114,17 @@ pub enum BookErrorCode {
     ExtractionTimeout,
     RetriesExhausted,
     SourceMissing,
+    /// Not a readable EPUB: no container or package document, a broken spine.
+    InvalidEpub,
+    /// An EPUB built to attack its reader: paths out of the archive, XML entity
+    /// declarations.
+    UnsafeEpub,
+    /// An EPUB whose content is encrypted (DRM).
+    DrmProtected,
 }
 
 impl BookErrorCode {
-    pub const ALL: [Self; 8] = [
+    pub const ALL: [Self; 11] = [
         Self::InvalidPdf,
         Self::EncryptedPdf,
         Self::NoTextLayer,
@@ -126,6 +133,9 @@ impl BookErrorCode {
         Self::ExtractionTimeout,
         Self::RetriesExhausted,
         Self::SourceMissing,
+        Self::InvalidEpub,
+        Self::UnsafeEpub,
+        Self::DrmProtected,
     ];
 
     pub const fn as_str(self) -> &'static str {
@@ -138,6 +148,9 @@ impl BookErrorCode {
             Self::ExtractionTimeout => "extraction_timeout",
             Self::RetriesExhausted => "retries_exhausted",
             Self::SourceMissing => "source_missing",
+            Self::InvalidEpub => "invalid_epub",
+            Self::UnsafeEpub => "unsafe_epub",
+            Self::DrmProtected => "drm_protected",
         }
     }
 }

@@ -9,6 +9,7 @@ fn main() -> ExitCode {
     match args.first().map(String::as_str) {
         Some("extract") => return extract::child::extract_main(&args[1..]),
         Some("limit") => return extract::child::limit_main(&args[1..]),
+        Some("epub") => return extract::epub::epub_main(&args[1..]),
         _ => {}
     }
     shared_domain::lifecycle::run_main(

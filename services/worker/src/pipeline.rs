@@ -17,9 +17,11 @@ use shared_domain::db::jobs::{self, FinishError, Lease};
 use shared_domain::storage::StorageError;
 use shared_domain::{BookErrorCode, Storage};
 
+use shared_domain::domain::{BookFormat, ChunkKind};
+
 use crate::config::PipelineConfig;
-use crate::extract::{ExtractError, Extractor, Failure};
-use crate::text::chunk_pages;
+use crate::extract::{ExtractError, Extractor, Failure, OnProgress, epub};
+use crate::text::{Paragraph, TextChunk, chunk_pages, chunk_structured};
 
 /// What a pipeline run needs, shared by every job of the process.
 #[derive(Clone)]
@@ -105,8 +107,9 @@ impl Pipeline {
             .prefix("readme-job-")
             .tempdir_in(&self.config.work_dir)
             .map_err(|e| transient("temporary file", e))?;
-        let pdf = dir.path().join("book.pdf");
-        match self.storage.download_to(&book.storage_path, &pdf).await {
+        let format = BookFormat::of_key(&book.storage_path).unwrap_or(BookFormat::Pdf);
+        let file = dir.path().join(format!("book.{}", format.extension()));
+        match self.storage.download_to(&book.storage_path, &file).await {
             Ok(_) => {}
             Err(StorageError::NotFound(_)) => {
                 return Err(PipelineError::Permanent(ExtractError {
@@ -115,22 +118,68 @@ impl Pipeline {
                         .into(),
                 }));
             }
-            Err(e) => return Err(transient("fetching the PDF", e)),
+            Err(e) => return Err(transient("fetching the book", e)),
         }
         metrics::histogram!("pipeline_stage_seconds", "stage" => "fetch")
             .record(started.elapsed().as_secs_f64());
 
-        let started = Instant::now();
         let report = |done: u32, total: u32| {
             progress.total.store(total, Ordering::Relaxed);
             progress.done.store(done, Ordering::Relaxed);
         };
-        let extracted = match self.extractor.extract(&pdf, &report).await {
+        let read = match format {
+            BookFormat::Pdf => self.read_pdf(&file, &report).await?,
+            BookFormat::Epub => self.read_epub(&file, &report).await?,
+        };
+        drop(dir);
+        let Read {
+            text,
+            language,
+            pages,
+            engine,
+        } = read;
+        let chunks: Vec<NewChunk> = text
+            .into_iter()
+            .map(|c| NewChunk {
+                text: c.text,
+                page_start: i32::try_from(c.page_start).unwrap_or(i32::MAX),
+                page_end: i32::try_from(c.page_end).unwrap_or(i32::MAX),
+                chapter: c.chapter,
+                kind: c.kind,
+                sentence_starts: c
+                    .sentence_starts
+                    .iter()
+                    .map(|s| i32::try_from(*s).unwrap_or(i32::MAX))
+                    .collect(),
+            })
+            .collect();
+
+        let started = Instant::now();
+        self.store(lease, &chunks, pages, &engine, language.as_deref())
+            .await?;
+        metrics::histogram!("pipeline_stage_seconds", "stage" => "store")
+            .record(started.elapsed().as_secs_f64());
+        Ok(Done {
+            pages,
+            chunks: chunks.len(),
+            engine,
+            recorded: true,
+        })
+    }
+
+    /// A PDF's chunks: extracted (with the second engine where the first reads
+    /// badly), normalized from its layout, chunked; or why it has no text.
+    async fn read_pdf(
+        &self,
+        pdf: &std::path::Path,
+        report: OnProgress<'_>,
+    ) -> Result<Read, PipelineError> {
+        let started = Instant::now();
+        let extracted = match self.extractor.extract(pdf, report).await {
             Ok(doc) => doc,
             Err(Failure::Book(e)) => return Err(PipelineError::Permanent(e)),
             Err(e @ Failure::Spawn(_)) => return Err(transient("extracting", e)),
         };
-        drop(dir);
         let pages = extracted.pages.len();
         metrics::histogram!("pipeline_stage_seconds", "stage" => "extract")
             .record(started.elapsed().as_secs_f64());
@@ -181,31 +230,68 @@ impl Pipeline {
                 ),
             }));
         }
-        let chunks: Vec<NewChunk> = text
-            .into_iter()
-            .map(|c| NewChunk {
-                text: c.text,
-                page_start: i32::try_from(c.page_start).unwrap_or(i32::MAX),
-                page_end: i32::try_from(c.page_end).unwrap_or(i32::MAX),
-                chapter: c.chapter,
-                kind: c.kind,
-                sentence_starts: c
-                    .sentence_starts
-                    .iter()
-                    .map(|s| i32::try_from(*s).unwrap_or(i32::MAX))
-                    .collect(),
-            })
-            .collect();
+        Ok(Read {
+            text,
+            language: language.map(str::to_owned),
+            pages,
+            engine,
+        })
+    }
+
+    /// An EPUB's chunks: its spine documents' paragraphs (each document a
+    /// "page"), chapters from its navigation; or why it cannot be read.
+    async fn read_epub(
+        &self,
+        epub: &std::path::Path,
+        report: OnProgress<'_>,
+    ) -> Result<Read, PipelineError> {
+        let started = Instant::now();
+        let book = match self.extractor.extract_epub(epub, report).await {
+            Ok(book) => book,
+            Err(Failure::Book(e)) => return Err(PipelineError::Permanent(e)),
+            Err(e @ Failure::Spawn(_)) => return Err(transient("extracting", e)),
+        };
+        let pages = book.sections.len();
+        metrics::histogram!("pipeline_stage_seconds", "stage" => "extract")
+            .record(started.elapsed().as_secs_f64());
+        metrics::counter!("pipeline_pages_total").increment(pages as u64);
 
         let started = Instant::now();
-        self.store(lease, &chunks, pages, &engine, language).await?;
-        metrics::histogram!("pipeline_stage_seconds", "stage" => "store")
+        let sizes = self.config.text;
+        let declared = book.language.clone();
+        let (text, language) = tokio::task::spawn_blocking(move || {
+            let paragraphs = epub_paragraphs(book.sections);
+            let text = chunk_structured(paragraphs, pages, &book.outline, sizes);
+            (text.chunks, text.language)
+        })
+        .await
+        .map_err(|e| transient("chunking", e))?;
+        metrics::histogram!("pipeline_stage_seconds", "stage" => "chunk")
             .record(started.elapsed().as_secs_f64());
-        Ok(Done {
+        if text.is_empty() {
+            return Err(PipelineError::Permanent(ExtractError {
+                code: BookErrorCode::NoTextLayer,
+                message: format!(
+                    "none of the EPUB's {pages} document(s) holds text (a book of images?)"
+                ),
+            }));
+        }
+        // The text says its language best; the package's `dc:language` where it
+        // cannot ("en-GB" → "en").
+        let language = language.map(str::to_owned).or_else(|| {
+            declared
+                .as_deref()
+                .and_then(|l| l.split(['-', '_']).next())
+                .map(str::to_ascii_lowercase)
+                .filter(|l| {
+                    (2..=3).contains(&l.len()) && l.chars().all(|c| c.is_ascii_alphabetic())
+                })
+        });
+        Ok(Read {
+            text,
+            language,
             pages,
-            chunks: chunks.len(),
-            engine,
-            recorded: true,
+            engine: "epub".to_owned(),
         })
     }
 
@@ -239,6 +325,38 @@ impl Pipeline {
         tx.commit().await.map_err(|e| db_err(e.into()))?;
         Ok(())
     }
+}
+
+/// A book's chunks and what the book records beside them.
+struct Read {
+    text: Vec<TextChunk>,
+    language: Option<String>,
+    pages: usize,
+    engine: String,
+}
+
+/// Spine documents' blocks as paragraphs, each document its own "page".
+fn epub_paragraphs(sections: Vec<Vec<epub::Block>>) -> Vec<Paragraph> {
+    sections
+        .into_iter()
+        .enumerate()
+        .flat_map(|(i, blocks)| {
+            let page = u32::try_from(i + 1).unwrap_or(u32::MAX);
+            blocks.into_iter().map(move |b| Paragraph {
+                text: b.text,
+                page_start: page,
+                page_end: page,
+                kind: match b.kind {
+                    epub::BlockKind::Body => ChunkKind::Body,
+                    epub::BlockKind::Notes => ChunkKind::Notes,
+                    epub::BlockKind::Code => ChunkKind::Code,
+                    epub::BlockKind::Table => ChunkKind::Table,
+                    epub::BlockKind::BackMatter => ChunkKind::BackMatter,
+                },
+                heading: b.heading,
+            })
+        })
+        .collect()
 }
 
 pub fn finish_error(e: FinishError) -> PipelineError {

@@ -1,17 +1,17 @@
-//! `POST /admin/books/upload`: a PDF streamed into storage, then the book and its
-//! job recorded in one transaction, then the job published to the stream.
+//! `POST /admin/books/upload`: a PDF or EPUB streamed into storage, then the book
+//! and its job recorded in one transaction, then the job published to the stream.
 //!
 //! The body is never held whole: the file field streams into a multipart write
 //! while it is hashed (SHA-256) and counted, with memory bounded by the storage
-//! part size. The first KiB is sniffed for a PDF header before anything is
-//! written. Either the object, the book row and the job row all exist, or none:
+//! part size. The first KiB is sniffed for a PDF header or an EPUB's first ZIP
+//! entry before anything is written. Either the object, the book row and the job row all exist, or none:
 //! any failure after the object is written deletes it.
 //!
 //! Field order: `household_id` normally comes first (the seeds' curl sends it
-//! first) and the file then streams straight to `{household_id}/books/{book_id}.pdf`.
-//! A client that sends `file` first is served too: the file is staged at
-//! `uploads/{book_id}.pdf` and renamed once `household_id` arrives (a server-side
-//! copy on object stores).
+//! first) and the file then streams straight to `{household_id}/books/{book_id}.pdf`
+//! (`.epub` for an EPUB). A client that sends `file` first is served too: the file
+//! is staged at `uploads/{book_id}.pdf` and renamed once `household_id` arrives (a
+//! server-side copy on object stores).
 
 use actix_multipart::{Field, Multipart, MultipartError};
 use actix_web::http::header::CONTENT_LENGTH;
@@ -22,14 +22,15 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 use shared_domain::ErrorCode;
 use shared_domain::db::books::{self, Inserted, NewBook};
-use shared_domain::domain::{BookId, BookStatus, HouseholdId, JobId, book_object_key};
+use shared_domain::domain::{BookFormat, BookId, BookStatus, HouseholdId, JobId, book_object_key};
 use utoipa::ToSchema;
 
 use crate::auth::Admin;
 use crate::error::{ApiError, ErrorBody};
 use crate::startup::AppState;
 
-/// How far into the file a PDF header may start (as PDF readers allow).
+/// How far into the file a PDF header may start (as PDF readers allow); an
+/// EPUB's first ZIP entry is within it too.
 const SNIFF_BYTES: usize = 1024;
 /// Longest accepted text field, in bytes.
 const MAX_TEXT_FIELD: usize = 4096;
@@ -58,14 +59,16 @@ pub struct UploadResponse {
 pub struct UploadForm {
     /// The household that owns the book.
     household_id: uuid::Uuid,
-    /// The PDF. Recognised by content (a `%PDF-` header), not by name or type.
-    #[schema(format = Binary, content_media_type = "application/pdf")]
+    /// The book: a PDF or an EPUB, recognised by content (a `%PDF-` header; a ZIP
+    /// whose first entry is `mimetype` = `application/epub+zip` or
+    /// `META-INF/container.xml`), not by name or type.
+    #[schema(format = Binary, content_media_type = "application/octet-stream")]
     file: String,
     /// Defaults to the file name without its extension.
     title: Option<String>,
 }
 
-/// Upload a PDF book.
+/// Upload a book (PDF or EPUB).
 #[utoipa::path(
     post,
     path = "/admin/books/upload",
@@ -78,7 +81,7 @@ pub struct UploadForm {
         (status = 401, description = "No or invalid token", body = ErrorBody),
         (status = 403, description = "Not the admin token", body = ErrorBody),
         (status = 413, description = "Larger than MAX_UPLOAD_BYTES", body = ErrorBody),
-        (status = 415, description = "Not a PDF (by content)", body = ErrorBody),
+        (status = 415, description = "Neither a PDF nor an EPUB (by content)", body = ErrorBody),
         (status = 503, description = "Database or storage unavailable", body = ErrorBody),
     )
 )]
@@ -112,7 +115,7 @@ pub async fn upload(
         file,
     } = received;
     let Some(file) = file else {
-        return Err(ApiError::bad_request("missing field `file` (the PDF)"));
+        return Err(ApiError::bad_request("missing field `file` (the book)"));
     };
     let Some(household) = household else {
         discard(&state, &file.key).await;
@@ -149,6 +152,7 @@ impl Received {
 /// A file fully written to storage.
 struct StoredFile {
     key: String,
+    format: BookFormat,
     filename: Option<String>,
     sha256: String,
     size: u64,
@@ -176,7 +180,7 @@ async fn receive_form(
                 })?;
                 if let Some(file) = &mut received.file {
                     // The file came first and waits in staging: move it under its household.
-                    let key = book_object_key(household, book_id);
+                    let key = book_object_key(household, book_id, file.format);
                     state.storage.rename(&file.key, &key).await?;
                     file.key = key;
                 }
@@ -192,9 +196,9 @@ async fn receive_form(
                 if received.file.is_some() {
                     return Err(repeated("file"));
                 }
-                let key = match received.household {
-                    Some(h) => book_object_key(h, book_id),
-                    None => format!("uploads/{book_id}.pdf"),
+                let key = |format: BookFormat| match received.household {
+                    Some(h) => book_object_key(h, book_id, format),
+                    None => format!("uploads/{book_id}.{}", format.extension()),
                 };
                 received.file = Some(receive_file(state, field, key).await?);
             }
@@ -210,11 +214,12 @@ async fn receive_form(
     Ok(())
 }
 
-/// Stream the file field to `key`: sniff, hash, count, enforce the limit.
+/// Stream the file field to the key its format gives: sniff, hash, count,
+/// enforce the limit.
 async fn receive_file(
     state: &AppState,
     mut field: Field,
-    key: String,
+    key: impl FnOnce(BookFormat) -> String,
 ) -> Result<StoredFile, ApiError> {
     let limit = state.config.max_upload_bytes;
     let filename = field
@@ -232,7 +237,7 @@ async fn receive_file(
         Ok(())
     };
 
-    // Nothing is written until the content looks like a PDF.
+    // Nothing is written until the content looks like a PDF or an EPUB.
     let mut head = BytesMut::new();
     // A field must not be polled again once it has ended.
     let mut ended = false;
@@ -248,16 +253,19 @@ async fn receive_file(
             }
         }
     }
-    if !looks_like_pdf(&head) {
+    let Some(format) = sniff(&head) else {
         return Err(ApiError::new(
             ErrorCode::UnsupportedMediaType,
             if head.is_empty() {
                 "the file is empty".to_owned()
             } else {
-                "the file is not a PDF (no %PDF-n.n header in its first KiB)".to_owned()
+                "the file is neither a PDF (no %PDF-n.n header in its first KiB) nor an EPUB \
+                 (a ZIP archive starting with its `mimetype` or `META-INF/container.xml`)"
+                    .to_owned()
             },
         ));
-    }
+    };
+    let key = key(format);
 
     let mut writer = state.storage.writer(&key).await?;
     let mut pending = Some(head.freeze());
@@ -289,6 +297,7 @@ async fn receive_file(
     metrics::counter!("upload_bytes_total").increment(size);
     Ok(StoredFile {
         key,
+        format,
         filename,
         sha256: hex::encode(hasher.finalize()),
         size,
@@ -409,6 +418,50 @@ fn title_from_filename(filename: Option<&str>) -> String {
     )
 }
 
+/// What the file's first bytes say it is.
+fn sniff(head: &[u8]) -> Option<BookFormat> {
+    if looks_like_pdf(head) {
+        Some(BookFormat::Pdf)
+    } else if looks_like_epub(head) {
+        Some(BookFormat::Epub)
+    } else {
+        None
+    }
+}
+
+/// An EPUB (OCF) container: a ZIP archive whose first entry is `mimetype`
+/// holding `application/epub+zip` (stored, as the format asks), or, in books
+/// that put it later (Sphinx's EPUBs do), `META-INF/container.xml`. The worker
+/// reads the rest; a JAR, a DOCX or any other ZIP starts otherwise.
+fn looks_like_epub(head: &[u8]) -> bool {
+    const MEDIA_TYPE: &[u8] = b"application/epub+zip";
+    let u16_at = |i: usize| {
+        head.get(i..i + 2)
+            .map(|b| usize::from(u16::from_le_bytes([b[0], b[1]])))
+    };
+    if !head.starts_with(b"PK\x03\x04") {
+        return false;
+    }
+    let (Some(method), Some(name_len), Some(extra_len)) = (u16_at(8), u16_at(26), u16_at(28))
+    else {
+        return false;
+    };
+    let Some(name) = head.get(30..30 + name_len) else {
+        return false;
+    };
+    match name {
+        b"mimetype" => {
+            let data = 30 + name_len + extra_len;
+            method == 0
+                && head
+                    .get(data..data + MEDIA_TYPE.len())
+                    .is_some_and(|d| d == MEDIA_TYPE)
+        }
+        b"META-INF/container.xml" => true,
+        _ => false,
+    }
+}
+
 /// A `%PDF-n.n` header starting within the first KiB (what PDF readers accept).
 fn looks_like_pdf(head: &[u8]) -> bool {
     let window = &head[..head.len().min(SNIFF_BYTES + 7)];
@@ -479,6 +532,36 @@ mod tests {
         );
         late.insert(0, b' ');
         assert!(!looks_like_pdf(&late), "one starting at byte 1024 does not");
+    }
+
+    /// A ZIP local file header for `name` holding `data` (stored or deflated).
+    fn zip_entry(name: &str, method: u16, data: &[u8]) -> Vec<u8> {
+        let mut out = b"PK\x03\x04\x14\x00\x00\x00".to_vec();
+        out.extend_from_slice(&method.to_le_bytes());
+        out.extend_from_slice(&[0; 16]); // time, date, crc, sizes
+        out.extend_from_slice(&u16::try_from(name.len()).unwrap().to_le_bytes());
+        out.extend_from_slice(&0u16.to_le_bytes());
+        out.extend_from_slice(name.as_bytes());
+        out.extend_from_slice(data);
+        out
+    }
+
+    #[test]
+    fn epubs_are_recognised_by_their_first_zip_entry() {
+        let epub = zip_entry("mimetype", 0, b"application/epub+zip");
+        assert_eq!(sniff(&epub), Some(BookFormat::Epub));
+        // Debian's Sphinx-built guides put the container first.
+        let sphinx = zip_entry("META-INF/container.xml", 8, b"\x8d\x90");
+        assert_eq!(sniff(&sphinx), Some(BookFormat::Epub));
+        for other in [
+            zip_entry("mimetype", 0, b"application/vnd.oasis.opendocument.text"),
+            zip_entry("META-INF/MANIFEST.MF", 8, b"\x00"), // a JAR
+            zip_entry("[Content_Types].xml", 8, b"\x00"),  // a DOCX
+            b"PK\x03\x04".to_vec(),
+        ] {
+            assert_eq!(sniff(&other), None);
+        }
+        assert_eq!(sniff(b"%PDF-1.7\n"), Some(BookFormat::Pdf));
     }
 
     #[test]

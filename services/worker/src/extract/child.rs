@@ -76,7 +76,7 @@ impl Limits {
         ]
     }
 
-    fn apply(self) -> std::io::Result<()> {
+    pub(crate) fn apply(self) -> std::io::Result<()> {
         use rlimit::Resource;
         let bytes = self.memory_mb.saturating_mul(1024 * 1024);
         Resource::AS.set(bytes, bytes)?;
@@ -94,6 +94,16 @@ struct Args {
     /// Only the document event (page count and outline), no pages.
     outline_only: bool,
     rest: Vec<String>,
+}
+
+/// `[--memory-mb M] [--cpu-seconds S] FILE`: the limits and the one file (for
+/// `worker epub`).
+pub fn parse_limits(args: &[String]) -> Result<(Limits, String), String> {
+    let args = parse(args)?;
+    match args.rest.as_slice() {
+        [path] => Ok((args.limits, path.clone())),
+        _ => Err("expected one FILE".to_owned()),
+    }
 }
 
 fn parse(args: &[String]) -> Result<Args, String> {

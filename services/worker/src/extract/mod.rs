@@ -12,6 +12,7 @@
 //! pdftotext whole. The book records which engine produced its text.
 
 pub mod child;
+pub mod epub;
 mod layout;
 mod outline;
 
@@ -61,6 +62,16 @@ pub struct Extracted {
     pub suspect: Vec<u32>,
     /// Pages the primary engine failed on (a panic, a broken content stream).
     pub failed_pages: u32,
+}
+
+/// An EPUB's text: each spine document's paragraphs, in reading order.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EpubText {
+    pub sections: Vec<Vec<epub::Block>>,
+    /// Chapters, their pages being spine positions.
+    pub outline: Vec<OutlineEntry>,
+    /// The package's `dc:language`.
+    pub language: Option<String>,
 }
 
 /// A permanent reason this file yields no text.
@@ -325,6 +336,89 @@ impl Extractor {
             return Ok(Err(classify_crash(status, &stderr, self.timeout)));
         }
         Ok(Ok(out))
+    }
+
+    /// Read an EPUB in a `worker epub` child under the same limits and deadline as
+    /// a PDF: its spine's paragraphs, each spine document one "page".
+    pub async fn extract_epub(
+        &self,
+        path: &Path,
+        progress: OnProgress<'_>,
+    ) -> Result<EpubText, Failure> {
+        #[derive(Default)]
+        struct Read {
+            total: u32,
+            sections: Vec<(u32, Vec<epub::Block>)>,
+            outline: Vec<OutlineEntry>,
+            language: Option<String>,
+            fatal: Option<ExtractError>,
+        }
+        let _permit = self.permit().await?;
+        let mut cmd = self.child("epub");
+        cmd.arg(path);
+        let child = spawn(cmd)?;
+        let accept = |line: &str, read: &mut Read| {
+            let Ok(event) = serde_json::from_str::<epub::EpubEvent>(line) else {
+                return;
+            };
+            match event {
+                epub::EpubEvent::Package {
+                    sections,
+                    outline,
+                    language,
+                } => {
+                    read.total = sections;
+                    read.outline = outline;
+                    read.language = language;
+                    progress(0, sections);
+                }
+                epub::EpubEvent::Section { section, blocks } => {
+                    read.sections.push((section, blocks));
+                    progress(section, read.total);
+                }
+                epub::EpubEvent::Fatal { code, message } => {
+                    let code = BookErrorCode::ALL
+                        .into_iter()
+                        .find(|c| c.as_str() == code)
+                        .unwrap_or(BookErrorCode::InvalidEpub);
+                    read.fatal = Some(ExtractError::new(code, message));
+                }
+            }
+        };
+        let run = wait_with_output(child, self.max_text_bytes, accept);
+        let (status, (mut read, overflow), stderr) =
+            match tokio::time::timeout(self.timeout, run).await {
+                Err(_) => return Err(timeout(self.timeout).into()),
+                Ok(r) => r?,
+            };
+        if let Some(fatal) = read.fatal.take() {
+            return Err(fatal.into());
+        }
+        if overflow {
+            return Err(too_much_text().into());
+        }
+        if !status.success() {
+            let mut e = classify_crash(status, &stderr, self.timeout);
+            e.message = e.message.replace("the PDF", "the EPUB");
+            return Err(e.into());
+        }
+        if u32::try_from(read.sections.len()).ok() != Some(read.total) {
+            return Err(ExtractError::new(
+                BookErrorCode::ExtractionFailed,
+                "the EPUB reader stopped before the last document",
+            )
+            .into());
+        }
+        read.sections.sort_by_key(|(section, _)| *section);
+        Ok(EpubText {
+            sections: read
+                .sections
+                .into_iter()
+                .map(|(_, blocks)| blocks)
+                .collect(),
+            outline: read.outline,
+            language: read.language,
+        })
     }
 
     /// The document's outline alone, from a child under the same limits; none if

@@ -322,10 +322,45 @@ pub fn chunk_pages(
         links,
         notes,
     } = options.into();
-    let mut chapters = Chapters::from_outline(outline);
-    let mut paragraphs = normalize::normalize_book(pages, layouts, &chapters, links);
+    let chapters = Chapters::from_outline(outline);
+    let paragraphs = normalize::normalize_book(pages, layouts, &chapters, links);
+    finish_book(paragraphs, chapters, pages.len(), sizes, notes)
+}
+
+/// The text stage for a structured book (an EPUB): paragraphs with their kinds
+/// and headings as the document marks them, each "page" a spine document.
+pub fn chunk_structured(
+    paragraphs: Vec<Paragraph>,
+    pages: usize,
+    outline: &[OutlineEntry],
+    options: impl Into<TextOptions>,
+) -> BookText {
+    let TextOptions {
+        sizes,
+        links,
+        notes,
+    } = options.into();
+    let paragraphs = normalize::structured_paragraphs(paragraphs, links);
+    finish_book(
+        paragraphs,
+        Chapters::from_outline(outline),
+        pages,
+        sizes,
+        notes,
+    )
+}
+
+/// Chapters (from the headings when there is no outline), the language,
+/// placeholders, notes, and the chunks.
+fn finish_book(
+    mut paragraphs: Vec<Paragraph>,
+    mut chapters: Chapters,
+    pages: usize,
+    sizes: ChunkSizes,
+    notes: NoteSpeech,
+) -> BookText {
     if chapters.starts.is_empty() {
-        chapters = Chapters::from_headings(&paragraphs, pages.len());
+        chapters = Chapters::from_headings(&paragraphs, pages);
     }
     let language = language::detect(&paragraphs);
     placeholders(&mut paragraphs, language);

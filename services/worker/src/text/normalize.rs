@@ -344,16 +344,42 @@ pub fn normalize_book(
         {
             paragraph.text = text;
         }
+    }
+    finish_paragraphs(&mut out, links);
+    out
+}
+
+/// Paragraphs from a structured document (an EPUB's XHTML): its kinds and
+/// headings are given, so only the text is made speakable: NFKC, no soft hyphens,
+/// control or unsayable characters, whitespace collapsed (code keeps its lines).
+pub fn structured_paragraphs(mut paragraphs: Vec<Paragraph>, links: LinkSpeech) -> Vec<Paragraph> {
+    for paragraph in &mut paragraphs {
+        let keep_lines = matches!(paragraph.kind, ChunkKind::Code | ChunkKind::Table);
+        let lines: Vec<String> = clean_lines(&paragraph.text)
+            .into_iter()
+            .filter(|l| !l.is_empty())
+            .collect();
+        paragraph.text = lines.join(if keep_lines { "\n" } else { " " });
+    }
+    paragraphs.retain(|p| !p.text.is_empty());
+    finish_paragraphs(&mut paragraphs, links);
+    paragraphs
+}
+
+/// What every book's paragraphs go through last: links spoken, reference lists
+/// found, numbered citations out of the reading flow.
+fn finish_paragraphs(out: &mut Vec<Paragraph>, links: LinkSpeech) {
+    for paragraph in out.iter_mut() {
         if let std::borrow::Cow::Owned(text) = speak_links(&paragraph.text, links) {
             paragraph.text = text;
         }
     }
     // A paragraph that was only a link the deployment leaves out is gone.
     out.retain(|p| !p.text.trim().is_empty());
-    super::kinds::mark_reference_lists(&mut out);
+    super::kinds::mark_reference_lists(out);
     // Citations go from the reading flow once reference lists are known: a
     // list's own "[2] B. Writer" entries keep their numbers.
-    for paragraph in &mut out {
+    for paragraph in out.iter_mut() {
         if matches!(paragraph.kind, ChunkKind::Body | ChunkKind::Notes)
             && let std::borrow::Cow::Owned(text) =
                 super::marks::drop_citation_brackets(&paragraph.text)
@@ -361,7 +387,6 @@ pub fn normalize_book(
             paragraph.text = text;
         }
     }
-    out
 }
 
 /// NFKC (ligatures, full-width forms), no soft hyphens or control characters,
