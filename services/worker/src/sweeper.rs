@@ -391,7 +391,7 @@ impl Sweeper {
     }
 }
 
-/// The book id in `{household}/books/{book}.pdf`.
+/// The book id in `{household}/books/{book}.pdf` (or `.epub`).
 fn book_id_of(key: &str) -> Option<uuid::Uuid> {
     let mut parts = key.split('/');
     let (_household, books, file, rest) =
@@ -399,7 +399,10 @@ fn book_id_of(key: &str) -> Option<uuid::Uuid> {
     if books != "books" || rest.is_some() {
         return None;
     }
-    file.strip_suffix(".pdf")?.parse().ok()
+    file.strip_suffix(".pdf")
+        .or_else(|| file.strip_suffix(".epub"))?
+        .parse()
+        .ok()
 }
 
 fn as_map(v: Value) -> HashMap<String, Value> {
@@ -431,6 +434,7 @@ mod tests {
         let b = uuid::Uuid::new_v4();
         let h = uuid::Uuid::new_v4();
         assert_eq!(book_id_of(&format!("{h}/books/{b}.pdf")), Some(b));
+        assert_eq!(book_id_of(&format!("{h}/books/{b}.epub")), Some(b));
         assert_eq!(book_id_of(&format!("uploads/{b}.pdf")), None);
         assert_eq!(book_id_of(&format!("{h}/books/{b}.pdf/x")), None);
         assert_eq!(book_id_of("a/books/not-a-uuid.pdf"), None);

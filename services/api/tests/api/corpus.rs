@@ -5,7 +5,7 @@ use serde_json::Value;
 
 use crate::helpers::{ADMIN_TOKEN, HOUSEHOLD, spawn_app};
 
-/// Corpus files that carry no PDF header and must be refused by content.
+/// Corpus files that are neither PDFs nor EPUBs by content and must be refused.
 const NOT_PDF: [&str; 2] = ["qpdf_issue-147.pdf", "qpdf_issue-335a.pdf"];
 
 #[tokio::test]
@@ -16,7 +16,7 @@ async fn every_corpus_file_uploads_or_is_refused_by_content() {
         .unwrap()
         .flatten()
         .map(|e| e.path())
-        .filter(|p| p.extension().is_some_and(|e| e == "pdf"))
+        .filter(|p| p.extension().is_some_and(|e| e == "pdf" || e == "epub"))
         .collect();
     files.sort();
     assert!(files.len() >= 40, "the corpus is there");
@@ -33,6 +33,14 @@ async fn every_corpus_file_uploads_or_is_refused_by_content() {
         } else {
             assert_eq!(status, 200, "{name}: {body}");
             assert_eq!(body["deduplicated"], false, "{name}");
+            // Stored under the extension its content says, whatever its name.
+            let extension = if name.ends_with(".epub") {
+                ".epub"
+            } else {
+                ".pdf"
+            };
+            let path = body["storage_path"].as_str().unwrap_or_default();
+            assert!(path.ends_with(extension), "{name}: {path}");
             accepted += 1;
         }
     }

@@ -123,17 +123,43 @@ async fn a_file_sent_before_household_id_is_accepted() {
 }
 
 #[tokio::test]
+async fn an_epub_sent_before_household_id_lands_as_an_epub() {
+    let app = spawn_app().await;
+    let epub = std::fs::read(test_support::corpus_dir().join("pkgguide_de.epub")).unwrap();
+    let form = Form::new()
+        .part("file", file_part(epub, "Handbuch.bin"))
+        .text("household_id", HOUSEHOLD);
+    let res = app.upload(form).await;
+    assert_eq!(res.status(), 200);
+    let body: Value = res.json().await.unwrap();
+    let path = format!(
+        "{HOUSEHOLD}/books/{}.epub",
+        body["book_id"].as_str().unwrap()
+    );
+    assert_eq!(body["storage_path"], path.as_str());
+    assert_eq!(app.stored_objects(), vec![path], "moved out of staging");
+}
+
+#[tokio::test]
 async fn content_that_is_not_a_pdf_is_refused_with_415_and_nothing_stored() {
     let app = spawn_app().await;
     let png = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR".repeat(100);
     let html = b"<!doctype html><html><body>%PDF- is mentioned far too late</body></html>".to_vec();
     let mut late_html = vec![b' '; 2000];
     late_html.extend_from_slice(b"%PDF-1.4");
+    // A ZIP that is not an EPUB: a JAR, whose first entry is its manifest.
+    let mut jar = b"PK\x03\x04\x14\x00\x00\x00\x08\x00".to_vec();
+    jar.extend_from_slice(&[0; 16]);
+    jar.extend_from_slice(&20u16.to_le_bytes());
+    jar.extend_from_slice(&0u16.to_le_bytes());
+    jar.extend_from_slice(b"META-INF/MANIFEST.MF");
+    jar.extend_from_slice(&[0x03, 0x00]);
     for (bytes, name) in [
         (png, "renamed.pdf"),
         (Vec::new(), "empty.pdf"),
         (html, "page.pdf"),
         (late_html, "late.pdf"),
+        (jar, "book.epub"),
     ] {
         let (status, body) = error_of(app.upload(form(HOUSEHOLD, bytes, name)).await).await;
         assert_eq!(status, 415, "{name}: {body}");

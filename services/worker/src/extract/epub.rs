@@ -968,7 +968,7 @@ pub fn xhtml_blocks(text: &str) -> Result<Vec<Block>, EpubError> {
                 ) {
                     heading = true;
                 }
-                if matches!(name.as_slice(), b"td" | b"th") && !current.is_empty() {
+                if matches!(name.as_slice(), b"td" | b"th") && !current.trim().is_empty() {
                     current.push_str(" | ");
                 }
                 stack.push(Open { name, mark });

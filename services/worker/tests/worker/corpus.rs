@@ -11,7 +11,7 @@ enum Expect {
     /// Ready, and the text holds every phrase (whitespace-insensitive).
     Ready(&'static [&'static str]),
     Failed(&'static str),
-    /// The API refuses the upload (not a PDF by its header, or an EPUB for now).
+    /// The API refuses the upload (neither a PDF nor an EPUB by its content).
     Refused,
 }
 
@@ -120,11 +120,20 @@ const EXPECTATIONS: &[(&str, Expect)] = &[
     // pdf-extract panics on both; the worker survives, and poppler reads the second.
     ("syn_bad_operands.pdf", Failed("extraction_failed")),
     ("syn_missing_xobject.pdf", Ready(&["Hi"])),
-    // Not read yet: EPUB books are refused at upload as not a PDF until the worker
-    // reads them (the EPUB issue turns these into Ready).
-    ("pkgguide_en.epub", Refused),
-    ("pkgguide_de.epub", Refused),
-    ("pkgguide_ru.epub", Refused),
+    (
+        "pkgguide_en.epub",
+        Ready(&["Welcome to the Ubuntu Packaging and Development Guide!"]),
+    ),
+    (
+        "pkgguide_de.epub",
+        Ready(&["Es gibt einiges zu tun, bevor Sie mit der Ubuntu-Entwicklung loslegen können."]),
+    ),
+    (
+        "pkgguide_ru.epub",
+        Ready(&[
+            "Существует несколько вещей, которые нужно сделать перед началом разработки в Ubuntu.",
+        ]),
+    ),
 ];
 
 /// The language each of these books is written in, as the book records it.
@@ -137,6 +146,9 @@ const LANGUAGES: &[(&str, &str)] = &[
     ("pkgtut_zh_CN.pdf", "zh"),
     ("cups_form_russian.pdf", "ru"),
     ("pypdf_vicksburg_scan_ocr.pdf", "en"),
+    ("pkgguide_en.epub", "en"),
+    ("pkgguide_de.epub", "de"),
+    ("pkgguide_ru.epub", "ru"),
 ];
 
 fn squash(s: &str) -> String {

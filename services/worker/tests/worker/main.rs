@@ -4,6 +4,7 @@
 #![allow(clippy::expect_used, clippy::unwrap_used)]
 
 mod corpus;
+mod epub;
 mod extraction;
 mod helpers;
 mod lifecycle;
