@@ -3,6 +3,7 @@
 //!
 //!   readme-bench gateway --gateway-bin PATH [--requests N] [--concurrency C] [--rate PER_SEC] [--upstream-ms MS]
 //!   readme-bench upload --api URL --token T --pid API_PID --storage DIR --size-mib N --concurrency C [--header 1]
+//!   readme-bench rss PROGRAM [ARGS…]   (runs PROGRAM, prints its peak RSS in KiB)
 //!   readme-bench listening --corpus DIR --worker-bin PATH --peer-python PATH --peer-script PATH [--only a.pdf,b.pdf] [--missing N]
 
 // Printing figures is this tool's whole job.
@@ -21,6 +22,9 @@ use std::collections::HashMap;
 fn main() -> anyhow::Result<()> {
     let mut args = std::env::args().skip(1);
     let command = args.next().unwrap_or_default();
+    if command == "rss" {
+        return rss(&args.collect::<Vec<_>>());
+    }
     let mut flags = HashMap::new();
     while let Some(flag) = args.next() {
         let name = flag
@@ -100,4 +104,21 @@ fn main() -> anyhow::Result<()> {
             )
         }
     }
+}
+
+/// Run a program (output discarded) and print its peak resident set in KiB: this
+/// process has no other child, so its children's peak is that program's.
+fn rss(args: &[String]) -> anyhow::Result<()> {
+    let (program, rest) = args
+        .split_first()
+        .ok_or_else(|| anyhow::anyhow!("rss: no program given"))?;
+    let status = std::process::Command::new(program)
+        .args(rest)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status()?;
+    anyhow::ensure!(status.success(), "{program} failed: {status}");
+    let usage = nix::sys::resource::getrusage(nix::sys::resource::UsageWho::RUSAGE_CHILDREN)?;
+    println!("{}", usage.max_rss());
+    Ok(())
 }

@@ -198,7 +198,7 @@ async fn a_transient_storage_failure_retries_then_dies_then_an_api_retry_makes_i
     let fields: std::collections::HashMap<_, _> = dead[0].1.iter().cloned().collect();
     assert_eq!(fields["job_id"], job_id);
     assert_eq!(fields["deliveries"], "3");
-    assert!(fields["error"].contains("fetching the PDF"), "{fields:?}");
+    assert!(fields["error"].contains("fetching the book"), "{fields:?}");
 
     // Storage heals; an admin retries through the API.
     std::fs::remove_file(&object).unwrap();
