@@ -1,4 +1,7 @@
-# The worker service: the PDF pipeline. Also needs poppler's pdftotext (poppler-utils) and its CJK CMaps (poppler-data).
+# The worker service: the book pipeline. Also needs poppler's pdftotext and pdftoppm
+# (poppler-utils) and its CJK CMaps (poppler-data), and Tesseract with the OCR
+# languages it reads (English, French, German, Spanish, Italian, Portuguese, Russian,
+# Arabic, Chinese (simplified), Japanese; orientation detection from -osd).
 # Build from the repository root (the build context must be the repository):
 #   podman build -f deploy/worker.Dockerfile -t readme-worker .   (or docker build)
 # scripts/images builds all three images and runs them against Postgres and Redis.
@@ -49,6 +52,9 @@ FROM debian:bookworm-slim
 # hadolint ignore=DL3008
 RUN apt-get update \
  && apt-get install -y --no-install-recommends ca-certificates tini poppler-utils poppler-data \
+      tesseract-ocr tesseract-ocr-osd tesseract-ocr-eng tesseract-ocr-fra tesseract-ocr-deu \
+      tesseract-ocr-spa tesseract-ocr-ita tesseract-ocr-por tesseract-ocr-rus tesseract-ocr-ara \
+      tesseract-ocr-chi-sim tesseract-ocr-jpn \
  && rm -rf /var/lib/apt/lists/* \
  && groupadd --system --gid 10001 readme \
  && useradd --system --uid 10001 --gid readme --home-dir /nonexistent --shell /usr/sbin/nologin readme \

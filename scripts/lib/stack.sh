@@ -25,7 +25,7 @@ stack::pg_bindir() {
 }
 
 # Install whatever is missing: Redis, Postgres 15, poppler (the worker's second
-# PDF engine) and the Postgres client tools.
+# PDF engine), Tesseract with its languages (OCR) and the Postgres client tools.
 stack::ensure_packages() {
   local missing=()
   command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
@@ -35,6 +35,12 @@ stack::ensure_packages() {
   command -v pdftotext >/dev/null 2>&1 || missing+=(poppler-utils)
   # CMaps for Chinese, Japanese and Korean fonts: without them pdftotext drops those characters.
   [ -d /usr/share/poppler/cMap ] || missing+=(poppler-data)
+  # OCR for scanned books: Tesseract and the languages the worker image carries.
+  command -v tesseract >/dev/null 2>&1 || missing+=(tesseract-ocr tesseract-ocr-osd)
+  local lang
+  for lang in eng fra deu spa ita por rus ara chi-sim jpn; do
+    [ -f "/usr/share/tesseract-ocr/5/tessdata/${lang//-/_}.traineddata" ] || missing+=("tesseract-ocr-$lang")
+  done
   command -v curl >/dev/null 2>&1 || missing+=(curl)
   # The TLS tests' private CA, and a pooler in front of Postgres (scripts/test).
   command -v openssl >/dev/null 2>&1 || missing+=(openssl)

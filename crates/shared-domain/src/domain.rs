@@ -84,6 +84,37 @@ impl BookFormat {
     }
 }
 
+/// The languages OCR reads, as the worker image carries them: (ISO 639-1, the
+/// other ISO 639 codes that name it, Tesseract's code).
+pub const OCR_LANGUAGES: [(&str, &[&str], &str); 10] = [
+    ("en", &["eng"], "eng"),
+    ("fr", &["fra", "fre"], "fra"),
+    ("de", &["deu", "ger"], "deu"),
+    ("es", &["spa"], "spa"),
+    ("it", &["ita"], "ita"),
+    ("pt", &["por"], "por"),
+    ("ru", &["rus"], "rus"),
+    ("ar", &["ara"], "ara"),
+    (
+        "zh",
+        &["zho", "chi", "chi_sim", "zh-hans", "zh-cn"],
+        "chi_sim",
+    ),
+    ("ja", &["jpn"], "jpn"),
+];
+
+/// Tesseract's code for an ISO 639 language code ("en", "eng", "fre", "zh-Hans"),
+/// if OCR reads that language.
+pub fn ocr_language(code: &str) -> Option<&'static str> {
+    let code = code.trim().to_ascii_lowercase().replace('_', "-");
+    OCR_LANGUAGES
+        .iter()
+        .find(|(iso1, others, tesseract)| {
+            *iso1 == code || others.contains(&code.as_str()) || *tesseract == code
+        })
+        .map(|(_, _, tesseract)| *tesseract)
+}
+
 /// Object key of a book's file: `{household_id}/books/{book_id}.pdf` (or `.epub`).
 pub fn book_object_key(household: HouseholdId, book: BookId, format: BookFormat) -> String {
     format!("{household}/books/{book}.{}", format.extension())
@@ -202,6 +233,17 @@ mod tests {
         for k in ChunkKind::ALL {
             assert_eq!(k.as_str().parse::<ChunkKind>().unwrap(), *k);
         }
+    }
+
+    #[test]
+    fn ocr_languages_are_named_by_any_iso_code() {
+        assert_eq!(ocr_language("en"), Some("eng"));
+        assert_eq!(ocr_language("ENG"), Some("eng"));
+        assert_eq!(ocr_language("fre"), Some("fra"));
+        assert_eq!(ocr_language("zh-Hans"), Some("chi_sim"));
+        assert_eq!(ocr_language("chi_sim"), Some("chi_sim"));
+        assert_eq!(ocr_language("xx"), None);
+        assert_eq!(ocr_language("tlh"), None);
     }
 
     #[test]

@@ -121,10 +121,14 @@ pub enum BookErrorCode {
     UnsafeEpub,
     /// An EPUB whose content is encrypted (DRM).
     DrmProtected,
+    /// A scan whose OCR'd text is mostly not words (or no words at all).
+    OcrUnreadable,
+    /// OCR was asked for a language this worker has no data for.
+    OcrLanguageUnavailable,
 }
 
 impl BookErrorCode {
-    pub const ALL: [Self; 11] = [
+    pub const ALL: [Self; 13] = [
         Self::InvalidPdf,
         Self::EncryptedPdf,
         Self::NoTextLayer,
@@ -136,6 +140,8 @@ impl BookErrorCode {
         Self::InvalidEpub,
         Self::UnsafeEpub,
         Self::DrmProtected,
+        Self::OcrUnreadable,
+        Self::OcrLanguageUnavailable,
     ];
 
     pub const fn as_str(self) -> &'static str {
@@ -151,6 +157,8 @@ impl BookErrorCode {
             Self::InvalidEpub => "invalid_epub",
             Self::UnsafeEpub => "unsafe_epub",
             Self::DrmProtected => "drm_protected",
+            Self::OcrUnreadable => "ocr_unreadable",
+            Self::OcrLanguageUnavailable => "ocr_language_unavailable",
         }
     }
 }

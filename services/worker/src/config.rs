@@ -59,6 +59,9 @@ pub struct PipelineConfig {
     pub text: crate::text::TextOptions,
     /// Where PDFs are downloaded while they are processed (`WORK_DIR`).
     pub work_dir: PathBuf,
+    /// OCR of scanned pages (`OCR_ENABLED`, `TESSERACT_PATH`, `PDFTOPPM_PATH`,
+    /// `OCR_LANGUAGES`, `OCR_DPI`, `OCR_TIMEOUT_SECONDS`); `None` when off.
+    pub ocr: Option<crate::extract::ocr::OcrConfig>,
 }
 
 /// The leader's periodic duties.
@@ -244,8 +247,83 @@ impl PipelineConfig {
             work_dir: vars
                 .get("WORK_DIR")
                 .map_or_else(std::env::temp_dir, PathBuf::from),
+            ocr: ocr_config(vars)?,
         })
     }
+}
+
+/// OCR's settings, checked against this machine: Tesseract and pdftoppm found,
+/// and data installed for every default language.
+fn ocr_config(vars: &Vars) -> Result<Option<crate::extract::ocr::OcrConfig>, ConfigError> {
+    if !vars.flag_or("OCR_ENABLED", true)? {
+        return Ok(None);
+    }
+    let program = |var: &'static str, default: &str, package: &str| {
+        let name = vars.get(var).unwrap_or(default);
+        find_program(name).ok_or_else(|| {
+            ConfigError::new(
+                var,
+                format!("{name:?} not found (install {package}, or set OCR_ENABLED=false)"),
+            )
+        })
+    };
+    let tesseract = program("TESSERACT_PATH", "tesseract", "tesseract-ocr")?;
+    let pdftoppm = program("PDFTOPPM_PATH", "pdftoppm", "poppler-utils")?;
+    let installed = tesseract_languages(&tesseract).map_err(|e| {
+        ConfigError::new(
+            "TESSERACT_PATH",
+            format!("{} does not list its languages: {e}", tesseract.display()),
+        )
+    })?;
+    let mut languages = Vec::new();
+    for code in vars.list("OCR_LANGUAGES") {
+        let Some(tesseract_code) = shared_domain::domain::ocr_language(&code) else {
+            return Err(ConfigError::new(
+                "OCR_LANGUAGES",
+                format!("{code:?} is not a language OCR reads (ISO 639 codes such as en, fr, de)"),
+            ));
+        };
+        languages.push(tesseract_code.to_owned());
+    }
+    if languages.is_empty() {
+        languages.push("eng".to_owned());
+    }
+    if let Some(missing) = languages.iter().find(|l| !installed.contains(l)) {
+        return Err(ConfigError::new(
+            "OCR_LANGUAGES",
+            format!(
+                "Tesseract has no data for {missing:?} here (install tesseract-ocr-{}); it has {}",
+                missing.replace('_', "-"),
+                installed.join(", ")
+            ),
+        ));
+    }
+    Ok(Some(crate::extract::ocr::OcrConfig {
+        tesseract,
+        pdftoppm,
+        languages,
+        installed,
+        dpi: u32::try_from(bounded(vars, "OCR_DPI", 300, 70..=600)?).unwrap_or(300),
+        timeout: vars.seconds_or("OCR_TIMEOUT_SECONDS", 3600, 1..=86_400)?,
+    }))
+}
+
+/// The languages `tesseract --list-langs` reports (its first line is a header).
+fn tesseract_languages(tesseract: &std::path::Path) -> std::io::Result<Vec<String>> {
+    let out = std::process::Command::new(tesseract)
+        .arg("--list-langs")
+        .stdin(std::process::Stdio::null())
+        .output()?;
+    if !out.status.success() {
+        return Err(std::io::Error::other(format!("exit status {}", out.status)));
+    }
+    Ok(String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .skip(1)
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .map(str::to_owned)
+        .collect())
 }
 
 /// `name` as given when it has a slash, else the first match on `PATH`.

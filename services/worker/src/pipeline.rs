@@ -128,7 +128,7 @@ impl Pipeline {
             progress.done.store(done, Ordering::Relaxed);
         };
         let read = match format {
-            BookFormat::Pdf => self.read_pdf(&file, &report).await?,
+            BookFormat::Pdf => self.read_pdf(&file, &report, &book).await?,
             BookFormat::Epub => self.read_epub(&file, &report).await?,
         };
         drop(dir);
@@ -151,6 +151,7 @@ impl Pipeline {
                     .iter()
                     .map(|s| i32::try_from(*s).unwrap_or(i32::MAX))
                     .collect(),
+                ocr: c.ocr,
             })
             .collect();
 
@@ -173,9 +174,10 @@ impl Pipeline {
         &self,
         pdf: &std::path::Path,
         report: OnProgress<'_>,
+        book: &Book,
     ) -> Result<Read, PipelineError> {
         let started = Instant::now();
-        let extracted = match self.extractor.extract(pdf, report).await {
+        let mut extracted = match self.extractor.extract(pdf, report).await {
             Ok(doc) => doc,
             Err(Failure::Book(e)) => return Err(PipelineError::Permanent(e)),
             Err(e @ Failure::Spawn(_)) => return Err(transient("extracting", e)),
@@ -184,6 +186,16 @@ impl Pipeline {
         metrics::histogram!("pipeline_stage_seconds", "stage" => "extract")
             .record(started.elapsed().as_secs_f64());
         metrics::counter!("pipeline_pages_total").increment(pages as u64);
+
+        let started = Instant::now();
+        let scanned = self
+            .ocr_scanned_pages(pdf, &mut extracted, book, report)
+            .await?;
+        if scanned.tried > 0 {
+            metrics::histogram!("pipeline_stage_seconds", "stage" => "ocr")
+                .record(started.elapsed().as_secs_f64());
+            metrics::counter!("pipeline_ocr_pages_total").increment(u64::from(scanned.tried));
+        }
 
         let started = Instant::now();
         let sizes = self.config.text;
@@ -203,6 +215,20 @@ impl Pipeline {
         .map_err(|e| transient("chunking", e))?;
         metrics::histogram!("pipeline_stage_seconds", "stage" => "chunk")
             .record(started.elapsed().as_secs_f64());
+        // OCR read the scans, and still there is (mostly) nothing a voice can say.
+        if scanned.tried > 0 && (text.is_empty() || mostly_without_text(text_pages, pages)) {
+            return Err(PipelineError::Permanent(ExtractError {
+                code: BookErrorCode::OcrUnreadable,
+                message: format!(
+                    "OCR read {} scanned page(s) of {pages} and found {} of them holding words \
+                     ({} words of {} marks in all); only {text_pages} page(s) have text",
+                    scanned.tried,
+                    scanned.used.len(),
+                    scanned.words,
+                    scanned.tokens
+                ),
+            }));
+        }
         if text.is_empty() && failed_pages > 0 {
             return Err(PipelineError::Permanent(ExtractError {
                 code: BookErrorCode::ExtractionFailed,
@@ -230,12 +256,76 @@ impl Pipeline {
                 ),
             }));
         }
+        let text = text
+            .into_iter()
+            .map(|mut c| {
+                c.ocr = scanned
+                    .used
+                    .iter()
+                    .any(|p| (c.page_start..=c.page_end).contains(p));
+                c
+            })
+            .collect::<Vec<_>>();
+        let engine = if scanned.used.is_empty() {
+            engine
+        } else {
+            format!("{engine}+tesseract")
+        };
         Ok(Read {
             text,
             language: language.map(str::to_owned),
             pages,
             engine,
         })
+    }
+
+    /// OCR for the pages without usable text (none, a stray line, or garbage):
+    /// each page whose OCR'd text is mostly words and says more than its text
+    /// layer takes the OCR'd text (its layout dropped).
+    async fn ocr_scanned_pages(
+        &self,
+        pdf: &std::path::Path,
+        extracted: &mut crate::extract::Extracted,
+        book: &Book,
+        report: OnProgress<'_>,
+    ) -> Result<Scanned, PipelineError> {
+        let mut scanned = Scanned::default();
+        if self.extractor.ocr.is_none() {
+            return Ok(scanned);
+        }
+        let wanted: Vec<u32> = extracted
+            .pages
+            .iter()
+            .enumerate()
+            .filter(|(_, text)| needs_ocr(text))
+            .map(|(i, _)| u32::try_from(i + 1).unwrap_or(u32::MAX))
+            .collect();
+        if wanted.is_empty() {
+            return Ok(scanned);
+        }
+        let languages = book.ocr_languages.clone().unwrap_or_default();
+        let read = match self.extractor.ocr(pdf, &wanted, &languages, report).await {
+            Ok(read) => read,
+            Err(Failure::Book(e)) => return Err(PipelineError::Permanent(e)),
+            Err(e @ Failure::Spawn(_)) => return Err(transient("OCR", e)),
+        };
+        scanned.tried = u32::try_from(wanted.len()).unwrap_or(u32::MAX);
+        for (page, text) in read {
+            let Some(text) = text else { continue };
+            let (words, tokens) = crate::extract::ocr::word_share(&text);
+            scanned.words += words;
+            scanned.tokens += tokens;
+            let index = usize::try_from(page).unwrap_or(usize::MAX) - 1;
+            let (layer_words, _) = crate::extract::ocr::word_share(&extracted.pages[index]);
+            if words > layer_words && words * 2 >= tokens {
+                extracted.pages[index] = text;
+                if let Some(layout) = extracted.layouts.get_mut(index) {
+                    *layout = None;
+                }
+                scanned.used.push(page);
+            }
+        }
+        Ok(scanned)
     }
 
     /// An EPUB's chunks: its spine documents' paragraphs (each document a
@@ -325,6 +415,25 @@ impl Pipeline {
         tx.commit().await.map_err(|e| db_err(e.into()))?;
         Ok(())
     }
+}
+
+/// What OCR did for a book.
+#[derive(Debug, Default)]
+struct Scanned {
+    /// Pages OCR read.
+    tried: u32,
+    /// Pages that took their text from OCR.
+    used: Vec<u32>,
+    /// Words, and marks of any kind, in all the OCR'd text.
+    words: usize,
+    tokens: usize,
+}
+
+/// A page worth OCR: no text layer, a stray line or two (a scan's page number),
+/// or text the quality checks judge garbage.
+fn needs_ocr(text: &str) -> bool {
+    let quality = crate::extract::Quality::of(text);
+    quality.letters < 20 || quality.bad * 50 > quality.letters
 }
 
 /// A book's chunks and what the book records beside them.

@@ -25,13 +25,16 @@ pub struct Book {
     pub text_engine: Option<String>,
     /// BCP 47 primary tag of the book's language, detected from its text.
     pub language: Option<String>,
+    /// Tesseract codes of the languages the upload asked OCR to read (none: the
+    /// worker's `OCR_LANGUAGES`).
+    pub ocr_languages: Option<Vec<String>>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     pub ready_at: Option<DateTime<Utc>>,
 }
 
 pub(crate) const COLUMNS: &str = "id, household_id, title, storage_path, content_sha256, byte_size, status, error_code, \
-     error_message, page_count, chunk_count, text_engine, language, created_at, updated_at, ready_at";
+     error_message, page_count, chunk_count, text_engine, language, ocr_languages, created_at, updated_at, ready_at";
 
 impl Book {
     pub(crate) fn from_row(row: &Row) -> Result<Self, DbError> {
@@ -52,6 +55,7 @@ impl Book {
             chunk_count: row.try_get("chunk_count")?,
             text_engine: row.try_get("text_engine")?,
             language: row.try_get("language")?,
+            ocr_languages: row.try_get("ocr_languages")?,
             created_at: row.try_get("created_at")?,
             updated_at: row.try_get("updated_at")?,
             ready_at: row.try_get("ready_at")?,
@@ -68,6 +72,8 @@ pub struct NewBook {
     pub storage_path: String,
     pub content_sha256: String,
     pub byte_size: i64,
+    /// Tesseract codes for OCR, when the upload names languages.
+    pub ocr_languages: Option<Vec<String>>,
 }
 
 /// The outcome of [`insert_with_job`].
@@ -92,10 +98,10 @@ pub async fn insert_with_job(
     let inserted = tx
         .query_opt(
             &format!(
-                "INSERT INTO books (id, household_id, title, storage_path, content_sha256, byte_size) VALUES ($1, $2, $3, $4, $5, $6) \
+                "INSERT INTO books (id, household_id, title, storage_path, content_sha256, byte_size, ocr_languages) VALUES ($1, $2, $3, $4, $5, $6, $7) \
                  ON CONFLICT (household_id, content_sha256) DO NOTHING RETURNING {COLUMNS}"
             ),
-            &[&new.id.0, &new.household_id.0, &new.title, &new.storage_path, &new.content_sha256, &new.byte_size],
+            &[&new.id.0, &new.household_id.0, &new.title, &new.storage_path, &new.content_sha256, &new.byte_size, &new.ocr_languages],
         )
         .await?;
     let outcome = match inserted {

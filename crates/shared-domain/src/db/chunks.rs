@@ -17,10 +17,12 @@ pub struct Chunk {
     pub kind: ChunkKind,
     /// Character offsets where the chunk's sentences start; the first is 0.
     pub sentence_starts: Vec<i32>,
+    /// Its text came from OCR (a scanned page), not the file's text layer.
+    pub ocr: bool,
 }
 
 const COLUMNS: &str =
-    "ordinal, text, char_count, page_start, page_end, chapter, kind, sentence_starts";
+    "ordinal, text, char_count, page_start, page_end, chapter, kind, sentence_starts, ocr";
 
 impl Chunk {
     fn from_row(row: &Row) -> Result<Self, DbError> {
@@ -36,6 +38,7 @@ impl Chunk {
                 .parse()
                 .map_err(|e: crate::domain::UnknownVariant| DbError::Corrupt(e.to_string()))?,
             sentence_starts: row.try_get("sentence_starts")?,
+            ocr: row.try_get("ocr")?,
         })
     }
 
@@ -127,6 +130,8 @@ pub struct NewChunk {
     pub kind: ChunkKind,
     /// Character offsets where its sentences start; the first is 0.
     pub sentence_starts: Vec<i32>,
+    /// Its text came from OCR.
+    pub ocr: bool,
 }
 
 /// Replace the book's chunks with `chunks` (ordinals 0..n), by binary COPY.
@@ -144,7 +149,7 @@ pub async fn replace(
     let sink = tx
         .copy_in(
             "COPY book_chunks (book_id, ordinal, text, char_count, page_start, page_end, \
-             chapter, kind, sentence_starts) FROM STDIN BINARY",
+             chapter, kind, sentence_starts, ocr) FROM STDIN BINARY",
         )
         .await?;
     let writer = BinaryCopyInWriter::new(
@@ -159,6 +164,7 @@ pub async fn replace(
             Type::TEXT,
             Type::TEXT,
             Type::INT4_ARRAY,
+            Type::BOOL,
         ],
     );
     futures::pin_mut!(writer);
@@ -179,6 +185,7 @@ pub async fn replace(
                 &chunk.chapter,
                 &chunk.kind.as_str(),
                 &chunk.sentence_starts,
+                &chunk.ocr,
             ])
             .await?;
     }

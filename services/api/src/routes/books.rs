@@ -99,6 +99,8 @@ pub struct ChunkResponse {
     /// in order: hand a voice one sentence at a time.
     #[schema(value_type = Vec<Vec<i32>>, example = json!([[0, 57], [58, 140]]))]
     pub sentences: Vec<[i32; 2]>,
+    /// The text was read from a scanned page by OCR, not from the file's text.
+    pub ocr: bool,
 }
 
 impl From<Chunk> for ChunkResponse {
@@ -113,6 +115,7 @@ impl From<Chunk> for ChunkResponse {
             chapter: c.chapter,
             kind: c.kind,
             sentences,
+            ocr: c.ocr,
         }
     }
 }

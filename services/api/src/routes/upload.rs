@@ -66,6 +66,10 @@ pub struct UploadForm {
     file: String,
     /// Defaults to the file name without its extension.
     title: Option<String>,
+    /// For a scanned book, the languages OCR reads: ISO 639 codes, one or several
+    /// (`en`, `fr,de`, `fra`, `zh-Hans`). Default: the worker's `OCR_LANGUAGES`.
+    /// A language OCR does not read is refused (400).
+    language: Option<String>,
 }
 
 /// Upload a book (PDF or EPUB).
@@ -112,6 +116,7 @@ pub async fn upload(
     let Received {
         household,
         title,
+        ocr_languages,
         file,
     } = received;
     let Some(file) = file else {
@@ -127,10 +132,12 @@ pub async fn upload(
     // From here the object exists: finish in a task of its own so that a client
     // hanging up cannot leave an object without rows (or rows without an object).
     let state = state.into_inner();
-    tokio::spawn(async move { commit(&state, book_id, household, title, file).await })
-        .await
-        .map_err(ApiError::internal)?
-        .map(|r| HttpResponse::Ok().json(r))
+    tokio::spawn(
+        async move { commit(&state, book_id, household, title, ocr_languages, file).await },
+    )
+    .await
+    .map_err(ApiError::internal)?
+    .map(|r| HttpResponse::Ok().json(r))
 }
 
 /// What the form has delivered so far.
@@ -138,6 +145,7 @@ pub async fn upload(
 struct Received {
     household: Option<HouseholdId>,
     title: Option<String>,
+    ocr_languages: Option<Vec<String>>,
     file: Option<StoredFile>,
 }
 
@@ -192,6 +200,12 @@ async fn receive_form(
                 }
                 received.title = Some(validate_title(&read_text(field, "title").await?)?);
             }
+            "language" => {
+                if received.ocr_languages.is_some() {
+                    return Err(repeated("language"));
+                }
+                received.ocr_languages = Some(ocr_languages(&read_text(field, "language").await?)?);
+            }
             "file" => {
                 if received.file.is_some() {
                     return Err(repeated("file"));
@@ -205,7 +219,7 @@ async fn receive_form(
             "" => return Err(ApiError::bad_request("a form field has no name")),
             other => {
                 return Err(ApiError::bad_request(format!(
-                    "unknown field `{}`; expected household_id, file and optionally title",
+                    "unknown field `{}`; expected household_id, file and optionally title and language",
                     truncate(other, 64)
                 )));
             }
@@ -310,9 +324,11 @@ async fn commit(
     book_id: BookId,
     household: HouseholdId,
     title: String,
+    ocr_languages: Option<Vec<String>>,
     file: StoredFile,
 ) -> Result<UploadResponse, ApiError> {
     let new = NewBook {
+        ocr_languages,
         id: book_id,
         household_id: household,
         title,
@@ -399,6 +415,38 @@ fn validate_title(raw: &str) -> Result<String, ApiError> {
         )));
     }
     Ok(title)
+}
+
+/// The `language` field: ISO 639 codes separated by commas, spaces or "+", each
+/// one OCR reads; Tesseract's codes, in order, without repeats.
+fn ocr_languages(raw: &str) -> Result<Vec<String>, ApiError> {
+    let mut out: Vec<String> = Vec::new();
+    for code in raw
+        .split([',', ' ', '+', ';'])
+        .map(str::trim)
+        .filter(|c| !c.is_empty())
+    {
+        let Some(tesseract) = shared_domain::domain::ocr_language(code) else {
+            let known: Vec<&str> = shared_domain::domain::OCR_LANGUAGES
+                .iter()
+                .map(|(iso, _, _)| *iso)
+                .collect();
+            return Err(ApiError::bad_request(format!(
+                "field `language`: {:?} is not a language OCR reads here (it reads {})",
+                truncate(code, 32),
+                known.join(", ")
+            )));
+        };
+        if !out.iter().any(|l| l == tesseract) {
+            out.push(tesseract.to_owned());
+        }
+    }
+    if out.is_empty() {
+        return Err(ApiError::bad_request(
+            "field `language` is empty; give ISO 639 codes such as `en` or `fr,de`",
+        ));
+    }
+    Ok(out)
 }
 
 /// The file name without directories or extension, or "Untitled".
@@ -499,6 +547,15 @@ fn truncate(s: &str, max: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn languages_are_iso_codes_ocr_reads() {
+        assert_eq!(ocr_languages("en").unwrap(), ["eng"]);
+        assert_eq!(ocr_languages("fr, de+fra").unwrap(), ["fra", "deu"]);
+        assert_eq!(ocr_languages("zh-Hans").unwrap(), ["chi_sim"]);
+        assert!(ocr_languages("tlh").is_err());
+        assert!(ocr_languages(" , ").is_err());
+    }
 
     #[test]
     fn titles_come_from_file_names() {

@@ -14,6 +14,7 @@
 pub mod child;
 pub mod epub;
 mod layout;
+pub mod ocr;
 mod outline;
 
 use std::path::{Path, PathBuf};
@@ -47,6 +48,8 @@ pub struct Extractor {
     pub max_pages: u32,
     /// Most bytes of text accepted from one book.
     pub max_text_bytes: u64,
+    /// OCR of scanned pages, when on.
+    pub ocr: Option<ocr::OcrConfig>,
 }
 
 /// A book's text, page by page.
@@ -119,6 +122,7 @@ impl Extractor {
             timeout: config.timeout,
             max_pages: config.max_pages,
             max_text_bytes: 512 * 1024 * 1024,
+            ocr: config.ocr.clone(),
         }
     }
 

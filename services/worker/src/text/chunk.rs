@@ -43,6 +43,8 @@ pub struct TextChunk {
     pub kind: ChunkKind,
     /// Character offsets where each sentence starts; the first is 0.
     pub sentence_starts: Vec<u32>,
+    /// Its text came from OCR (set by the pipeline, which knows the pages).
+    pub ocr: bool,
 }
 
 /// A paragraph with the chapter it belongs to.
@@ -100,6 +102,7 @@ impl Builder {
                     chapter: chapter.map(str::to_owned),
                     kind: para.kind,
                     sentence_starts: vec![0],
+                    ocr: false,
                 });
             }
         }

@@ -8,6 +8,7 @@ mod epub;
 mod extraction;
 mod helpers;
 mod lifecycle;
+mod ocr;
 mod queue;
 mod retention;
 mod text;

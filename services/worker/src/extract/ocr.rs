@@ -1,0 +1,190 @@
+//! OCR for the pages of a PDF that have no usable text layer: a scan, or a page
+//! whose text the quality checks judge garbage. Each page is rendered by poppler's
+//! `pdftoppm` (grey, `OCR_DPI`) and read by Tesseract 5, both as subprocesses under
+//! `worker limit` (the extraction memory and CPU limits), pages in parallel across
+//! the worker's extraction slots, all under `OCR_TIMEOUT_SECONDS`. Tesseract runs
+//! with orientation and script detection (`--psm 1`), so a page scanned at 90° or
+//! 180° is read the right way up, and single-threaded (`OMP_THREAD_LIMIT=1`): the
+//! parallelism is across pages. A page Tesseract cannot read is left empty; the
+//! book as a whole is judged by the pipeline (`ocr_unreadable`).
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::{Duration, Instant};
+
+use futures::{StreamExt, TryStreamExt};
+use shared_domain::BookErrorCode;
+
+use super::{ExtractError, Extractor, Failure, OnProgress, spawn, wait_with_output};
+
+/// How OCR runs (`OCR_*`); `None` in the extractor when OCR is off.
+#[derive(Debug, Clone)]
+pub struct OcrConfig {
+    pub tesseract: PathBuf,
+    pub pdftoppm: PathBuf,
+    /// Tesseract language codes read when the upload names none (`OCR_LANGUAGES`).
+    pub languages: Vec<String>,
+    /// Tesseract language codes this machine has data for.
+    pub installed: Vec<String>,
+    pub dpi: u32,
+    /// The whole book's OCR (`OCR_TIMEOUT_SECONDS`).
+    pub timeout: Duration,
+}
+
+/// Most text accepted from one page.
+const PAGE_TEXT_BYTES: u64 = 4 * 1024 * 1024;
+
+impl Extractor {
+    /// OCR `pages` (1-based) of `pdf` in `languages` (Tesseract codes; the
+    /// configured default when empty): each page's text, or `None` where OCR
+    /// could not read it. Progress counts pages done of `pages`.
+    pub async fn ocr(
+        &self,
+        pdf: &Path,
+        pages: &[u32],
+        languages: &[String],
+        progress: OnProgress<'_>,
+    ) -> Result<Vec<(u32, Option<String>)>, Failure> {
+        let Some(ocr) = &self.ocr else {
+            return Ok(Vec::new());
+        };
+        let languages = if languages.is_empty() {
+            &ocr.languages
+        } else {
+            languages
+        };
+        if let Some(missing) = languages.iter().find(|l| !ocr.installed.contains(l)) {
+            return Err(ExtractError::new(
+                BookErrorCode::OcrLanguageUnavailable,
+                format!(
+                    "this worker has no OCR data for the language {missing:?} (it has {})",
+                    ocr.installed.join(", ")
+                ),
+            )
+            .into());
+        }
+        let languages = languages.join("+");
+        let work = pdf.parent().unwrap_or_else(|| Path::new("."));
+        let total = u32::try_from(pages.len()).unwrap_or(u32::MAX);
+        let done = AtomicU32::new(0);
+        progress(0, total);
+        let deadline = Instant::now() + ocr.timeout;
+        let read = futures::stream::iter(pages.iter().copied())
+            .map(|page| {
+                let (languages, done) = (&languages, &done);
+                async move {
+                    let _permit = self.permit().await?;
+                    let text = tokio::time::timeout_at(
+                        deadline.into(),
+                        self.ocr_page(ocr, pdf, page, languages, work),
+                    )
+                    .await
+                    .map_err(|_| {
+                        Failure::Book(ExtractError::new(
+                            BookErrorCode::ExtractionTimeout,
+                            format!(
+                                "reading the scanned pages took longer than {} s",
+                                ocr.timeout.as_secs()
+                            ),
+                        ))
+                    })??;
+                    progress(done.fetch_add(1, Ordering::Relaxed) + 1, total);
+                    Ok::<_, Failure>((page, text))
+                }
+            })
+            .buffer_unordered(usize::try_from(self.shards.max(1)).unwrap_or(1))
+            .try_collect::<Vec<_>>()
+            .await?;
+        let mut read = read;
+        read.sort_by_key(|(page, _)| *page);
+        Ok(read)
+    }
+
+    /// Render one page and read it; `None` when either step fails on it.
+    async fn ocr_page(
+        &self,
+        ocr: &OcrConfig,
+        pdf: &Path,
+        page: u32,
+        languages: &str,
+        work: &Path,
+    ) -> Result<Option<String>, Failure> {
+        let base = work.join(format!("ocr-{page}"));
+        let image = base.with_extension("pgm");
+        let mut render = self.child("limit");
+        render
+            .arg("--")
+            .arg(&ocr.pdftoppm)
+            .args(["-r", &ocr.dpi.to_string(), "-gray", "-singlefile"])
+            .args(["-f", &page.to_string(), "-l", &page.to_string()])
+            .arg(pdf)
+            .arg(&base);
+        let (status, _, stderr) =
+            wait_with_output(spawn(render)?, 1024, |_, _: &mut ()| {}).await?;
+        if !status.success() {
+            tracing::info!(page, stderr = %stderr.trim(), "pdftoppm could not render a page for OCR");
+            let _ = tokio::fs::remove_file(&image).await;
+            return Ok(None);
+        }
+        let mut read = self.child("limit");
+        read.arg("--")
+            .arg(&ocr.tesseract)
+            .arg(&image)
+            .arg("-")
+            .args(["-l", languages, "--psm", "1"])
+            .env("OMP_THREAD_LIMIT", "1");
+        let result = wait_with_output(spawn(read)?, PAGE_TEXT_BYTES, |line, text: &mut String| {
+            text.push_str(line);
+            text.push('\n');
+        })
+        .await;
+        let _ = tokio::fs::remove_file(&image).await;
+        let (status, (text, _), stderr) = result?;
+        if !status.success() {
+            tracing::info!(page, stderr = %stderr.trim(), "tesseract could not read a page");
+            return Ok(None);
+        }
+        Ok(Some(text))
+    }
+}
+
+/// The share of a text's tokens that are words: letters only (apostrophes and
+/// inner hyphens allowed), two or more of them, or a single CJK character. OCR of
+/// a page that holds no writing (a photograph, noise) is mostly not words.
+pub fn word_share(text: &str) -> (usize, usize) {
+    let mut words = 0;
+    let mut tokens = 0;
+    for token in text.split_whitespace() {
+        let token = token.trim_matches(|c: char| !c.is_alphanumeric());
+        if token.is_empty() {
+            continue;
+        }
+        tokens += 1;
+        let letters = token.chars().filter(|c| c.is_alphabetic()).count();
+        let wordlike = token
+            .chars()
+            .all(|c| c.is_alphabetic() || matches!(c, '\'' | '’' | '-'));
+        let cjk = token.chars().any(|c| {
+            matches!(c, '\u{3040}'..='\u{30FF}' | '\u{4E00}'..='\u{9FFF}' | '\u{AC00}'..='\u{D7AF}')
+        });
+        if wordlike && (letters >= 2 || cjk) {
+            words += 1;
+        }
+    }
+    (words, tokens)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn words_are_told_from_noise() {
+        assert_eq!(
+            word_share("WELL, I got a good going-over in the morning."),
+            (7, 9)
+        );
+        assert_eq!(word_share("~ ,. |l1 %; ¢ ii i ' 3"), (1, 4));
+        assert_eq!(word_share("说明 文档"), (2, 2));
+    }
+}
