@@ -82,6 +82,7 @@ fn main() -> anyhow::Result<()> {
                         .collect()
                 })
                 .unwrap_or_default(),
+            ocrmypdf: flags.get("ocrmypdf").map(Into::into),
         })),
         "listening" => runtime.block_on(listening::run(listening::Options {
             corpus: flag("corpus")?.into(),

@@ -106,11 +106,13 @@ pub const OCR_LANGUAGES: [(&str, &[&str], &str); 10] = [
 /// Tesseract's code for an ISO 639 language code ("en", "eng", "fre", "zh-Hans"),
 /// if OCR reads that language.
 pub fn ocr_language(code: &str) -> Option<&'static str> {
-    let code = code.trim().to_ascii_lowercase().replace('_', "-");
+    let code = code.trim().to_ascii_lowercase();
+    let alternative = code.replace(['_', '-'], "");
+    let same = |name: &str| name == code || name.replace(['_', '-'], "") == alternative;
     OCR_LANGUAGES
         .iter()
         .find(|(iso1, others, tesseract)| {
-            *iso1 == code || others.contains(&code.as_str()) || *tesseract == code
+            same(iso1) || others.iter().any(|o| same(o)) || same(tesseract)
         })
         .map(|(_, _, tesseract)| *tesseract)
 }

@@ -317,7 +317,9 @@ impl Pipeline {
             scanned.tokens += tokens;
             let index = usize::try_from(page).unwrap_or(usize::MAX) - 1;
             let (layer_words, _) = crate::extract::ocr::word_share(&extracted.pages[index]);
-            if words > layer_words && words * 2 >= tokens {
+            // A page of writing says a few words at least; two letters read
+            // off a drawing ("ua") are not a page of the book.
+            if words >= 3 && words > layer_words && words * 2 >= tokens {
                 extracted.pages[index] = text;
                 if let Some(layout) = extracted.layouts.get_mut(index) {
                     *layout = None;
