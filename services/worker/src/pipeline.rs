@@ -215,20 +215,6 @@ impl Pipeline {
         .map_err(|e| transient("chunking", e))?;
         metrics::histogram!("pipeline_stage_seconds", "stage" => "chunk")
             .record(started.elapsed().as_secs_f64());
-        // OCR read the scans, and still there is (mostly) nothing a voice can say.
-        if scanned.tried > 0 && (text.is_empty() || mostly_without_text(text_pages, pages)) {
-            return Err(PipelineError::Permanent(ExtractError {
-                code: BookErrorCode::OcrUnreadable,
-                message: format!(
-                    "OCR read {} scanned page(s) of {pages} and found {} of them holding words \
-                     ({} words of {} marks in all); only {text_pages} page(s) have text",
-                    scanned.tried,
-                    scanned.used.len(),
-                    scanned.words,
-                    scanned.tokens
-                ),
-            }));
-        }
         if text.is_empty() && failed_pages > 0 {
             return Err(PipelineError::Permanent(ExtractError {
                 code: BookErrorCode::ExtractionFailed,
@@ -237,11 +223,25 @@ impl Pipeline {
                 ),
             }));
         }
+        // OCR read the scans, and still there is (mostly) nothing a voice can say.
+        if scanned.tried > 0 && (text.is_empty() || mostly_without_text(text_pages, pages)) {
+            return Err(PipelineError::Permanent(ExtractError {
+                code: BookErrorCode::OcrUnreadable,
+                message: format!(
+                    "OCR read the {} page(s) of {pages} without usable text and found words on {} \
+                     of them ({} words among {} marks): too little for a voice to read",
+                    scanned.tried,
+                    scanned.used.len(),
+                    scanned.words,
+                    scanned.tokens
+                ),
+            }));
+        }
         if text.is_empty() {
             return Err(PipelineError::Permanent(ExtractError {
                 code: BookErrorCode::NoTextLayer,
                 message: format!(
-                    "none of the {pages} page(s) has a text layer (scanned pages need OCR before upload)"
+                    "none of the {pages} page(s) has a text layer, and OCR is switched off on this worker"
                 ),
             }));
         }
@@ -252,7 +252,7 @@ impl Pipeline {
                 code: BookErrorCode::NoTextLayer,
                 message: format!(
                     "only {text_pages} of the {pages} page(s) have a text layer; the rest look \
-                     scanned (they need OCR before upload)"
+                     scanned, and OCR is switched off on this worker"
                 ),
             }));
         }
