@@ -65,6 +65,10 @@ pub async fn run(opts: Options) -> anyhow::Result<()> {
         .chain(opts.extra.iter().cloned())
         .collect();
     let (cores, config, extractor) = extractor(&opts.worker_bin)?;
+    // PARTS=pdf,epub,ocr (any of them) measures only those.
+    let parts = std::env::var("PARTS").unwrap_or_else(|_| "pdf,epub,ocr".to_owned());
+    let part = |name: &str| parts.split(',').any(|p| p.trim() == name);
+    let long = if part("pdf") { long } else { Vec::new() };
     println!(
         "{:<30} {:>6} {:>13} {:>13} {:>7} {:>22} {:>14}",
         "file", "pages", "pdftotext p/s", "ours p/s", "ratio", "engine", "upload→ready s"
@@ -126,8 +130,13 @@ pub async fn run(opts: Options) -> anyhow::Result<()> {
         "(median of {RUNS} runs; ours = {} extraction processes per book on {cores} cores, incl. normalize + chunk)",
         config.parallelism
     );
-    epubs(&opts, &config, &extractor).await?;
-    ocr(&opts, cores, &extractor).await
+    if part("epub") {
+        epubs(&opts, &config, &extractor).await?;
+    }
+    if part("ocr") {
+        ocr(&opts, cores, &extractor).await?;
+    }
+    Ok(())
 }
 
 /// OCR: pages/s of ours (pdftoppm + Tesseract children, pages in parallel)

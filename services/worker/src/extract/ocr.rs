@@ -5,8 +5,10 @@
 //! the worker's extraction slots, all under `OCR_TIMEOUT_SECONDS`. Tesseract runs
 //! with orientation and script detection (`--psm 1`), so a page scanned at 90° or
 //! 180° is read the right way up, and single-threaded (`OMP_THREAD_LIMIT=1`): the
-//! parallelism is across pages. A page Tesseract cannot read is left empty; the
-//! book as a whole is judged by the pipeline (`ocr_unreadable`).
+//! parallelism is across pages. Words Tesseract itself is unsure of (confidence
+//! under 50: what it "reads" off a chart or a photograph) are left out. A page
+//! Tesseract cannot read is left empty; the book as a whole is judged by the
+//! pipeline (`ocr_unreadable`).
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -131,7 +133,7 @@ impl Extractor {
             .arg(&ocr.tesseract)
             .arg(&image)
             .arg("-")
-            .args(["-l", languages, "--psm", "1"])
+            .args(["-l", languages, "--psm", "1", "tsv"])
             .env("OMP_THREAD_LIMIT", "1");
         let result = wait_with_output(spawn(read)?, PAGE_TEXT_BYTES, |line, text: &mut String| {
             text.push_str(line);
@@ -144,8 +146,55 @@ impl Extractor {
             tracing::info!(page, stderr = %stderr.trim(), "tesseract could not read a page");
             return Ok(None);
         }
-        Ok(Some(text))
+        Ok(Some(text_of_tsv(&text)))
     }
+}
+
+/// Words Tesseract is less sure of than this (0–100) are left out: on a chart
+/// or a photograph it "reads" shapes at 0–50, on printed text words score
+/// higher.
+const MIN_CONFIDENCE: f64 = 50.;
+
+/// Tesseract's TSV (one row per block, paragraph, line and word) as text: words
+/// of a line joined by spaces, lines by newlines, paragraphs by a blank line,
+/// without the words it is unsure of.
+pub fn text_of_tsv(tsv: &str) -> String {
+    let mut out = String::new();
+    let mut at: Option<(&str, &str, &str)> = None;
+    for row in tsv.lines().skip(1) {
+        let cols: Vec<&str> = row.split('\t').collect();
+        let [
+            level,
+            _page,
+            block,
+            par,
+            line,
+            _word,
+            _left,
+            _top,
+            _width,
+            _height,
+            conf,
+            text,
+        ] = cols.as_slice()
+        else {
+            continue;
+        };
+        let confident = conf.parse::<f64>().is_ok_and(|c| c >= MIN_CONFIDENCE);
+        if *level != "5" || text.trim().is_empty() || !confident {
+            continue;
+        }
+        let here = (*block, *par, *line);
+        match at {
+            Some((b, p, _)) if (b, p) != (here.0, here.1) => out.push_str("\n\n"),
+            Some((_, _, l)) if l != here.2 => out.push('\n'),
+            Some(_) => out.push(' '),
+            None => {}
+        }
+        out.push_str(text.trim());
+        at = Some(here);
+    }
+    out
 }
 
 /// The share of a text's tokens that are words: letters only (apostrophes and
@@ -177,6 +226,20 @@ pub fn word_share(text: &str) -> (usize, usize) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn tesseract_tsv_becomes_lines_and_paragraphs_without_unsure_words() {
+        let tsv = "level\tpage_num\tblock_num\tpar_num\tline_num\tword_num\tleft\ttop\twidth\theight\tconf\ttext
+1\t1\t0\t0\t0\t0\t0\t0\t100\t100\t-1\t
+5\t1\t1\t1\t1\t1\t0\t0\t9\t9\t96.1\tWELL,
+5\t1\t1\t1\t1\t2\t0\t0\t9\t9\t93.0\tI
+5\t1\t1\t1\t2\t1\t0\t0\t9\t9\t91.5\tgot
+5\t1\t1\t1\t2\t2\t0\t0\t9\t9\t20.7\t~ee
+5\t1\t2\t1\t1\t1\t0\t0\t9\t9\t88.0\tNext.
+5\t1\t3\t1\t1\t1\t0\t0\t9\t9\t12.0\tVOSS
+";
+        assert_eq!(text_of_tsv(tsv), "WELL, I\ngot\n\nNext.");
+    }
 
     #[test]
     fn words_are_told_from_noise() {
