@@ -5,8 +5,8 @@
 //! the worker's extraction slots, all under `OCR_TIMEOUT_SECONDS`. Tesseract runs
 //! with orientation and script detection (`--psm 1`), so a page scanned at 90° or
 //! 180° is read the right way up, and single-threaded (`OMP_THREAD_LIMIT=1`): the
-//! parallelism is across pages. Words Tesseract itself is unsure of (confidence
-//! under 50: what it "reads" off a chart or a photograph) are left out. A page
+//! parallelism is across pages. Lines Tesseract itself is unsure of (mean
+//! confidence under 50: what it "reads" off a chart or a photograph) are left out. A page
 //! Tesseract cannot read is left empty; the book as a whole is judged by the
 //! pipeline (`ocr_unreadable`).
 
@@ -150,17 +150,19 @@ impl Extractor {
     }
 }
 
-/// Words Tesseract is less sure of than this (0–100) are left out: on a chart
-/// or a photograph it "reads" shapes at 0–50, on printed text words score
-/// higher.
-const MIN_CONFIDENCE: f64 = 50.;
+/// Lines Tesseract is on average less sure of than this (0–100) are left out:
+/// on a chart or a photograph it "reads" shapes at 0–50 ("| VOSS mee WN a ee"),
+/// while a line of print scores higher even where one word of it is faint.
+const MIN_LINE_CONFIDENCE: f64 = 50.;
 
 /// Tesseract's TSV (one row per block, paragraph, line and word) as text: words
 /// of a line joined by spaces, lines by newlines, paragraphs by a blank line,
-/// without the words it is unsure of.
+/// without the lines it is unsure of.
 pub fn text_of_tsv(tsv: &str) -> String {
-    let mut out = String::new();
-    let mut at: Option<(&str, &str, &str)> = None;
+    /// A line of the page: (block, paragraph, line), and its words with their
+    /// confidences, in order.
+    type Line<'a> = ((&'a str, &'a str, &'a str), Vec<(f64, &'a str)>);
+    let mut lines: Vec<Line> = Vec::new();
     for row in tsv.lines().skip(1) {
         let cols: Vec<&str> = row.split('\t').collect();
         let [
@@ -180,19 +182,33 @@ pub fn text_of_tsv(tsv: &str) -> String {
         else {
             continue;
         };
-        let confident = conf.parse::<f64>().is_ok_and(|c| c >= MIN_CONFIDENCE);
-        if *level != "5" || text.trim().is_empty() || !confident {
+        let Ok(conf) = conf.parse::<f64>() else {
+            continue;
+        };
+        if *level != "5" || text.trim().is_empty() {
             continue;
         }
-        let here = (*block, *par, *line);
-        match at {
-            Some((b, p, _)) if (b, p) != (here.0, here.1) => out.push_str("\n\n"),
-            Some((_, _, l)) if l != here.2 => out.push('\n'),
-            Some(_) => out.push(' '),
+        let key = (*block, *par, *line);
+        match lines.last_mut() {
+            Some((last, words)) if *last == key => words.push((conf, text.trim())),
+            _ => lines.push((key, vec![(conf, text.trim())])),
+        }
+    }
+    let mut out = String::new();
+    let mut previous: Option<(&str, &str)> = None;
+    for ((block, par, _), words) in &lines {
+        #[allow(clippy::cast_precision_loss)]
+        let mean = words.iter().map(|(c, _)| c).sum::<f64>() / words.len() as f64;
+        if mean < MIN_LINE_CONFIDENCE {
+            continue;
+        }
+        match previous {
+            Some(p) if p != (*block, *par) => out.push_str("\n\n"),
+            Some(_) => out.push('\n'),
             None => {}
         }
-        out.push_str(text.trim());
-        at = Some(here);
+        out.push_str(&words.iter().map(|(_, w)| *w).collect::<Vec<_>>().join(" "));
+        previous = Some((*block, *par));
     }
     out
 }
@@ -234,11 +250,13 @@ mod tests {
 5\t1\t1\t1\t1\t1\t0\t0\t9\t9\t96.1\tWELL,
 5\t1\t1\t1\t1\t2\t0\t0\t9\t9\t93.0\tI
 5\t1\t1\t1\t2\t1\t0\t0\t9\t9\t91.5\tgot
-5\t1\t1\t1\t2\t2\t0\t0\t9\t9\t20.7\t~ee
+5\t1\t1\t1\t2\t2\t0\t0\t9\t9\t31.0\tI
 5\t1\t2\t1\t1\t1\t0\t0\t9\t9\t88.0\tNext.
 5\t1\t3\t1\t1\t1\t0\t0\t9\t9\t12.0\tVOSS
+5\t1\t3\t1\t1\t2\t0\t0\t9\t9\t46.7\tmee
 ";
-        assert_eq!(text_of_tsv(tsv), "WELL, I\ngot\n\nNext.");
+        // A faint "I" in a sure line stays; a line read off a drawing goes.
+        assert_eq!(text_of_tsv(tsv), "WELL, I\ngot I\n\nNext.");
     }
 
     #[test]
