@@ -359,21 +359,7 @@ async fn epubs(
             let t = Instant::now();
             let book = extractor.extract_epub(path, &|_, _| {}).await?;
             documents = book.sections.len();
-            let paragraphs = book
-                .sections
-                .into_iter()
-                .enumerate()
-                .flat_map(|(i, blocks)| {
-                    let page = u32::try_from(i + 1).unwrap_or(u32::MAX);
-                    blocks.into_iter().map(move |b| worker::text::Paragraph {
-                        text: b.text,
-                        page_start: page,
-                        page_end: page,
-                        kind: shared_domain::domain::ChunkKind::Body,
-                        heading: b.heading,
-                    })
-                })
-                .collect();
+            let paragraphs = worker::pipeline::epub_paragraphs(book.sections);
             chunks =
                 worker::text::chunk_structured(paragraphs, documents, &book.outline, config.text)
                     .chunks

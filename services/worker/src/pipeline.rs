@@ -447,7 +447,7 @@ struct Read {
 }
 
 /// Spine documents' blocks as paragraphs, each document its own "page".
-fn epub_paragraphs(sections: Vec<Vec<epub::Block>>) -> Vec<Paragraph> {
+pub fn epub_paragraphs(sections: Vec<Vec<epub::Block>>) -> Vec<Paragraph> {
     sections
         .into_iter()
         .enumerate()

@@ -21,8 +21,8 @@ fn squash(s: &str) -> String {
     s.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
-/// Upload with a `language` field; the book id.
-async fn upload_in(stack: &Stack, path: &std::path::Path, language: &str) -> String {
+/// Upload with a `language` field.
+async fn post_in(stack: &Stack, path: &std::path::Path, language: &str) -> reqwest::Response {
     let form = Form::new()
         .text("household_id", HOUSEHOLD)
         .text("language", language.to_owned())
@@ -30,14 +30,19 @@ async fn upload_in(stack: &Stack, path: &std::path::Path, language: &str) -> Str
             "file",
             Part::bytes(std::fs::read(path).expect("read")).file_name("scan.pdf"),
         );
-    let res = stack
+    stack
         .client
         .post(format!("{}/admin/books/upload", stack.api))
         .bearer_auth(ADMIN_TOKEN)
         .multipart(form)
         .send()
         .await
-        .expect("upload");
+        .expect("upload")
+}
+
+/// Upload with a `language` field; the book id.
+async fn upload_in(stack: &Stack, path: &std::path::Path, language: &str) -> String {
+    let res = post_in(stack, path, language).await;
     let status = res.status();
     let body: Value = res.json().await.expect("json");
     assert_eq!(status, 200, "{body}");
@@ -86,21 +91,7 @@ async fn with_ocr_off_a_scan_has_no_text_layer() {
 #[tokio::test]
 async fn an_upload_names_the_languages_ocr_reads() {
     let stack = Stack::new().await;
-    let form = Form::new()
-        .text("household_id", HOUSEHOLD)
-        .text("language", "tlh")
-        .part(
-            "file",
-            Part::bytes(std::fs::read(corpus("ocr_jbig2.pdf")).expect("read")).file_name("a.pdf"),
-        );
-    let res = stack
-        .client
-        .post(format!("{}/admin/books/upload", stack.api))
-        .bearer_auth(ADMIN_TOKEN)
-        .multipart(form)
-        .send()
-        .await
-        .expect("upload");
+    let res = post_in(&stack, &corpus("ocr_jbig2.pdf"), "tlh").await;
     assert_eq!(res.status(), 400);
     let body: Value = res.json().await.expect("json");
     assert!(
