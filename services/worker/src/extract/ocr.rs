@@ -113,11 +113,15 @@ impl Extractor {
     ) -> Result<Option<String>, Failure> {
         let base = work.join(format!("ocr-{page}"));
         let image = base.with_extension("pgm");
+        let dpi = match self.page_size(ocr, pdf, page).await {
+            Some((width, height)) => render_dpi(ocr.dpi, width, height),
+            None => ocr.dpi,
+        };
         let mut render = self.child("limit");
         render
             .arg("--")
             .arg(&ocr.pdftoppm)
-            .args(["-r", &ocr.dpi.to_string(), "-gray", "-singlefile"])
+            .args(["-r", &dpi.to_string(), "-gray", "-singlefile"])
             .args(["-f", &page.to_string(), "-l", &page.to_string()])
             .arg(pdf)
             .arg(&base);
@@ -148,6 +152,53 @@ impl Extractor {
         }
         Ok(Some(text_of_tsv(&text)))
     }
+}
+
+impl Extractor {
+    /// The page's size in points, from poppler's `pdfinfo` (beside `pdftoppm`).
+    async fn page_size(&self, ocr: &OcrConfig, pdf: &Path, page: u32) -> Option<(f64, f64)> {
+        let pdfinfo = ocr.pdftoppm.with_file_name("pdfinfo");
+        let mut cmd = self.child("limit");
+        cmd.arg("--")
+            .arg(pdfinfo)
+            .args(["-f", &page.to_string(), "-l", &page.to_string()])
+            .arg(pdf);
+        let child = spawn(cmd).ok()?;
+        let (status, (out, _), _) = wait_with_output(child, 64 * 1024, |line, out: &mut String| {
+            out.push_str(line);
+            out.push('\n');
+        })
+        .await
+        .ok()?;
+        if !status.success() {
+            return None;
+        }
+        // "Page    3 size: 612 x 792 pts (letter)"
+        let line = out.lines().find(|l| l.contains(" size: "))?;
+        let size = line.split(" size: ").nth(1)?;
+        let mut numbers = size.split_whitespace();
+        let width = numbers.next()?.parse().ok()?;
+        let height = numbers.nth(1)?.parse().ok()?;
+        Some((width, height))
+    }
+}
+
+/// Most pixels one page is rendered to: an A3 page at 300 dpi is 17 million; a
+/// poster or a 30-inch scan is rendered coarser rather than at 80 million, which
+/// would cost Tesseract minutes and hundreds of megabytes for no better reading.
+const MAX_RENDER_PIXELS: f64 = 40e6;
+
+/// The dpi to render a page of `width` × `height` points at: `dpi`, lowered for
+/// an oversize page so it stays within [`MAX_RENDER_PIXELS`] (never under 70).
+fn render_dpi(dpi: u32, width: f64, height: f64) -> u32 {
+    let square_inches = (width / 72.) * (height / 72.);
+    if !square_inches.is_finite() || square_inches <= 0. {
+        return dpi;
+    }
+    let fitting = (MAX_RENDER_PIXELS / square_inches).sqrt().floor();
+    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+    let fitting = fitting.clamp(70., f64::from(dpi)) as u32;
+    fitting.min(dpi)
 }
 
 /// Lines Tesseract is on average less sure of than this (0–100) are left out:
@@ -257,6 +308,16 @@ mod tests {
 ";
         // A faint "I" in a sure line stays; a line read off a drawing goes.
         assert_eq!(text_of_tsv(tsv), "WELL, I\ngot I\n\nNext.");
+    }
+
+    #[test]
+    fn oversize_pages_are_rendered_coarser() {
+        // A letter page keeps 300 dpi; a 30-inch square scan (ocr_multipage_scan.pdf
+        // page 2) drops to fit 40 million pixels.
+        assert_eq!(render_dpi(300, 612., 792.), 300);
+        assert_eq!(render_dpi(300, 2160., 2160.), 210);
+        assert_eq!(render_dpi(300, 1e6, 1e6), 70);
+        assert_eq!(render_dpi(300, 0., 792.), 300);
     }
 
     #[test]
