@@ -197,7 +197,8 @@ fn usage(message: &str) -> ExitCode {
     ExitCode::from(2)
 }
 
-fn emit(out: &mut impl Write, event: &Event) -> std::io::Result<()> {
+/// One JSON line of a child's output (`worker extract`, `worker epub`), flushed.
+pub(super) fn emit(out: &mut impl Write, event: &impl Serialize) -> std::io::Result<()> {
     serde_json::to_writer(&mut *out, event)?;
     out.write_all(b"\n")?;
     out.flush()

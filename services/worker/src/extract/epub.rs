@@ -32,6 +32,7 @@ use quick_xml::events::{BytesStart, Event as Xml};
 use serde::{Deserialize, Serialize};
 use shared_domain::BookErrorCode;
 
+use super::child::emit;
 use crate::text::OutlineEntry;
 
 /// Caps on what an EPUB may make the reader inflate.
@@ -1082,12 +1083,6 @@ pub fn epub_main(args: &[String]) -> ExitCode {
             ExitCode::from(3)
         }
     }
-}
-
-fn emit(out: &mut impl Write, event: &EpubEvent) -> std::io::Result<()> {
-    serde_json::to_writer(&mut *out, event)?;
-    out.write_all(b"\n")?;
-    out.flush()
 }
 
 /// Read the book at `path`, writing its events to `out`.

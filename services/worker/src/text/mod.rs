@@ -317,14 +317,10 @@ pub fn chunk_pages(
     outline: &[OutlineEntry],
     options: impl Into<TextOptions>,
 ) -> BookText {
-    let TextOptions {
-        sizes,
-        links,
-        notes,
-    } = options.into();
+    let options = options.into();
     let chapters = Chapters::from_outline(outline);
-    let paragraphs = normalize::normalize_book(pages, layouts, &chapters, links);
-    finish_book(paragraphs, chapters, pages.len(), sizes, notes)
+    let paragraphs = normalize::normalize_book(pages, layouts, &chapters, options.links);
+    finish_book(paragraphs, chapters, pages.len(), options)
 }
 
 /// The text stage for a structured book (an EPUB): paragraphs with their kinds
@@ -335,19 +331,9 @@ pub fn chunk_structured(
     outline: &[OutlineEntry],
     options: impl Into<TextOptions>,
 ) -> BookText {
-    let TextOptions {
-        sizes,
-        links,
-        notes,
-    } = options.into();
-    let paragraphs = normalize::structured_paragraphs(paragraphs, links);
-    finish_book(
-        paragraphs,
-        Chapters::from_outline(outline),
-        pages,
-        sizes,
-        notes,
-    )
+    let options = options.into();
+    let paragraphs = normalize::structured_paragraphs(paragraphs, options.links);
+    finish_book(paragraphs, Chapters::from_outline(outline), pages, options)
 }
 
 /// Chapters (from the headings when there is no outline), the language,
@@ -356,8 +342,7 @@ fn finish_book(
     mut paragraphs: Vec<Paragraph>,
     mut chapters: Chapters,
     pages: usize,
-    sizes: ChunkSizes,
-    notes: NoteSpeech,
+    TextOptions { sizes, notes, .. }: TextOptions,
 ) -> BookText {
     if chapters.starts.is_empty() {
         chapters = Chapters::from_headings(&paragraphs, pages);

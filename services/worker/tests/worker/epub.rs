@@ -21,6 +21,16 @@ fn of_kind<'a>(chunks: &'a [Value], kind: &str) -> Vec<&'a Value> {
     chunks.iter().filter(|c| c["kind"] == kind).collect()
 }
 
+/// The text of the chunks of one kind, joined.
+fn text_of_kind(chunks: &[Value], kind: &str) -> String {
+    text_of(
+        &of_kind(chunks, kind)
+            .into_iter()
+            .cloned()
+            .collect::<Vec<_>>(),
+    )
+}
+
 /// The chapters of the reading flow, each once, in the order they are heard.
 fn chapters_heard(chunks: &[Value]) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
@@ -60,12 +70,7 @@ async fn epub_books_end_ready_with_chapters_in_order_and_notes_apart() {
             heard.ends_with(&["The Storm".to_owned(), "The Morning After".to_owned()]),
             "{name}: {heard:?}"
         );
-        let body = text_of(
-            &of_kind(&chunks, "body")
-                .into_iter()
-                .cloned()
-                .collect::<Vec<_>>(),
-        );
+        let body = text_of_kind(&chunks, "body");
         assert!(
             body.contains(
                 "The keeper climbed the stairs as the wind rose over the bay. He had counted them"
@@ -81,27 +86,12 @@ async fn epub_books_end_ready_with_chapters_in_order_and_notes_apart() {
             "Herring gulls, mostly, and one old black-backed gull.",
         ] {
             assert!(!body.contains(note), "{name}: a note in the reading flow");
-            let notes = text_of(
-                &of_kind(&chunks, "notes")
-                    .into_iter()
-                    .cloned()
-                    .collect::<Vec<_>>(),
-            );
+            let notes = text_of_kind(&chunks, "notes");
             assert!(notes.contains(note), "{name}: {notes}");
         }
-        let code = text_of(
-            &of_kind(&chunks, "code")
-                .into_iter()
-                .cloned()
-                .collect::<Vec<_>>(),
-        );
+        let code = text_of_kind(&chunks, "code");
         assert!(code.contains("keeper --log \"calm\""), "{name}: {code}");
-        let table = text_of(
-            &of_kind(&chunks, "table")
-                .into_iter()
-                .cloned()
-                .collect::<Vec<_>>(),
-        );
+        let table = text_of_kind(&chunks, "table");
         assert!(table.contains("9 | breeze"), "{name}: {table}");
         for c in &chunks {
             let (start, end) = (c["page_start"].as_i64(), c["page_end"].as_i64());
