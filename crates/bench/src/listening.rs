@@ -217,6 +217,82 @@ fn running_heads(reference_pages: &[String]) -> Vec<String> {
     heads
 }
 
+/// Furniture by position, which the text alone cannot show when pdftotext
+/// prints a page's head in the middle of its text ("Vol: 39", "No: 3",
+/// "June 2009", each its own line among the body's): lines in the top or bottom
+/// tenth of the page (pdftotext's `-bbox-layout` coordinates) whose text,
+/// numbers masked, recurs there on two pages of a short paper or three of a
+/// longer one. Each is returned as printed.
+fn edge_furniture(path: &Path, pages: usize) -> anyhow::Result<Vec<String>> {
+    let out = std::process::Command::new("pdftotext")
+        .args(["-enc", "UTF-8", "-bbox-layout"])
+        .arg(path)
+        .arg("-")
+        .stderr(std::process::Stdio::null())
+        .output()?;
+    let xml = String::from_utf8_lossy(&out.stdout);
+    let attr = |tag: &str, name: &str| -> Option<f64> {
+        let at = tag.find(&format!(" {name}=\""))? + name.len() + 3;
+        tag[at..].split('"').next()?.parse().ok()
+    };
+    let unescape = |w: &str| {
+        w.replace("&lt;", "<")
+            .replace("&gt;", ">")
+            .replace("&quot;", "\"")
+            .replace("&apos;", "'")
+            .replace("&amp;", "&")
+    };
+    let mask = |l: &str| -> String {
+        l.split_whitespace()
+            .filter(|w| !w.chars().all(|c| c.is_ascii_digit()))
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    let mut by_mask: HashMap<String, (Vec<usize>, Vec<String>)> = HashMap::new();
+    let (mut page, mut height) = (0usize, 0f64);
+    let mut line: Option<(f64, f64, Vec<String>)> = None;
+    for tag in xml.split('<').skip(1) {
+        if tag.starts_with("page ") {
+            page += 1;
+            height = attr(tag, "height").unwrap_or(0.);
+        } else if tag.starts_with("line ") {
+            line = Some((
+                attr(tag, "yMin").unwrap_or(0.),
+                attr(tag, "yMax").unwrap_or(0.),
+                Vec::new(),
+            ));
+        } else if tag.starts_with("word ") {
+            if let (Some((_, _, words)), Some((_, text))) = (line.as_mut(), tag.split_once('>')) {
+                words.push(unescape(text));
+            }
+        } else if tag.starts_with("/line")
+            && let Some((top, bottom, words)) = line.take()
+            && height > 0.
+            && (bottom < height * 0.1 || top > height * 0.9)
+        {
+            let printed = words.join(" ");
+            let masked = mask(&printed);
+            if masked.chars().any(char::is_alphabetic) {
+                let entry = by_mask.entry(masked).or_default();
+                entry.0.push(page);
+                entry.1.push(printed);
+            }
+        }
+    }
+    let least = if pages <= 8 { 2 } else { 3 };
+    let mut heads = Vec::new();
+    for (mut on, mut printed) in by_mask.into_values() {
+        on.sort_unstable();
+        on.dedup();
+        if on.len() >= least {
+            printed.sort_unstable();
+            printed.dedup();
+            heads.extend(printed);
+        }
+    }
+    Ok(heads)
+}
+
 /// Junk in a text a listener would hear. `heads` come from the reference.
 fn junk(text: &str, heads: &[String], d: &Detectors) -> Junk {
     let mut j = Junk {
@@ -526,6 +602,7 @@ fn reference_body(pages: &[String], heads: &[String], d: &Detectors) -> String {
                 || d.leader_entry.is_match(t)
                 || heads.contains(&printed)
                 || on_pages.get(&mask(t)).is_some_and(|n| *n >= repeated)
+                || residue(t)
             {
                 continue;
             }
@@ -547,6 +624,26 @@ fn reference_body(pages: &[String], heads: &[String], d: &Detectors) -> String {
         }
     }
     out
+}
+
+/// A line of formula or table residue, not of prose: no word of four letters or
+/// more among at most eight pieces ("Pa", "X X 1 1 X", "Q212 − MW 2", "Cac",
+/// "0.680"). pdftotext prints a display formula's big operators as the letters
+/// of their font (a sum as "P" or "X") and a table's cells one per line; a
+/// line of a paragraph always holds a longer word.
+fn residue(line: &str) -> bool {
+    let pieces: Vec<&str> = line.split_whitespace().collect();
+    pieces.len() <= 8
+        && !pieces.iter().any(|w| {
+            w.trim_matches(|c: char| !c.is_alphanumeric())
+                .chars()
+                .filter(|c| c.is_alphabetic())
+                .count()
+                >= 4
+                && w.trim_matches(|c: char| !c.is_alphanumeric())
+                    .chars()
+                    .all(char::is_alphabetic)
+        })
 }
 
 /// `reference` without, word for word, what our other kinds hold: what is left
@@ -779,7 +876,10 @@ pub async fn run(opts: Options) -> anyhow::Result<()> {
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default();
         let (reference, poppler_s) = pdftotext_pages(path)?;
-        let heads = running_heads(&reference);
+        let mut heads = running_heads(&reference);
+        heads.extend(edge_furniture(path, reference.len())?);
+        heads.sort_unstable();
+        heads.dedup();
         let ref_body = reference_body(&reference, &heads, &d);
         let j = junk(&o.body, &heads, &d);
         let peer = peers.get(path);
