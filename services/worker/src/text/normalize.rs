@@ -167,10 +167,17 @@ pub fn normalize_book(
                 .filter(|l| l.lines.len() == pages[i].len())
         })
         .collect();
-    let margins: Vec<Vec<usize>> = layouts
+    let mut margins: Vec<Vec<usize>> = layouts
         .iter()
         .map(|layout| layout.map(in_margins).unwrap_or_default())
         .collect();
+    for (page, fixed) in margins.iter_mut().zip(drawn_in_place(&pages, &layouts)) {
+        for i in fixed {
+            if !page.contains(&i) {
+                page.push(i);
+            }
+        }
+    }
     let repeated = repeated_edge_lines(&pages, &margins);
     let lexicon = Lexicon::of(&pages);
     let roles = Roles::of(layouts.iter().copied().flatten());
@@ -581,6 +588,56 @@ fn attach_stray_marks(text: &str) -> std::borrow::Cow<'_, str> {
         }
     }
     out.nfc().collect::<String>().into()
+}
+
+/// Lines drawn with the same words at the very same place (to the point) on a
+/// quarter of the pages or more (eight at least): a slide deck's navigation box
+/// ("Table of Contents", "Discussion") or a head set below the margin band. Body
+/// text never sits at one spot on page after page, so these count as the page's
+/// edges whatever their height; the running-head rules still decide.
+fn drawn_in_place(pages: &[Vec<String>], layouts: &[Option<&PageLayout>]) -> Vec<Vec<usize>> {
+    let spot = |line: &LineBox| {
+        // Whole points: the same head drawn at 37.49 and 37.51 is one.
+        #[allow(clippy::cast_possible_truncation)]
+        (line.x0.round() as i32, line.y.round() as i32)
+    };
+    let mut on_pages: std::collections::HashMap<(String, (i32, i32)), usize> =
+        std::collections::HashMap::new();
+    let mut keys: Vec<Vec<Option<(String, (i32, i32))>>> = Vec::with_capacity(pages.len());
+    for (lines, layout) in pages.iter().zip(layouts) {
+        let Some(layout) = layout else {
+            keys.push(Vec::new());
+            continue;
+        };
+        let page_keys: Vec<Option<(String, (i32, i32))>> = lines
+            .iter()
+            .zip(&layout.lines)
+            .map(|(text, line)| {
+                (line.size > 0. && text.chars().any(char::is_alphabetic))
+                    .then(|| (super::furniture::signature(text.trim()), spot(line)))
+            })
+            .collect();
+        let mut seen: Vec<&(String, (i32, i32))> = page_keys.iter().flatten().collect();
+        seen.sort_unstable();
+        seen.dedup();
+        for key in seen {
+            *on_pages.entry(key.clone()).or_default() += 1;
+        }
+        keys.push(page_keys);
+    }
+    let least = (pages.len() / 4).max(8);
+    keys.iter()
+        .map(|page| {
+            page.iter()
+                .enumerate()
+                .filter(|(_, key)| {
+                    key.as_ref()
+                        .is_some_and(|k| on_pages.get(k).is_some_and(|n| *n >= least))
+                })
+                .map(|(i, _)| i)
+                .collect()
+        })
+        .collect()
 }
 
 /// Lines set in the top or bottom margin of the page (outside the middle 86% of
@@ -1345,6 +1402,77 @@ mod tests {
             ]),
             ["Survival was disease-free for most. The disease-free rate rose; it was complicated."]
         );
+    }
+
+    #[test]
+    fn a_navigation_box_drawn_at_one_spot_on_every_page_drops_wherever_the_text_puts_it() {
+        // pypdf_issue-604_indesign.pdf: "Table of Contents" and "Discussion" at
+        // the top right of each landscape page (baselines 50 and 63 of 612, below
+        // the margin band), drawn in the middle of the page's text.
+        let at = |y: f32, x0: f32| LineBox {
+            y,
+            x0,
+            x1: x0 + 200.,
+            size: 10.,
+            mono: false,
+            glyph_width: 0.,
+            note: false,
+            starts_note: false,
+            gaps: 0,
+            bold: false,
+            math: false,
+        };
+        let mut pages = Vec::new();
+        let mut layouts = Vec::new();
+        let topics = [
+            "nodules",
+            "lymphoma",
+            "surgery",
+            "imaging",
+            "iodine",
+            "staging",
+            "biopsy",
+            "follow-up",
+            "genetics",
+            "pathology",
+            "dosing",
+            "recurrence",
+        ];
+        for topic in topics {
+            pages.push(format!(
+                "The guideline on {topic} begins here.\nTable of Contents\nDiscussion\nIts advice on {topic} goes on."
+            ));
+            layouts.push(Some(PageLayout {
+                width: 792.,
+                height: 612.,
+                lines: vec![at(120., 40.), at(50., 683.), at(63., 715.), at(134., 40.)],
+            }));
+        }
+        // The Discussion section's own heading, inside its page's text.
+        pages.push("The advice ends here.\n\nDiscussion\nThe evidence is weighed here.".into());
+        layouts.push(Some(PageLayout {
+            width: 792.,
+            height: 612.,
+            lines: vec![at(90., 40.), at(0., 0.), at(130., 40.), at(144., 40.)],
+        }));
+        let got: Vec<String> = normalize_book(
+            &pages,
+            &layouts,
+            &Chapters::from_outline(&[]),
+            LinkSpeech::default(),
+        )
+        .into_iter()
+        .map(|p| p.text)
+        .collect();
+        let all = got.join("\n");
+        assert!(!all.contains("Table of Contents"), "{got:?}");
+        assert_eq!(all.matches("Discussion").count(), 1, "{got:?}");
+        for topic in topics {
+            assert!(
+                all.contains(&format!("Its advice on {topic} goes on.")),
+                "{got:?}"
+            );
+        }
     }
 
     #[test]
