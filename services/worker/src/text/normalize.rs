@@ -596,20 +596,21 @@ fn attach_stray_marks(text: &str) -> std::borrow::Cow<'_, str> {
 /// text never sits at one spot on page after page, so these count as the page's
 /// edges whatever their height; the running-head rules still decide.
 fn drawn_in_place(pages: &[Vec<String>], layouts: &[Option<&PageLayout>]) -> Vec<Vec<usize>> {
+    /// A line's words (numbers masked) and where it is drawn, in whole points.
+    type Spot = (String, (i32, i32));
     let spot = |line: &LineBox| {
         // Whole points: the same head drawn at 37.49 and 37.51 is one.
         #[allow(clippy::cast_possible_truncation)]
         (line.x0.round() as i32, line.y.round() as i32)
     };
-    let mut on_pages: std::collections::HashMap<(String, (i32, i32)), usize> =
-        std::collections::HashMap::new();
-    let mut keys: Vec<Vec<Option<(String, (i32, i32))>>> = Vec::with_capacity(pages.len());
+    let mut on_pages: std::collections::HashMap<Spot, usize> = std::collections::HashMap::new();
+    let mut keys: Vec<Vec<Option<Spot>>> = Vec::with_capacity(pages.len());
     for (lines, layout) in pages.iter().zip(layouts) {
         let Some(layout) = layout else {
             keys.push(Vec::new());
             continue;
         };
-        let page_keys: Vec<Option<(String, (i32, i32))>> = lines
+        let page_keys: Vec<Option<Spot>> = lines
             .iter()
             .zip(&layout.lines)
             .map(|(text, line)| {
@@ -617,7 +618,7 @@ fn drawn_in_place(pages: &[Vec<String>], layouts: &[Option<&PageLayout>]) -> Vec
                     .then(|| (super::furniture::signature(text.trim()), spot(line)))
             })
             .collect();
-        let mut seen: Vec<&(String, (i32, i32))> = page_keys.iter().flatten().collect();
+        let mut seen: Vec<&Spot> = page_keys.iter().flatten().collect();
         seen.sort_unstable();
         seen.dedup();
         for key in seen {
