@@ -10,6 +10,7 @@ pub mod db;
 pub mod domain;
 pub mod error;
 pub mod lifecycle;
+pub mod position_events;
 pub mod queue;
 pub mod redis;
 pub mod storage;

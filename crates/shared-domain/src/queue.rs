@@ -37,6 +37,12 @@ pub struct JobMessage {
 #[error("malformed stream entry: {0}")]
 pub struct MessageError(String);
 
+impl MessageError {
+    pub fn new(what: impl Into<String>) -> Self {
+        Self(what.into())
+    }
+}
+
 impl JobMessage {
     pub fn for_job(job: &Job) -> Self {
         Self {

@@ -175,6 +175,12 @@ impl Keys {
         format!("{}:queue:book-jobs:dead", self.ns)
     }
 
+    /// Reading positions the bot reported through the gateway, for workers to
+    /// store in Postgres (stream, group `workers`).
+    pub fn positions_stream(&self) -> String {
+        format!("{}:positions", self.ns)
+    }
+
     /// Bot-gateway call state (hash).
     pub fn call_state(&self, session_id: &str) -> String {
         format!("{}:call:{session_id}:state", self.ns)
@@ -216,6 +222,7 @@ mod tests {
         assert_eq!(k.call_state("s1"), "readme:call:s1:state");
         assert_eq!(k.call_events("s1"), "readme:call:s1:events");
         assert_eq!(k.active_call("u1"), "readme:user:u1:active_call");
+        assert_eq!(k.positions_stream(), "readme:positions");
     }
 
     #[tokio::test]

@@ -9,17 +9,21 @@ use crate::routes;
 
 #[derive(OpenApi)]
 #[openapi(
-    info(title = "readme API", description = "Upload PDF books; read their speakable chunks."),
+    info(title = "readme API", description = "Upload PDF and EPUB books; read their speakable chunks, chapters and reading positions."),
     paths(
         routes::health::live, routes::health::ready, routes::meta::metrics, routes::meta::openapi,
         routes::upload::upload, routes::books::delete, routes::books::reprocess,
         routes::jobs::list, routes::jobs::retry,
         routes::books::status, routes::books::chunk_page, routes::books::chunk, routes::books::household_books,
+        routes::listening::get_position, routes::listening::put_position,
+        routes::listening::continue_reading, routes::listening::chapters,
         routes::jobs::get,
     ),
     components(schemas(
         ErrorBody, routes::UploadResponse, routes::UploadForm, routes::BookStatusResponse, routes::BookList,
         routes::ChunkPage, routes::ChunkResponse, routes::ReprocessResponse, routes::JobResponse, routes::JobList,
+        routes::ReadingProgress, routes::PositionRequest, routes::PositionResponse, routes::PositionSaved,
+        routes::ReadingStart, routes::ContinueResponse, routes::ChapterResponse, routes::ChapterList,
     )),
     modifiers(&Security),
 )]

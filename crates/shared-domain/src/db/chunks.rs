@@ -104,6 +104,84 @@ pub async fn page(
     rows.iter().map(Chunk::from_row).collect()
 }
 
+/// Up to `limit` chunks from ordinal `from` on: the chunk at `from` whatever its
+/// kind (where a listener stopped), then those of the given kinds.
+pub async fn from_ordinal(
+    client: &impl GenericClient,
+    book: BookId,
+    from: i32,
+    kinds: &[ChunkKind],
+    limit: i64,
+) -> Result<Vec<Chunk>, DbError> {
+    let kinds: Vec<&str> = kinds.iter().map(|k| k.as_str()).collect();
+    let rows = client
+        .query(
+            &format!(
+                "SELECT {COLUMNS} FROM book_chunks \
+                 WHERE book_id = $1 AND ordinal >= $2 AND (kind = ANY($3) OR ordinal = $2) \
+                 ORDER BY ordinal LIMIT $4"
+            ),
+            &[&book.0, &from, &kinds, &limit],
+        )
+        .await?;
+    rows.iter().map(Chunk::from_row).collect()
+}
+
+/// The ordinal of the book's first chunk of one of these kinds.
+pub async fn first_of_kinds(
+    client: &impl GenericClient,
+    book: BookId,
+    kinds: &[ChunkKind],
+) -> Result<Option<i32>, DbError> {
+    let kinds: Vec<&str> = kinds.iter().map(|k| k.as_str()).collect();
+    Ok(client
+        .query_one(
+            "SELECT min(ordinal) FROM book_chunks WHERE book_id = $1 AND kind = ANY($2)",
+            &[&book.0, &kinds],
+        )
+        .await?
+        .try_get(0)?)
+}
+
+/// A chapter of the reading flow: its title, and the ordinal and page of the
+/// body chunk it starts at.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChapterStart {
+    pub title: String,
+    pub ordinal: i32,
+    pub page: i32,
+}
+
+/// The chapters of the book's body in reading order: each run of body chunks
+/// under one chapter label, from its first chunk (a label that recurs after
+/// another, such as a second "Introduction", is a chapter again).
+pub async fn chapters(
+    client: &impl GenericClient,
+    book: BookId,
+) -> Result<Vec<ChapterStart>, DbError> {
+    let rows = client
+        .query(
+            "SELECT chapter, ordinal, page_start FROM ( \
+                 SELECT chapter, ordinal, page_start, \
+                        lag(chapter) OVER (ORDER BY ordinal) AS previous \
+                 FROM book_chunks WHERE book_id = $1 AND kind = 'body' \
+             ) body \
+             WHERE chapter IS NOT NULL AND chapter IS DISTINCT FROM previous \
+             ORDER BY ordinal",
+            &[&book.0],
+        )
+        .await?;
+    rows.iter()
+        .map(|r| {
+            Ok(ChapterStart {
+                title: r.try_get("chapter")?,
+                ordinal: r.try_get("ordinal")?,
+                page: r.try_get("page_start")?,
+            })
+        })
+        .collect()
+}
+
 pub async fn get(
     client: &impl GenericClient,
     book: BookId,
@@ -134,7 +212,8 @@ pub struct NewChunk {
     pub ocr: bool,
 }
 
-/// Replace the book's chunks with `chunks` (ordinals 0..n), by binary COPY.
+/// Replace the book's chunks with `chunks` (ordinals 0..n), by binary COPY, and
+/// move its listeners' reading positions onto them by text.
 /// Run it inside the transaction that marks the book ready.
 pub async fn replace(
     tx: &tokio_postgres::Transaction<'_>,
@@ -144,6 +223,7 @@ pub async fn replace(
     use tokio_postgres::binary_copy::BinaryCopyInWriter;
     use tokio_postgres::types::Type;
 
+    let places = super::positions::Places::take(tx, book).await?;
     tx.execute("DELETE FROM book_chunks WHERE book_id = $1", &[&book.0])
         .await?;
     let sink = tx
@@ -190,6 +270,7 @@ pub async fn replace(
             .await?;
     }
     let written = writer.finish().await?;
+    places.apply(tx, book, chunks).await?;
     Ok(written)
 }
 

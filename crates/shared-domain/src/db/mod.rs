@@ -7,6 +7,7 @@ pub mod books;
 pub mod chunks;
 pub mod jobs;
 mod migrate;
+pub mod positions;
 mod session;
 pub mod tls;
 

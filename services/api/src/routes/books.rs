@@ -8,6 +8,7 @@ use shared_domain::ErrorCode;
 use shared_domain::db::books::{self, Book};
 use shared_domain::db::chunks::{self, Chunk};
 use shared_domain::db::jobs::{self, EnqueueError, Job};
+use shared_domain::db::positions::{self, Position};
 use shared_domain::domain::{BookId, ChunkKind, HouseholdId, JobId};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
@@ -50,13 +51,46 @@ pub struct BookStatusResponse {
     /// from its text once it is ready; null when the text does not say reliably.
     pub language: Option<String>,
     pub latest_job_id: Option<Uuid>,
+    /// How far the household has listened: the most recently saved position of
+    /// any of its listeners; null before the first save.
+    pub reading_position: Option<ReadingProgress>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     pub ready_at: Option<DateTime<Utc>>,
 }
 
+/// A book's listening progress.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ReadingProgress {
+    /// Null for the household's own place.
+    pub listener: Option<String>,
+    pub ordinal: i32,
+    pub offset: i32,
+    pub saved_at: DateTime<Utc>,
+    /// The share of the book's chunks before the position, 0 to 1.
+    pub fraction: f64,
+}
+
+impl ReadingProgress {
+    #[allow(clippy::cast_precision_loss)]
+    fn new(position: Position, chunk_count: Option<i32>) -> Self {
+        let fraction = match chunk_count {
+            Some(n) if n > 0 => (f64::from(position.ordinal) / f64::from(n)).clamp(0., 1.),
+            _ => 0.,
+        };
+        Self {
+            listener: position.listener,
+            ordinal: position.ordinal,
+            offset: position.offset,
+            saved_at: position.saved_at,
+            fraction,
+        }
+    }
+}
+
 impl BookStatusResponse {
-    fn new(book: Book, job: Option<Job>) -> Self {
+    fn new(book: Book, job: Option<Job>, position: Option<Position>) -> Self {
+        let reading_position = position.map(|p| ReadingProgress::new(p, book.chunk_count));
         Self {
             book_id: book.id.0,
             household_id: book.household_id.0,
@@ -77,6 +111,7 @@ impl BookStatusResponse {
             text_engine: book.text_engine,
             language: book.language,
             latest_job_id: job.map(|j| j.id.0),
+            reading_position,
             created_at: book.created_at,
             updated_at: book.updated_at,
             ready_at: book.ready_at,
@@ -142,7 +177,7 @@ pub struct ChunkQuery {
 }
 
 /// The kinds a chunk query asks for.
-fn requested_kinds(kind: Option<&str>) -> Result<Vec<ChunkKind>, ApiError> {
+pub(super) fn requested_kinds(kind: Option<&str>) -> Result<Vec<ChunkKind>, ApiError> {
     let Some(kind) = kind else {
         return Ok(vec![ChunkKind::Body]);
     };
@@ -219,7 +254,10 @@ pub async fn status(
         .ok_or_else(|| ApiError::not_found("book"))?;
     caller.authorize(book.household_id)?;
     let job = jobs::latest_for_book(&client, id).await?;
-    Ok(HttpResponse::Ok().json(BookStatusResponse::new(book, job)))
+    let position = positions::latest_for_books(&client, &[id])
+        .await?
+        .remove(&id);
+    Ok(HttpResponse::Ok().json(BookStatusResponse::new(book, job, position)))
 }
 
 /// A page of a book's chunks, in reading order: by default the body, the text a
@@ -313,17 +351,19 @@ pub async fn household_books(
         limit,
         |b| pagination::encode(b.created_at, b.id.0),
     );
-    let mut latest =
-        jobs::latest_for_books(&client, &rows.iter().map(|b| b.id).collect::<Vec<_>>()).await?;
+    let ids: Vec<BookId> = rows.iter().map(|b| b.id).collect();
+    let mut latest = jobs::latest_for_books(&client, &ids).await?;
+    let mut places = positions::latest_for_books(&client, &ids).await?;
     let books = rows.into_iter().map(|book| {
         let job = latest.remove(&book.id);
-        BookStatusResponse::new(book, job)
+        let position = places.remove(&book.id);
+        BookStatusResponse::new(book, job, position)
     });
     let books = books.collect();
     Ok(HttpResponse::Ok().json(BookList { books, next_cursor }))
 }
 
-/// Delete a book: its object, chunks and jobs.
+/// Delete a book: its object, chunks, jobs and reading positions.
 #[utoipa::path(delete, path = "/admin/books/{id}", tag = "admin", security(("admin_token" = [])),
     params(("id" = Uuid, Path, description = "Book id")),
     responses(

@@ -4,6 +4,7 @@
 pub(crate) mod books;
 pub(crate) mod health;
 pub(crate) mod jobs;
+pub(crate) mod listening;
 pub(crate) mod meta;
 pub(crate) mod upload;
 
@@ -13,8 +14,13 @@ use shared_domain::ErrorCode;
 
 use crate::error::ApiError;
 
+pub use books::ReadingProgress;
 pub use books::{BookList, BookStatusResponse, ChunkPage, ChunkResponse, ReprocessResponse};
 pub use jobs::{JobList, JobResponse};
+pub use listening::{
+    ChapterList, ChapterResponse, ContinueResponse, PositionRequest, PositionResponse,
+    PositionSaved, ReadingStart,
+};
 pub use upload::{UploadForm, UploadResponse};
 
 /// One served route: its method, path pattern and handler.
@@ -52,6 +58,18 @@ pub fn specs() -> Vec<RouteSpec> {
         }),
         route(Method::GET, "/books/{id}/chunks/{ordinal}", |r| {
             r.to(books::chunk)
+        }),
+        route(Method::GET, "/books/{id}/position", |r| {
+            r.to(listening::get_position)
+        }),
+        route(Method::PUT, "/books/{id}/position", |r| {
+            r.to(listening::put_position)
+        }),
+        route(Method::GET, "/books/{id}/continue", |r| {
+            r.to(listening::continue_reading)
+        }),
+        route(Method::GET, "/books/{id}/chapters", |r| {
+            r.to(listening::chapters)
         }),
         route(Method::GET, "/households/{id}/books", |r| {
             r.to(books::household_books)

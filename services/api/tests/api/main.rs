@@ -9,6 +9,7 @@ mod corpus;
 mod health;
 mod helpers;
 mod lifecycle;
+mod listening;
 mod reads;
 mod surface;
 mod telemetry;
