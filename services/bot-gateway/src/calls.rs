@@ -15,6 +15,7 @@ use std::sync::LazyLock;
 use std::time::Duration;
 
 use redis::Script;
+use shared_domain::position_events::{self, PositionEvent};
 use shared_domain::redis::{Redis, RedisError};
 
 use crate::config::CallPolicy;
@@ -207,11 +208,15 @@ impl Calls {
     }
 
     /// Append a bot event; refresh the call's TTLs and the owner's lock.
+    /// Add an event to the call's timeline and refresh the call's TTLs; a position
+    /// also goes onto the positions stream for the workers to store, in the same
+    /// MULTI, so the timeline and the durable copy agree.
     pub async fn append_event(
         &self,
         state: &CallState,
         kind: &str,
         data: &serde_json::Value,
+        position: Option<&PositionEvent>,
     ) -> Result<String, RedisError> {
         let keys = &self.redis.keys;
         let (state_key, events_key) = (
@@ -221,8 +226,8 @@ impl Calls {
         let ttl = secs(self.policy.state_ttl) as i64;
         let at = chrono::Utc::now().to_rfc3339();
         let mut conn = self.redis.conn().await?;
-        let (id,): (String,) = redis::pipe()
-            .atomic()
+        let mut pipe = redis::pipe();
+        pipe.atomic()
             .cmd("XADD")
             .arg(&events_key)
             .arg("MAXLEN")
@@ -238,9 +243,12 @@ impl Calls {
             .expire(&events_key, ttl)
             .ignore()
             .expire(&state_key, ttl)
-            .ignore()
-            .query_async(&mut conn)
-            .await?;
+            .ignore();
+        if let Some(position) = position {
+            pipe.add_command(position_events::xadd_cmd(keys, position))
+                .ignore();
+        }
+        let (id,): (String,) = pipe.query_async(&mut conn).await?;
         let _: i64 = REFRESH_SCRIPT
             .key(keys.active_call(&state.user_id))
             .arg(&state.session_id)

@@ -6,6 +6,9 @@ use actix_web::http::header::CONTENT_TYPE;
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde_json::json;
 use shared_domain::ErrorCode;
+use shared_domain::db::positions;
+use shared_domain::domain::{BookId, HouseholdId};
+use shared_domain::position_events::PositionEvent;
 
 use super::start::{redis_down, upstream_error};
 use crate::auth::{Bot, SignedIn};
@@ -137,9 +140,72 @@ pub async fn offer(
     Ok(response.body(answer))
 }
 
+/// A `position` event as the workers will store it: the book, chunk and offset
+/// from the bot, the household from the call (never from the bot's body), and
+/// `seq` from the bot or, when it sends none, the time it arrived in milliseconds.
+fn position_of(event: &serde_json::Value, call: &CallState) -> Result<PositionEvent, GatewayError> {
+    let bad = |what: &str| {
+        GatewayError::new(
+            ErrorCode::BadRequest,
+            format!("a position event needs {what}"),
+        )
+    };
+    let number = |name: &str| -> Result<Option<i64>, GatewayError> {
+        match event.get(name) {
+            None | Some(serde_json::Value::Null) => Ok(None),
+            Some(v) => v
+                .as_i64()
+                .filter(|n| *n >= 0)
+                .map(Some)
+                .ok_or_else(|| bad(&format!("\"{name}\" as a whole number, 0 or more"))),
+        }
+    };
+    let book_id: BookId = event
+        .get("book_id")
+        .and_then(|b| b.as_str())
+        .and_then(|b| b.parse().ok())
+        .ok_or_else(|| bad("\"book_id\", the book's id"))?;
+    let small = |n: i64, name: &str| {
+        i32::try_from(n).map_err(|_| bad(&format!("\"{name}\" below 2147483648")))
+    };
+    let ordinal = small(
+        number("ordinal")?.ok_or_else(|| bad("\"ordinal\", the chunk's ordinal"))?,
+        "ordinal",
+    )?;
+    let offset = small(number("offset")?.unwrap_or(0), "offset")?;
+    let seq = match number("seq")? {
+        Some(seq) => seq,
+        None => chrono::Utc::now().timestamp_millis(),
+    };
+    let listener = match event.get("listener") {
+        None | Some(serde_json::Value::Null) => String::new(),
+        Some(l) => l
+            .as_str()
+            .filter(|l| positions::valid_listener(l))
+            .ok_or_else(|| bad("\"listener\" of up to 64 letters, digits, '.', '_' or '-'"))?
+            .to_owned(),
+    };
+    let household_id: HouseholdId = call
+        .household_id
+        .parse()
+        .map_err(|_| GatewayError::internal(anyhow::anyhow!("the call's household is not a uuid")))?;
+    Ok(PositionEvent {
+        book_id,
+        household_id,
+        listener,
+        ordinal,
+        offset,
+        seq,
+        session_id: call.session_id.clone(),
+        reported_at: chrono::Utc::now(),
+    })
+}
+
 /// `POST /internal/sessions/{sid}/events`: the bot reports where it is, e.g.
 /// `{"type": "chunk_reached", "book_id": "…", "ordinal": 12}`; `{"type": "ended"}`
-/// ends the call.
+/// ends the call. `{"type": "position", "book_id", "ordinal", "offset"?, "seq"?,
+/// "listener"?}` is also stored durably: it goes onto the positions stream, and a
+/// worker saves it in Postgres (latest `seq` wins) without the call waiting.
 pub async fn report(
     _bot: Bot,
     state: web::Data<AppState>,
@@ -169,9 +235,14 @@ pub async fn report(
         })?
         .to_owned();
     let call = load(&state, &sid).await?;
+    let position = if kind == "position" {
+        Some(position_of(&event, &call)?)
+    } else {
+        None
+    };
     let id = state
         .calls
-        .append_event(&call, &kind, &event)
+        .append_event(&call, &kind, &event, position.as_ref())
         .await
         .map_err(redis_down)?;
     if kind == "ended" && call.status != "ended" {

@@ -280,3 +280,72 @@ async fn metrics_count_starts_by_outcome() {
     );
     assert!(text.contains("bot_upstream_duration_seconds"));
 }
+
+#[tokio::test]
+async fn a_position_event_goes_onto_the_positions_stream_with_the_calls_household() {
+    let app = spawn_app().await;
+    started(&app, "u1", "s1", "daily").await;
+    let book = "0b0b0b0b-0000-4000-8000-000000000001";
+    // The bot's own household_id is not trusted: the call's is stored.
+    assert_eq!(
+        report(
+            &app,
+            "s1",
+            json!({"type": "position", "book_id": book, "ordinal": 12, "offset": 40, "seq": 7,
+                   "listener": "ana", "household_id": "99999999-9999-9999-9999-999999999999"}),
+            SERVICE_TOKEN
+        )
+        .await,
+        202
+    );
+    // No seq: the time it arrived, in milliseconds.
+    assert_eq!(
+        report(&app, "s1", json!({"type": "position", "book_id": book, "ordinal": 13}), SERVICE_TOKEN).await,
+        202
+    );
+    for bad in [
+        json!({"type": "position", "ordinal": 1}),
+        json!({"type": "position", "book_id": "not-a-uuid", "ordinal": 1}),
+        json!({"type": "position", "book_id": book}),
+        json!({"type": "position", "book_id": book, "ordinal": -1}),
+        json!({"type": "position", "book_id": book, "ordinal": 1, "offset": "3"}),
+        json!({"type": "position", "book_id": book, "ordinal": 1, "seq": 1.5}),
+        json!({"type": "position", "book_id": book, "ordinal": 3_000_000_000_i64}),
+        json!({"type": "position", "book_id": book, "ordinal": 1, "listener": "a b"}),
+    ] {
+        assert_eq!(report(&app, "s1", bad.clone(), SERVICE_TOKEN).await, 400, "{bad}");
+    }
+
+    let entries: redis::streams::StreamRangeReply =
+        redis::Commands::xrange_all(&mut app.redis(), app.key("positions")).unwrap();
+    let fields: Vec<std::collections::HashMap<String, String>> = entries
+        .ids
+        .iter()
+        .map(|e| {
+            e.map
+                .iter()
+                .map(|(k, v)| (k.clone(), redis::from_redis_value_ref(v).unwrap()))
+                .collect()
+        })
+        .collect();
+    assert_eq!(fields.len(), 2, "bad events are not stored: {fields:?}");
+    assert_eq!(fields[0]["book_id"], book);
+    assert_eq!(fields[0]["household_id"], crate::helpers::HOUSEHOLD);
+    assert_eq!(
+        (&*fields[0]["ordinal"], &*fields[0]["offset"], &*fields[0]["seq"], &*fields[0]["listener"]),
+        ("12", "40", "7", "ana")
+    );
+    assert_eq!(fields[0]["session_id"], "s1");
+    let seq: i64 = fields[1]["seq"].parse().unwrap();
+    assert!((seq - chrono::Utc::now().timestamp_millis()).abs() < 60_000, "{seq}");
+    assert_eq!((&*fields[1]["offset"], &*fields[1]["listener"]), ("0", ""));
+    // …and each is on the call's timeline too.
+    let (_, body) = get(&app, "/api/sessions/s1/events", "u1").await;
+    let positions = body["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["type"] == "position")
+        .count();
+    assert_eq!(positions, 2);
+}
