@@ -91,6 +91,11 @@ impl Application {
         self.port
     }
 
+    /// Stops the server from outside (tests stop one in process this way).
+    pub fn handle(&self) -> actix_web::dev::ServerHandle {
+        self.server.handle()
+    }
+
     /// Serve until SIGTERM/SIGINT, then drain in-flight requests within the grace period.
     pub async fn run_until_stopped(self) -> anyhow::Result<()> {
         let handle = self.server.handle();

@@ -109,6 +109,11 @@ impl Application {
         self.port
     }
 
+    /// Stops the server from outside (tests stop one in process this way).
+    pub fn handle(&self) -> actix_web::dev::ServerHandle {
+        self.server.handle()
+    }
+
     pub async fn run_until_stopped(self) -> anyhow::Result<()> {
         let handle = self.server.handle();
         lifecycle::serve_until_shutdown(self.server, move || handle.stop(true)).await

@@ -72,7 +72,7 @@ pub fn consumer_name() -> String {
     format!("{host}-{}-{suffix:08x}", std::process::id())
 }
 
-type Entry = (String, HashMap<String, String>);
+pub(crate) type Entry = (String, HashMap<String, String>);
 /// Entry ids whose outcome is recorded, for the batching acknowledger.
 type Acks = mpsc::UnboundedSender<String>;
 /// Successes the runner left to the consumer, for the batching completer.
@@ -607,18 +607,18 @@ pub fn backoff_delay(config: &QueueConfig, attempt: i32) -> Duration {
 }
 
 /// Waiting between failed attempts at Redis: 0.2 s doubling to 5 s.
-fn backoff(errors: u32) -> Duration {
+pub(crate) fn backoff(errors: u32) -> Duration {
     Duration::from_millis(200u64.saturating_mul(1 << errors.min(5))).min(Duration::from_secs(5))
 }
 
-async fn pause(stop: &mut watch::Receiver<bool>, d: Duration) {
+pub(crate) async fn pause(stop: &mut watch::Receiver<bool>, d: Duration) {
     tokio::select! {
         () = tokio::time::sleep(d) => {}
         _ = stop.changed() => {}
     }
 }
 
-fn parse_read_reply(reply: Value) -> Vec<Entry> {
+pub(crate) fn parse_read_reply(reply: Value) -> Vec<Entry> {
     // [[stream, [entries…]]] (RESP2) or {stream: [entries…]} (RESP3); nil on timeout.
     match reply {
         Value::Array(streams) => streams
@@ -637,7 +637,7 @@ fn parse_read_reply(reply: Value) -> Vec<Entry> {
     }
 }
 
-fn parse_entries(value: Value) -> Vec<Entry> {
+pub(crate) fn parse_entries(value: Value) -> Vec<Entry> {
     let Value::Array(entries) = value else {
         return Vec::new();
     };

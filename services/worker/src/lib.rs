@@ -6,6 +6,7 @@ pub mod consumer;
 pub mod extract;
 pub mod health;
 pub mod pipeline;
+pub mod positions;
 pub mod resources;
 pub mod startup;
 pub mod sweeper;

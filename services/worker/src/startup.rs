@@ -1,5 +1,6 @@
-//! Building and running the worker process: the stream consumer, the sweeper and
-//! the optional health endpoint, stopped together on SIGTERM.
+//! Building and running the worker process: the stream consumer, the positions
+//! persister, the sweeper and the optional health endpoint, stopped together on
+//! SIGTERM.
 
 use std::net::TcpListener;
 use std::path::PathBuf;
@@ -18,6 +19,7 @@ use crate::consumer::{Consumer, consumer_name};
 use crate::extract::Extractor;
 use crate::health;
 use crate::pipeline::Pipeline;
+use crate::positions::Persister;
 use crate::resources::Resources;
 use crate::sweeper::Sweeper;
 
@@ -126,12 +128,20 @@ impl Worker {
             extract_parallelism = self.config.pipeline.parallelism,
             "worker started"
         );
+        let persister = Persister {
+            name: self.consumer_name.clone(),
+            db: self.db.clone(),
+            redis: self.redis.clone(),
+            block: self.config.queue.block,
+        };
         let consuming = tokio::spawn(consumer.run(stop_rx.clone(), self.config.shutdown_grace));
+        let persisting = tokio::spawn(persister.run(stop_rx.clone()));
         let sweeping = tokio::spawn(sweeper.run(stop_rx));
         stop_signal.await;
         tracing::info!("shutting down");
         let _ = stop.send(true);
         consuming.await.context("consumer task")?;
+        persisting.await.context("positions task")?;
         sweeping.await.context("sweeper task")?;
         if let Some((handle, task)) = health {
             handle.stop(true).await;

@@ -185,10 +185,9 @@ fn position_of(event: &serde_json::Value, call: &CallState) -> Result<PositionEv
             .ok_or_else(|| bad("\"listener\" of up to 64 letters, digits, '.', '_' or '-'"))?
             .to_owned(),
     };
-    let household_id: HouseholdId = call
-        .household_id
-        .parse()
-        .map_err(|_| GatewayError::internal(anyhow::anyhow!("the call's household is not a uuid")))?;
+    let household_id: HouseholdId = call.household_id.parse().map_err(|_| {
+        GatewayError::internal(anyhow::anyhow!("the call's household is not a uuid"))
+    })?;
     Ok(PositionEvent {
         book_id,
         household_id,

@@ -300,7 +300,13 @@ async fn a_position_event_goes_onto_the_positions_stream_with_the_calls_househol
     );
     // No seq: the time it arrived, in milliseconds.
     assert_eq!(
-        report(&app, "s1", json!({"type": "position", "book_id": book, "ordinal": 13}), SERVICE_TOKEN).await,
+        report(
+            &app,
+            "s1",
+            json!({"type": "position", "book_id": book, "ordinal": 13}),
+            SERVICE_TOKEN
+        )
+        .await,
         202
     );
     for bad in [
@@ -313,7 +319,11 @@ async fn a_position_event_goes_onto_the_positions_stream_with_the_calls_househol
         json!({"type": "position", "book_id": book, "ordinal": 3_000_000_000_i64}),
         json!({"type": "position", "book_id": book, "ordinal": 1, "listener": "a b"}),
     ] {
-        assert_eq!(report(&app, "s1", bad.clone(), SERVICE_TOKEN).await, 400, "{bad}");
+        assert_eq!(
+            report(&app, "s1", bad.clone(), SERVICE_TOKEN).await,
+            400,
+            "{bad}"
+        );
     }
 
     let entries: redis::streams::StreamRangeReply =
@@ -332,12 +342,20 @@ async fn a_position_event_goes_onto_the_positions_stream_with_the_calls_househol
     assert_eq!(fields[0]["book_id"], book);
     assert_eq!(fields[0]["household_id"], crate::helpers::HOUSEHOLD);
     assert_eq!(
-        (&*fields[0]["ordinal"], &*fields[0]["offset"], &*fields[0]["seq"], &*fields[0]["listener"]),
+        (
+            &*fields[0]["ordinal"],
+            &*fields[0]["offset"],
+            &*fields[0]["seq"],
+            &*fields[0]["listener"]
+        ),
         ("12", "40", "7", "ana")
     );
     assert_eq!(fields[0]["session_id"], "s1");
     let seq: i64 = fields[1]["seq"].parse().unwrap();
-    assert!((seq - chrono::Utc::now().timestamp_millis()).abs() < 60_000, "{seq}");
+    assert!(
+        (seq - chrono::Utc::now().timestamp_millis()).abs() < 60_000,
+        "{seq}"
+    );
     assert_eq!((&*fields[1]["offset"], &*fields[1]["listener"]), ("0", ""));
     // …and each is on the call's timeline too.
     let (_, body) = get(&app, "/api/sessions/s1/events", "u1").await;

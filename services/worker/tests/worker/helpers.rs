@@ -22,7 +22,12 @@ pub struct Stack {
     pub api: String,
     pub client: reqwest::Client,
     pub logs: tempfile::TempDir,
+    api_vars: Vec<(String, String)>,
+    api_handle: actix_web::dev::ServerHandle,
 }
+
+/// The JWT secret the stack's api (and a test's gateway) verify user tokens with.
+pub const JWT_SECRET: &str = "test-jwt-secret-0123456789abcdef-0123";
 
 pub struct RunningWorker {
     pub process: ServiceProcess,
@@ -56,28 +61,31 @@ impl Stack {
         for (k, v) in [
             ("ADMIN_API_TOKEN", ADMIN_TOKEN),
             ("SERVICE_API_TOKEN", SERVICE_TOKEN),
-            (
-                "SUPABASE_JWT_SECRET",
-                "test-jwt-secret-0123456789abcdef-0123",
-            ),
+            ("SUPABASE_JWT_SECRET", JWT_SECRET),
         ]
         .iter()
         .chain(extra)
         {
             test_support::set_var(&mut vars, k, *v);
         }
-        let config = api::Config::from_vars(&Vars::from_pairs(vars)).expect("api config");
-        let app = api::Application::build(config)
-            .await
-            .expect("build the api");
-        let api = format!("http://127.0.0.1:{}", app.port());
-        tokio::spawn(app.run_until_stopped());
+        let (api, api_handle) = start_api(&vars).await;
         Self {
             env,
             api,
             client: reqwest::Client::new(),
             logs: tempfile::tempdir().expect("log dir"),
+            api_vars: vars,
+            api_handle,
         }
+    }
+
+    /// Stop the api (draining its requests) and start a new one on the same
+    /// database, Redis and storage.
+    pub async fn restart_api(&mut self) {
+        self.api_handle.stop(true).await;
+        let (api, handle) = start_api(&self.api_vars).await;
+        self.api = api;
+        self.api_handle = handle;
     }
 
     /// The worker's variables: fast timings so failures and recoveries take seconds.
@@ -209,6 +217,17 @@ impl Stack {
     pub async fn db(&self) -> tokio_postgres::Client {
         self.env.db.client().await
     }
+}
+
+async fn start_api(vars: &[(String, String)]) -> (String, actix_web::dev::ServerHandle) {
+    let config = api::Config::from_vars(&Vars::from_pairs(vars.to_vec())).expect("api config");
+    let app = api::Application::build(config)
+        .await
+        .expect("build the api");
+    let address = format!("http://127.0.0.1:{}", app.port());
+    let handle = app.handle();
+    tokio::spawn(app.run_until_stopped());
+    (address, handle)
 }
 
 /// The whole text of a book's chunks, joined.

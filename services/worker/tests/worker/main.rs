@@ -9,6 +9,7 @@ mod extraction;
 mod helpers;
 mod lifecycle;
 mod ocr;
+mod positions;
 mod queue;
 mod retention;
 mod text;
