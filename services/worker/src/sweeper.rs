@@ -196,13 +196,23 @@ impl Sweeper {
         Ok(())
     }
 
-    /// Delete consumers idle for long with nothing pending (workers that stopped).
+    /// Delete consumers idle for long with nothing pending (workers that stopped),
+    /// in the job stream's group and the positions stream's.
     async fn reap_consumers(&self) -> Result<(), SweepError> {
+        for stream in [
+            self.redis.keys.job_stream(),
+            self.redis.keys.positions_stream(),
+        ] {
+            self.reap_consumers_of(&stream).await?;
+        }
+        Ok(())
+    }
+
+    async fn reap_consumers_of(&self, stream: &str) -> Result<(), SweepError> {
         let mut conn = self.redis.conn().await?;
-        let stream = self.redis.keys.job_stream();
         let reply: Result<Value, redis::RedisError> = redis::cmd("XINFO")
             .arg("CONSUMERS")
-            .arg(&stream)
+            .arg(stream)
             .arg(WORKER_GROUP)
             .query_async(&mut conn)
             .await;
@@ -229,12 +239,12 @@ impl Sweeper {
             {
                 let _: i64 = redis::cmd("XGROUP")
                     .arg("DELCONSUMER")
-                    .arg(&stream)
+                    .arg(stream)
                     .arg(WORKER_GROUP)
                     .arg(&name)
                     .query_async(&mut conn)
                     .await?;
-                tracing::info!(consumer = %name, idle_seconds = idle / 1000, "deleted an idle consumer with nothing pending");
+                tracing::info!(consumer = %name, stream, idle_seconds = idle / 1000, "deleted an idle consumer with nothing pending");
             }
         }
         Ok(())
