@@ -48,6 +48,8 @@ stack::ensure_packages() {
   command -v python3 >/dev/null 2>&1 || missing+=(python3 python3-venv)
   command -v node >/dev/null 2>&1 || missing+=(nodejs)
   command -v npm >/dev/null 2>&1 || missing+=(npm)
+  # The admin console's browser tests drive Debian's Chromium (headless).
+  command -v chromium >/dev/null 2>&1 || missing+=(chromium fonts-dejavu-core)
   [ ${#missing[@]} -eq 0 ] && return 0
   stack::log "installing ${missing[*]} with apt-get"
   stack::as_root apt-get update -qq
@@ -225,6 +227,20 @@ stack::ensure_s3s_fs() {
 # The real Pipecat peers the gateway's tests talk to: the development runner
 # (PyPI pipecat-ai, in a venv) and the JS client (npm @pipecat-ai/client-js).
 # Cached under DIR; exports PIPECAT_PYTHON and PIPECAT_CLIENT_JS_MODULES.
+# Playwright's driver library (no bundled browser: it drives the system Chromium)
+# for the admin console's browser tests.
+stack::ensure_browser_driver() {
+  local dir=$1
+  if [ ! -f "$dir/node_modules/playwright-core/package.json" ]; then
+    stack::log "installing playwright-core@1.65.1 into $dir"
+    mkdir -p "$dir"
+    (cd "$dir" && { [ -f package.json ] || npm init -y >/dev/null; } && npm install --silent --no-audit --no-fund playwright-core@1.65.1)
+  fi
+  export PLAYWRIGHT_CORE_MODULES=$dir/node_modules
+  CHROMIUM_PATH=$(command -v chromium) || stack::die "chromium is not installed"
+  export CHROMIUM_PATH
+}
+
 stack::ensure_pipecat_peers() {
   local dir=$1
   mkdir -p "$dir"

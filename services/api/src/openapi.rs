@@ -18,6 +18,7 @@ use crate::routes;
         routes::listening::get_position, routes::listening::put_position,
         routes::listening::continue_reading, routes::listening::chapters,
         routes::jobs::get,
+        routes::console::redirect, routes::console::index, routes::console::script, routes::console::style,
     ),
     components(schemas(
         ErrorBody, routes::UploadResponse, routes::UploadForm, routes::BookStatusResponse, routes::BookList,

@@ -69,7 +69,7 @@ impl Application {
             App::new()
                 .wrap(http_support::cors(
                     &origins,
-                    &[Method::GET, Method::POST, Method::DELETE],
+                    &[Method::GET, Method::POST, Method::PUT, Method::DELETE],
                 ))
                 .wrap(from_fn(metrics::track))
                 .wrap(TracingLogger::default())

@@ -51,6 +51,9 @@ pub struct BookStatusResponse {
     /// from its text once it is ready; null when the text does not say reliably.
     pub language: Option<String>,
     pub latest_job_id: Option<Uuid>,
+    /// The latest job's status (`queued`, `running`, `succeeded`, `failed` or
+    /// `dead`): a `processing` book whose job is `dead` waits for a retry.
+    pub latest_job_status: Option<String>,
     /// How far the household has listened: the most recently saved position of
     /// any of its listeners; null before the first save.
     pub reading_position: Option<ReadingProgress>,
@@ -110,6 +113,7 @@ impl BookStatusResponse {
             content_sha256: book.content_sha256,
             text_engine: book.text_engine,
             language: book.language,
+            latest_job_status: job.as_ref().map(|j| j.status.to_string()),
             latest_job_id: job.map(|j| j.id.0),
             reading_position,
             created_at: book.created_at,

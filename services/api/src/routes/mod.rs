@@ -2,6 +2,7 @@
 //! and the tests share: [`specs`] is the single list of what the app serves.
 
 pub(crate) mod books;
+pub(crate) mod console;
 pub(crate) mod health;
 pub(crate) mod jobs;
 pub(crate) mod listening;
@@ -41,6 +42,10 @@ pub fn specs() -> Vec<RouteSpec> {
         route(Method::GET, "/health/ready", |r| r.to(health::ready)),
         route(Method::GET, "/metrics", |r| r.to(meta::metrics)),
         route(Method::GET, "/openapi.json", |r| r.to(meta::openapi)),
+        route(Method::GET, "/admin", |r| r.to(console::redirect)),
+        route(Method::GET, "/admin/", |r| r.to(console::index)),
+        route(Method::GET, "/admin/app.js", |r| r.to(console::script)),
+        route(Method::GET, "/admin/app.css", |r| r.to(console::style)),
         route(Method::POST, "/admin/books/upload", |r| {
             r.to(upload::upload)
         }),

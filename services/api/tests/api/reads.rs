@@ -25,6 +25,8 @@ async fn status_reports_a_processing_then_a_ready_book() {
     assert_eq!(body["status"], "processing");
     assert_eq!(body["title"], "Status");
     assert_eq!(body["latest_job_id"], up["job_id"]);
+    assert_eq!(body["latest_job_status"], "queued");
+    assert_eq!(body["reading_position"], Value::Null);
     assert_eq!(body["progress"]["pages_done"], 0);
     assert!(body["error"].is_null());
 

@@ -215,3 +215,58 @@ async fn metrics_count_requests_by_route_uploads_and_errors() {
         "raw paths never become labels"
     );
 }
+
+#[tokio::test]
+async fn the_admin_console_is_served_with_a_strict_content_security_policy() {
+    let app = spawn_app().await;
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let res = client.get(app.url("/admin")).send().await.unwrap();
+    assert_eq!(res.status().as_u16(), 308);
+    assert_eq!(res.headers()["location"], "/admin/");
+    for (path, kind, contains) in [
+        (
+            "/admin/",
+            "text/html",
+            "<script src=\"/admin/app.js\" defer></script>",
+        ),
+        ("/admin/app.js", "text/javascript", "sessionStorage"),
+        ("/admin/app.css", "text/css", "@media"),
+    ] {
+        // No token: the page holds no secret and no data.
+        let res = client.get(app.url(path)).send().await.unwrap();
+        assert_eq!(res.status().as_u16(), 200, "{path}");
+        let headers = res.headers().clone();
+        assert!(
+            headers["content-type"].to_str().unwrap().starts_with(kind),
+            "{path}"
+        );
+        let csp = headers["content-security-policy"].to_str().unwrap();
+        for directive in [
+            "default-src 'none'",
+            "script-src 'self'",
+            "frame-ancestors 'none'",
+        ] {
+            assert!(csp.contains(directive), "{path}: {csp}");
+        }
+        assert!(!csp.contains("unsafe"), "{path}: {csp}");
+        assert_eq!(headers["x-content-type-options"], "nosniff");
+        let body = res.text().await.unwrap();
+        assert!(body.contains(contains), "{path}");
+    }
+    // The page has no inline script or style for the policy to refuse.
+    let html = client
+        .get(app.url("/admin/"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        !html.contains("<script>") && !html.contains("style="),
+        "no inline script or style"
+    );
+}

@@ -3,6 +3,7 @@
 // Test code: a failed step should panic with its message.
 #![allow(clippy::expect_used, clippy::unwrap_used)]
 
+mod admin_console;
 mod corpus;
 mod epub;
 mod extraction;
