@@ -419,7 +419,9 @@ async function showBook(id) {
   $('chunks-from').value = '0';
   const book = await loadBook(generation);
   if (!book) return;
-  $('book-title').focus();
+  // The heading took the focus on navigation; take it back only if it was lost
+  // (never from a control the admin has moved to meanwhile).
+  if (document.activeElement === document.body) $('book-title').focus();
   await Promise.all([loadChapters(generation), loadChunks(generation)]);
   if (book.status === 'processing') watchBook(generation);
 }

@@ -77,6 +77,8 @@ async function main() {
     await page.keyboard.type(env("ADMIN_TOKEN"));
     await page.keyboard.press("Enter");
     await page.getByRole("heading", { name: "Upload books" }).waitFor();
+    const focused = async () => page.evaluate(() => document.activeElement && (document.activeElement.id || document.activeElement.textContent.trim()));
+    expect(await focused() === "upload-title", `a new view puts the focus on its heading, not ${await focused()}`);
     expect(!page.url().includes(env("ADMIN_TOKEN")), "the token is never in the URL");
     expect(
       await page.evaluate(() => Object.keys(sessionStorage).includes("readme.adminToken")),
@@ -155,7 +157,12 @@ async function main() {
     step = "delete a book, confirming by its name";
     await page.goto(`${env("CONSOLE_URL")}#/library/${env("HOUSEHOLD")}`);
     await page.getByRole("link", { name: bookTitle }).click();
-    await page.getByRole("button", { name: "Delete…" }).click();
+    await page.locator("#book-facts").getByText("ready", { exact: true }).waitFor();
+    // From the keyboard: Tab from Reprocess reaches Delete…, and Enter opens the confirmation.
+    await page.getByRole("button", { name: "Reprocess" }).focus();
+    await page.keyboard.press("Tab");
+    expect(await focused() === "book-delete", `Tab reaches Delete…, not ${await focused()}`);
+    await page.keyboard.press("Enter");
     const dialog = page.getByRole("dialog");
     await dialog.waitFor();
     expect((await dialog.textContent()).includes(bookTitle), "the confirmation names the book");
@@ -163,6 +170,7 @@ async function main() {
     // Escape cancels; nothing is deleted.
     await page.keyboard.press("Escape");
     await dialog.waitFor({ state: "hidden" });
+    expect(await focused() === "book-delete", "cancelling returns the focus to Delete…");
     await page.getByRole("button", { name: "Delete…" }).click();
     await dialog.getByRole("button", { name: `Delete “${bookTitle}”` }).click();
     await page.getByRole("heading", { name: "Library" }).waitFor();
