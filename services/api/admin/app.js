@@ -493,6 +493,9 @@ async function loadChapters(generation) {
   }
   if (generation !== viewGeneration) return;
   $('chapters-empty').hidden = list.chapters.length > 0;
+  $('chapters-empty').textContent = bookView.book && bookView.book.status !== 'ready' && !bookView.book.chunk_count
+    ? 'Chapters appear once the book is ready.'
+    : 'No chapters: the book has no outline or headings to go by.';
   $('chapters').replaceChildren(...list.chapters.map((chapter) => el('li', {},
     el('span', { text: chapter.title }),
     el('span', { class: 'help', text: ` — page ${chapter.page}, chunk ${chapter.ordinal}` }),
