@@ -111,6 +111,7 @@ export default defineRailway((ctx) => {
       "LOG_FORMAT",
       "RUST_LOG",
       "OTEL_EXPORTER_OTLP_ENDPOINT",
+      "METRICS_TOKEN",
     ),
   };
 

@@ -285,12 +285,31 @@ impl CaCert {
     }
 }
 
+/// `METRICS_TOKEN`: when set (24 characters or more), `GET /metrics` answers only
+/// `Authorization: Bearer <token>`, so a service on a public domain does not
+/// publish its internals. Unset, `/metrics` is open (a private network, a
+/// separate health port, local runs); each service warns at start.
+pub fn metrics_token(vars: &Vars) -> Result<Option<SecretString>, ConfigError> {
+    let Some(token) = vars.optional_secret("METRICS_TOKEN") else {
+        return Ok(None);
+    };
+    if token.expose_secret().len() < 24 {
+        return Err(ConfigError::new(
+            "METRICS_TOKEN",
+            "must be at least 24 characters",
+        ));
+    }
+    Ok(Some(token))
+}
+
 /// Where an HTTP service listens and how long it drains on SIGTERM.
 #[derive(Debug, Clone)]
 pub struct HttpConfig {
     pub host: IpAddr,
     pub port: u16,
     pub shutdown_grace: Duration,
+    /// `METRICS_TOKEN` ([`metrics_token`]).
+    pub metrics_token: Option<SecretString>,
 }
 
 impl HttpConfig {
@@ -299,6 +318,7 @@ impl HttpConfig {
             host: vars.parse_or("HOST", IpAddr::from([0, 0, 0, 0]))?,
             port: vars.parse_or("PORT", default_port)?,
             shutdown_grace: vars.seconds_or("SHUTDOWN_GRACE_SECONDS", 25, 1..=3600)?,
+            metrics_token: metrics_token(vars)?,
         })
     }
 }

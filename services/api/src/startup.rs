@@ -58,6 +58,14 @@ impl Application {
         let port = listener.local_addr()?.port();
         let grace = config.http.shutdown_grace;
         let origins = config.allowed_origins.clone();
+        let metrics_access = web::Data::new(http_support::MetricsAccess::new(
+            config.http.metrics_token.as_ref(),
+        ));
+        if !metrics_access.is_guarded() {
+            tracing::warn!(
+                "METRICS_TOKEN is not set: /metrics answers anyone who reaches this port"
+            );
+        }
         let state = web::Data::new(AppState {
             config,
             db,
@@ -74,6 +82,7 @@ impl Application {
                 .wrap(from_fn(metrics::track))
                 .wrap(TracingLogger::default())
                 .app_data(state.clone())
+                .app_data(metrics_access.clone())
                 .configure(error::extractor_configs)
                 .configure(routes::configure)
         })

@@ -76,6 +76,14 @@ impl Application {
         let port = listener.local_addr()?.port();
         let grace = state.config.http.shutdown_grace;
         let origins = state.config.allowed_origins.clone();
+        let metrics_access = web::Data::new(http_support::MetricsAccess::new(
+            state.config.http.metrics_token.as_ref(),
+        ));
+        if !metrics_access.is_guarded() {
+            tracing::warn!(
+                "METRICS_TOKEN is not set: /metrics answers anyone who reaches this port"
+            );
+        }
         let state = std::sync::Arc::new(state);
         let server = HttpServer::new(move || {
             // Each worker thread gets its own Redis connection and upstream
@@ -90,6 +98,7 @@ impl Application {
                 .wrap(from_fn(http_support::metrics::track))
                 .wrap(TracingLogger::default())
                 .app_data(state)
+                .app_data(metrics_access.clone())
                 .app_data(web::PathConfig::default().error_handler(|err, _| {
                     GatewayError::new(ErrorCode::BadRequest, format!("invalid path: {err}")).into()
                 }))

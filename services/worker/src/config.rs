@@ -18,6 +18,8 @@ pub struct Config {
     /// Serve `GET /health` and `/metrics` here: `HEALTH_PORT`, else `PORT` (which
     /// Railway sets); 0 picks a free port; neither set, no endpoint.
     pub health_port: Option<u16>,
+    /// `METRICS_TOKEN`: `/metrics` answers only its bearer when set.
+    pub metrics_token: Option<secrecy::SecretString>,
     pub health_host: IpAddr,
     /// Jobs in flight in this process.
     pub concurrency: usize,
@@ -103,6 +105,7 @@ impl Config {
                 None => vars.parse_optional("PORT")?,
             },
             health_host: vars.parse_or("HOST", IpAddr::from([0, 0, 0, 0]))?,
+            metrics_token: shared_domain::config::metrics_token(vars)?,
             concurrency,
             shutdown_grace: vars.seconds_or("SHUTDOWN_GRACE_SECONDS", 25, 1..=3600)?,
             migrate_on_start: vars.flag_or("MIGRATE_ON_START", true)?,

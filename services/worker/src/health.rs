@@ -25,11 +25,17 @@ pub struct Status {
     pub storage: Storage,
 }
 
-pub fn server(listener: TcpListener, status: Status) -> std::io::Result<Server> {
+pub fn server(
+    listener: TcpListener,
+    status: Status,
+    metrics: http_support::MetricsAccess,
+) -> std::io::Result<Server> {
     http_support::metrics::handle();
+    let metrics = web::Data::new(metrics);
     Ok(HttpServer::new(move || {
         App::new()
             .app_data(web::Data::new(status.clone()))
+            .app_data(metrics.clone())
             .route("/health", web::get().to(live))
             .route("/health/ready", web::get().to(ready))
             .route("/metrics", web::get().to(http_support::metrics_endpoint))

@@ -60,7 +60,13 @@ impl Worker {
                     redis: redis.clone(),
                     storage: storage.clone(),
                 };
-                Some((port, health::server(listener, status)?))
+                let metrics = http_support::MetricsAccess::new(config.metrics_token.as_ref());
+                if !metrics.is_guarded() {
+                    tracing::warn!(
+                        "METRICS_TOKEN is not set: /metrics answers anyone who reaches the health port"
+                    );
+                }
+                Some((port, health::server(listener, status, metrics)?))
             }
             None => None,
         };

@@ -3,9 +3,11 @@
 use actix_web::HttpResponse;
 
 /// Prometheus metrics in the text exposition format.
-#[utoipa::path(get, path = "/metrics", tag = "operations", responses((status = 200, description = "Prometheus text format", content_type = "text/plain")))]
-pub async fn metrics() -> HttpResponse {
-    http_support::metrics_endpoint().await
+#[utoipa::path(get, path = "/metrics", tag = "operations", security((), ("metrics_token" = [])),
+    responses((status = 200, description = "Prometheus text format", content_type = "text/plain"),
+        (status = 401, description = "METRICS_TOKEN is set and the request does not carry it", body = crate::error::ErrorBody)))]
+pub async fn metrics(req: actix_web::HttpRequest) -> HttpResponse {
+    http_support::metrics_endpoint(req).await
 }
 
 /// This document.

@@ -270,3 +270,36 @@ async fn the_admin_console_is_served_with_a_strict_content_security_policy() {
         "no inline script or style"
     );
 }
+
+#[tokio::test]
+async fn metrics_answer_only_the_metrics_token_when_one_is_set() {
+    let app =
+        spawn_app_with(|_, v| set(v, "METRICS_TOKEN", "metrics-token-0123456789abcdef")).await;
+    let anonymous = app.get("/metrics").await;
+    assert_eq!(anonymous.status().as_u16(), 401);
+    assert_eq!(
+        anonymous.headers()["www-authenticate"],
+        "Bearer realm=\"metrics\""
+    );
+    let body: Value = anonymous.json().await.unwrap();
+    assert_eq!(body["error"], "unauthorized");
+    // Not the admin token either: metrics have their own.
+    assert_eq!(
+        app.get_as("/metrics", ADMIN_TOKEN).await.status().as_u16(),
+        401
+    );
+    let right = app
+        .get_as("/metrics", "metrics-token-0123456789abcdef")
+        .await;
+    assert_eq!(right.status().as_u16(), 200);
+    assert!(right.text().await.unwrap().contains("http_requests_total"));
+    assert_eq!(app.get("/health").await.status().as_u16(), 200);
+
+    // A token too short to be a secret stops the start, naming the variable.
+    let env = test_support::TestEnv::new().await;
+    let mut vars = crate::helpers::vars(&env);
+    set(&mut vars, "METRICS_TOKEN", "short");
+    let error =
+        api::Config::from_vars(&shared_domain::Vars::from_pairs(vars)).expect_err("refused");
+    assert!(error.to_string().contains("METRICS_TOKEN"), "{error}");
+}

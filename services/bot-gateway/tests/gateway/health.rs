@@ -49,3 +49,24 @@ async fn ready_names_the_signing_keys_until_they_are_fetched() {
     assert_eq!(body["down"], serde_json::json!(["signing_keys"]));
     assert_eq!(body["info"], "unavailable: signing_keys");
 }
+
+#[tokio::test]
+async fn metrics_answer_only_the_metrics_token_when_one_is_set() {
+    let app = crate::helpers::spawn_app_with(|v| {
+        crate::helpers::set(v, "METRICS_TOKEN", "metrics-token-0123456789abcdef");
+    })
+    .await;
+    let anonymous = app.get("/metrics").await;
+    assert_eq!(anonymous.status().as_u16(), 401);
+    let body: Value = anonymous.json().await.unwrap();
+    assert_eq!(body["error"], "unauthorized");
+    let right = app
+        .client
+        .get(app.url("/metrics"))
+        .bearer_auth("metrics-token-0123456789abcdef")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(right.status().as_u16(), 200);
+    assert_eq!(app.get("/health").await.status().as_u16(), 200);
+}

@@ -36,6 +36,55 @@ async fn health_is_served_on_health_port_when_set() {
 }
 
 #[tokio::test]
+async fn metrics_answer_only_the_metrics_token_when_one_is_set() {
+    let env = TestEnv::new().await;
+    let mut vars = env.vars();
+    vars.push(("HEALTH_PORT".into(), "0".into()));
+    vars.push((
+        "METRICS_TOKEN".into(),
+        "metrics-token-0123456789abcdef".into(),
+    ));
+    let worker = Worker::build(Config::from_vars(&Vars::from_pairs(vars)).unwrap())
+        .await
+        .unwrap();
+    let port = worker.health_port().expect("a health port");
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let running = tokio::spawn(worker.run_until(async {
+        let _ = stopped.await;
+    }));
+    let client = reqwest::Client::new();
+    let url = format!("http://127.0.0.1:{port}/metrics");
+    let anonymous = client.get(&url).send().await.unwrap();
+    assert_eq!(anonymous.status().as_u16(), 401);
+    assert!(anonymous.headers().contains_key("www-authenticate"));
+    let body: serde_json::Value = anonymous.json().await.unwrap();
+    assert_eq!(body["error"], "unauthorized");
+    let wrong = client
+        .get(&url)
+        .bearer_auth("metrics-token-wrong-wrong-wrong")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(wrong.status().as_u16(), 401);
+    let right = client
+        .get(&url)
+        .bearer_auth("metrics-token-0123456789abcdef")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(right.status().as_u16(), 200);
+    // Health stays open: the platform's checks carry no token.
+    let health = client
+        .get(format!("http://127.0.0.1:{port}/health"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(health.status().as_u16(), 200);
+    let _ = stop.send(());
+    running.await.unwrap().unwrap();
+}
+
+#[tokio::test]
 async fn no_health_endpoint_without_health_port_or_port() {
     let env = TestEnv::new().await;
     let mut vars = env.vars();
