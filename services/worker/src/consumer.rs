@@ -97,19 +97,7 @@ impl Consumer {
     /// Create the group (from the stream's beginning, so jobs published before any
     /// worker existed are delivered) unless it exists.
     pub async fn ensure_group(&self) -> Result<(), RedisError> {
-        let mut conn = self.redis.conn().await?;
-        let created: Result<(), redis::RedisError> = redis::cmd("XGROUP")
-            .arg("CREATE")
-            .arg(self.redis.keys.job_stream())
-            .arg(WORKER_GROUP)
-            .arg("0")
-            .arg("MKSTREAM")
-            .query_async(&mut conn)
-            .await;
-        match created {
-            Err(e) if e.code() == Some("BUSYGROUP") => Ok(()),
-            other => Ok(other?),
-        }
+        group::ensure(&self.redis, &self.redis.keys.job_stream()).await
     }
 
     /// Consume until `stop` turns true; then let in-flight jobs run for `grace`
@@ -293,45 +281,26 @@ impl Consumer {
     }
 
     async fn read(&self, count: usize) -> Result<Vec<Entry>, RedisError> {
-        let mut conn = self.redis.blocking.get().await?;
-        let reply: Value = redis::cmd("XREADGROUP")
-            .arg("GROUP")
-            .arg(WORKER_GROUP)
-            .arg(&self.name)
-            .arg("COUNT")
-            .arg(count)
-            .arg("BLOCK")
-            .arg(u64::try_from(self.config.block.as_millis()).unwrap_or(5000))
-            .arg("STREAMS")
-            .arg(self.redis.keys.job_stream())
-            .arg(">")
-            .query_async(&mut *conn)
-            .await?;
-        Ok(parse_read_reply(reply))
+        group::read(
+            &self.redis,
+            &self.redis.keys.job_stream(),
+            &self.name,
+            count,
+            group::From::New(self.config.block),
+        )
+        .await
     }
 
     /// Take over entries idle longer than the visibility timeout (their consumer died).
     async fn autoclaim(&self, count: usize) -> Result<Vec<Entry>, RedisError> {
-        let mut conn = self.redis.conn().await?;
-        let reply: Value = redis::cmd("XAUTOCLAIM")
-            .arg(self.redis.keys.job_stream())
-            .arg(WORKER_GROUP)
-            .arg(&self.name)
-            .arg(u64::try_from(self.config.visibility_timeout.as_millis()).unwrap_or(u64::MAX))
-            .arg("0-0")
-            .arg("COUNT")
-            .arg(count)
-            .query_async(&mut conn)
-            .await?;
-        // [next-cursor, [entries…], [deleted ids…]]
-        let Value::Array(parts) = reply else {
-            return Ok(Vec::new());
-        };
-        let entries = parts
-            .into_iter()
-            .nth(1)
-            .map(parse_entries)
-            .unwrap_or_default();
+        let entries = group::autoclaim(
+            &self.redis,
+            &self.redis.keys.job_stream(),
+            &self.name,
+            self.config.visibility_timeout,
+            count,
+        )
+        .await?;
         if !entries.is_empty() {
             tracing::info!(
                 count = entries.len(),
@@ -531,23 +500,7 @@ impl Consumer {
 
     /// XACK + XDEL in one round trip; a failure leaves the entries to be reclaimed and dropped.
     async fn ack(&self, entry_ids: &[String]) {
-        let stream = self.redis.keys.job_stream();
-        let result = async {
-            let mut conn = self.redis.conn().await?;
-            let _: Value = redis::pipe()
-                .cmd("XACK")
-                .arg(&stream)
-                .arg(WORKER_GROUP)
-                .arg(entry_ids)
-                .cmd("XDEL")
-                .arg(&stream)
-                .arg(entry_ids)
-                .query_async(&mut conn)
-                .await?;
-            Ok::<_, RedisError>(())
-        }
-        .await;
-        if let Err(e) = result {
+        if let Err(e) = group::ack(&self.redis, &self.redis.keys.job_stream(), entry_ids).await {
             tracing::warn!(count = entry_ids.len(), error = %error_chain(&e), "could not acknowledge entries; they will be reclaimed and dropped");
         }
     }
@@ -594,6 +547,126 @@ pub async fn dead_letter(redis: &Redis, db: &Pool, job: &jobs::Job, error: &str,
     }
 }
 
+/// The consumer-group commands both of the worker's streams use (the job stream
+/// and the positions stream), each on the stream it is given, in the group
+/// `workers`.
+pub(crate) mod group {
+    use std::time::Duration;
+
+    use redis::Value;
+    use shared_domain::redis::{Redis, RedisError, WORKER_GROUP};
+
+    use super::{Entry, parse_entries, parse_read_reply};
+
+    /// Which entries a read asks for.
+    pub(crate) enum From {
+        /// New entries, waiting up to this long for one.
+        New(Duration),
+        /// This consumer's own entries read and not yet acknowledged (at once).
+        OwnPending,
+    }
+
+    /// Create the group (from the stream's beginning, so entries added before any
+    /// worker existed are delivered) unless it exists.
+    pub(crate) async fn ensure(redis: &Redis, stream: &str) -> Result<(), RedisError> {
+        let mut conn = redis.conn().await?;
+        let created: Result<(), redis::RedisError> = redis::cmd("XGROUP")
+            .arg("CREATE")
+            .arg(stream)
+            .arg(WORKER_GROUP)
+            .arg("0")
+            .arg("MKSTREAM")
+            .query_async(&mut conn)
+            .await;
+        match created {
+            Err(e) if e.code() == Some("BUSYGROUP") => Ok(()),
+            other => Ok(other?),
+        }
+    }
+
+    /// `XREADGROUP`, on the blocking pool (a blocked read must not hold up the
+    /// shared connection).
+    pub(crate) async fn read(
+        redis: &Redis,
+        stream: &str,
+        consumer: &str,
+        count: usize,
+        from: From,
+    ) -> Result<Vec<Entry>, RedisError> {
+        let mut conn = redis.blocking.get().await?;
+        let mut cmd = redis::cmd("XREADGROUP");
+        cmd.arg("GROUP")
+            .arg(WORKER_GROUP)
+            .arg(consumer)
+            .arg("COUNT")
+            .arg(count);
+        let id = match from {
+            From::New(block) => {
+                cmd.arg("BLOCK")
+                    .arg(u64::try_from(block.as_millis()).unwrap_or(5000));
+                ">"
+            }
+            From::OwnPending => "0",
+        };
+        let reply: Value = cmd
+            .arg("STREAMS")
+            .arg(stream)
+            .arg(id)
+            .query_async(&mut *conn)
+            .await?;
+        Ok(parse_read_reply(reply))
+    }
+
+    /// Take over entries any consumer read and left unacknowledged for `idle`.
+    pub(crate) async fn autoclaim(
+        redis: &Redis,
+        stream: &str,
+        consumer: &str,
+        idle: Duration,
+        count: usize,
+    ) -> Result<Vec<Entry>, RedisError> {
+        let mut conn = redis.conn().await?;
+        let reply: Value = redis::cmd("XAUTOCLAIM")
+            .arg(stream)
+            .arg(WORKER_GROUP)
+            .arg(consumer)
+            .arg(u64::try_from(idle.as_millis()).unwrap_or(u64::MAX))
+            .arg("0-0")
+            .arg("COUNT")
+            .arg(count)
+            .query_async(&mut conn)
+            .await?;
+        // [next-cursor, [entries…], [deleted ids…]]
+        let Value::Array(parts) = reply else {
+            return Ok(Vec::new());
+        };
+        Ok(parts
+            .into_iter()
+            .nth(1)
+            .map(parse_entries)
+            .unwrap_or_default())
+    }
+
+    /// XACK + XDEL in one round trip.
+    pub(crate) async fn ack(redis: &Redis, stream: &str, ids: &[String]) -> Result<(), RedisError> {
+        if ids.is_empty() {
+            return Ok(());
+        }
+        let mut conn = redis.conn().await?;
+        let _: Value = redis::pipe()
+            .cmd("XACK")
+            .arg(stream)
+            .arg(WORKER_GROUP)
+            .arg(ids)
+            .cmd("XDEL")
+            .arg(stream)
+            .arg(ids)
+            .query_async(&mut conn)
+            .await?;
+        Ok(())
+    }
+}
+
 /// Exponential backoff with jitter: base·2^(attempt-1), capped, then scaled by 0.5–1.0.
 pub fn backoff_delay(config: &QueueConfig, attempt: i32) -> Duration {
     let exp = u32::try_from(attempt.saturating_sub(1))
@@ -618,7 +691,7 @@ pub(crate) async fn pause(stop: &mut watch::Receiver<bool>, d: Duration) {
     }
 }
 
-pub(crate) fn parse_read_reply(reply: Value) -> Vec<Entry> {
+fn parse_read_reply(reply: Value) -> Vec<Entry> {
     // [[stream, [entries…]]] (RESP2) or {stream: [entries…]} (RESP3); nil on timeout.
     match reply {
         Value::Array(streams) => streams
@@ -637,7 +710,7 @@ pub(crate) fn parse_read_reply(reply: Value) -> Vec<Entry> {
     }
 }
 
-pub(crate) fn parse_entries(value: Value) -> Vec<Entry> {
+fn parse_entries(value: Value) -> Vec<Entry> {
     let Value::Array(entries) = value else {
         return Vec::new();
     };

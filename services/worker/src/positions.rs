@@ -12,14 +12,13 @@
 use std::time::{Duration, Instant};
 
 use deadpool_postgres::Pool;
-use redis::Value;
 use shared_domain::db::positions::{self, SaveError};
 use shared_domain::error::error_chain;
 use shared_domain::position_events::{CLAIM_IDLE, PositionEvent};
-use shared_domain::redis::{Redis, RedisError, WORKER_GROUP};
+use shared_domain::redis::{Redis, RedisError};
 use tokio::sync::watch;
 
-use crate::consumer::{Entry, backoff, parse_entries, parse_read_reply, pause};
+use crate::consumer::{Entry, backoff, group, pause};
 
 /// Events read and stored per round trip.
 const BATCH: usize = 100;
@@ -97,63 +96,38 @@ impl Persister {
     }
 
     async fn ensure_group(&self) -> Result<(), RedisError> {
-        let mut conn = self.redis.conn().await?;
-        let created: Result<(), redis::RedisError> = redis::cmd("XGROUP")
-            .arg("CREATE")
-            .arg(self.redis.keys.positions_stream())
-            .arg(WORKER_GROUP)
-            .arg("0")
-            .arg("MKSTREAM")
-            .query_async(&mut conn)
-            .await;
-        match created {
-            Err(e) if e.code() == Some("BUSYGROUP") => Ok(()),
-            other => Ok(other?),
-        }
+        group::ensure(&self.redis, &self.redis.keys.positions_stream()).await
     }
 
     /// New entries, waiting up to `block` for one; or, with `own_pending`, the
     /// entries this consumer read and has not acknowledged (at once).
     async fn read(&self, own_pending: bool) -> Result<Vec<Entry>, RedisError> {
-        let mut conn = self.redis.blocking.get().await?;
-        let reply: Value = redis::cmd("XREADGROUP")
-            .arg("GROUP")
-            .arg(WORKER_GROUP)
-            .arg(&self.name)
-            .arg("COUNT")
-            .arg(BATCH)
-            .arg("BLOCK")
-            .arg(u64::try_from(self.block.as_millis()).unwrap_or(5000))
-            .arg("STREAMS")
-            .arg(self.redis.keys.positions_stream())
-            .arg(if own_pending { "0" } else { ">" })
-            .query_async(&mut *conn)
-            .await?;
-        Ok(parse_read_reply(reply))
+        let from = if own_pending {
+            group::From::OwnPending
+        } else {
+            group::From::New(self.block)
+        };
+        group::read(
+            &self.redis,
+            &self.redis.keys.positions_stream(),
+            &self.name,
+            BATCH,
+            from,
+        )
+        .await
     }
 
     /// Entries read by any consumer (this one included, after a Postgres outage)
     /// and not acknowledged for [`CLAIM_IDLE`].
     async fn autoclaim(&self) -> Result<Vec<Entry>, RedisError> {
-        let mut conn = self.redis.conn().await?;
-        let reply: Value = redis::cmd("XAUTOCLAIM")
-            .arg(self.redis.keys.positions_stream())
-            .arg(WORKER_GROUP)
-            .arg(&self.name)
-            .arg(u64::try_from(CLAIM_IDLE.as_millis()).unwrap_or(u64::MAX))
-            .arg("0-0")
-            .arg("COUNT")
-            .arg(BATCH)
-            .query_async(&mut conn)
-            .await?;
-        let Value::Array(parts) = reply else {
-            return Ok(Vec::new());
-        };
-        Ok(parts
-            .into_iter()
-            .nth(1)
-            .map(parse_entries)
-            .unwrap_or_default())
+        group::autoclaim(
+            &self.redis,
+            &self.redis.keys.positions_stream(),
+            &self.name,
+            CLAIM_IDLE,
+            BATCH,
+        )
+        .await
     }
 
     async fn store(&self, entries: Vec<Entry>) -> Stored {
@@ -199,29 +173,10 @@ impl Persister {
         outcome
     }
 
-    /// XACK + XDEL in one round trip; a failure leaves the entries to be taken over
-    /// and stored again, which changes nothing.
+    /// XACK + XDEL; a failure leaves the entries to be taken over and stored
+    /// again, which changes nothing.
     async fn ack(&self, ids: &[String]) {
-        if ids.is_empty() {
-            return;
-        }
-        let stream = self.redis.keys.positions_stream();
-        let result = async {
-            let mut conn = self.redis.conn().await?;
-            let _: Value = redis::pipe()
-                .cmd("XACK")
-                .arg(&stream)
-                .arg(WORKER_GROUP)
-                .arg(ids)
-                .cmd("XDEL")
-                .arg(&stream)
-                .arg(ids)
-                .query_async(&mut conn)
-                .await?;
-            Ok::<_, RedisError>(())
-        }
-        .await;
-        if let Err(e) = result {
+        if let Err(e) = group::ack(&self.redis, &self.redis.keys.positions_stream(), ids).await {
             tracing::warn!(count = ids.len(), error = %error_chain(&e), "could not acknowledge position events; they will be stored again");
         }
     }

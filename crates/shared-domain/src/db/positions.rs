@@ -29,7 +29,7 @@ pub fn valid_listener(name: &str) -> bool {
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
 }
 
-/// A session id as stored with a position.
+/// A bot session id as the gateway accepts it and a position stores it.
 pub fn valid_session_id(sid: &str) -> bool {
     (1..=128).contains(&sid.len())
         && sid

@@ -21,16 +21,9 @@ const MAX_EVENT_BYTES: usize = 8 * 1024;
 /// Largest SDP offer or ICE candidate batch forwarded.
 const MAX_OFFER_BYTES: usize = 256 * 1024;
 
-fn valid_session_id(sid: &str) -> bool {
-    (1..=128).contains(&sid.len())
-        && sid
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
-}
-
 async fn load(state: &AppState, sid: &str) -> Result<CallState, GatewayError> {
     let not_found = || GatewayError::new(ErrorCode::NotFound, "No such reading session.");
-    if !valid_session_id(sid) {
+    if !positions::valid_session_id(sid) {
         return Err(not_found());
     }
     state

@@ -590,39 +590,42 @@ fn attach_stray_marks(text: &str) -> std::borrow::Cow<'_, str> {
     out.nfc().collect::<String>().into()
 }
 
-/// Lines drawn with the same words at the very same place (to the point) on a
+/// Lines drawn with exactly the same words at the very same place (to the point) on a
 /// quarter of the pages or more (eight at least): a slide deck's navigation box
 /// ("Table of Contents", "Discussion") or a head set below the margin band. Body
 /// text never sits at one spot on page after page, so these count as the page's
 /// edges whatever their height; the running-head rules still decide.
 fn drawn_in_place(pages: &[Vec<String>], layouts: &[Option<&PageLayout>]) -> Vec<Vec<usize>> {
-    /// A line's words (numbers masked) and where it is drawn, in whole points.
-    type Spot = (String, (i32, i32));
+    /// A line's words, exactly, and where it is drawn, in whole points. Borrowed,
+    /// not masked: this runs over every line of the book, and a box drawn the same
+    /// on every page has the same words.
+    type Spot<'a> = (&'a str, (i32, i32));
     let spot = |line: &LineBox| {
         // Whole points: the same head drawn at 37.49 and 37.51 is one.
         #[allow(clippy::cast_possible_truncation)]
         (line.x0.round() as i32, line.y.round() as i32)
     };
-    let mut on_pages: std::collections::HashMap<Spot, usize> = std::collections::HashMap::new();
-    let mut keys: Vec<Vec<Option<Spot>>> = Vec::with_capacity(pages.len());
+    let mut on_pages: std::collections::HashMap<Spot<'_>, usize> = std::collections::HashMap::new();
+    let mut keys: Vec<Vec<Option<Spot<'_>>>> = Vec::with_capacity(pages.len());
     for (lines, layout) in pages.iter().zip(layouts) {
         let Some(layout) = layout else {
             keys.push(Vec::new());
             continue;
         };
-        let page_keys: Vec<Option<Spot>> = lines
+        let page_keys: Vec<Option<Spot<'_>>> = lines
             .iter()
             .zip(&layout.lines)
             .map(|(text, line)| {
+                let text = text.trim();
                 (line.size > 0. && text.chars().any(char::is_alphabetic))
-                    .then(|| (super::furniture::signature(text.trim()), spot(line)))
+                    .then(|| (text, spot(line)))
             })
             .collect();
-        let mut seen: Vec<&Spot> = page_keys.iter().flatten().collect();
+        let mut seen: Vec<Spot<'_>> = page_keys.iter().flatten().copied().collect();
         seen.sort_unstable();
         seen.dedup();
         for key in seen {
-            *on_pages.entry(key.clone()).or_default() += 1;
+            *on_pages.entry(key).or_default() += 1;
         }
         keys.push(page_keys);
     }
@@ -632,8 +635,7 @@ fn drawn_in_place(pages: &[Vec<String>], layouts: &[Option<&PageLayout>]) -> Vec
             page.iter()
                 .enumerate()
                 .filter(|(_, key)| {
-                    key.as_ref()
-                        .is_some_and(|k| on_pages.get(k).is_some_and(|n| *n >= least))
+                    key.is_some_and(|k| on_pages.get(&k).is_some_and(|n| *n >= least))
                 })
                 .map(|(i, _)| i)
                 .collect()
