@@ -53,9 +53,15 @@ impl MetricsAccess {
 /// `GET /metrics` in the Prometheus text format; with `METRICS_TOKEN` set, only
 /// for `Authorization: Bearer <METRICS_TOKEN>` (401 otherwise).
 pub async fn metrics_endpoint(req: HttpRequest) -> HttpResponse {
+    metrics_response(&req, String::new)
+}
+
+/// As [`metrics_endpoint`], with `extra` (lines in the text format that are not
+/// in the process-wide registry) appended once the caller may see them.
+pub fn metrics_response(req: &HttpRequest, extra: impl FnOnce() -> String) -> HttpResponse {
     let allowed = req
         .app_data::<web::Data<MetricsAccess>>()
-        .is_none_or(|access| access.allows(&req));
+        .is_none_or(|access| access.allows(req));
     if !allowed {
         return HttpResponse::Unauthorized()
             .insert_header((header::WWW_AUTHENTICATE, "Bearer realm=\"metrics\""))
@@ -64,9 +70,7 @@ pub async fn metrics_endpoint(req: HttpRequest) -> HttpResponse {
                 "message": "/metrics needs Authorization: Bearer <METRICS_TOKEN>",
             }));
     }
-    let handle = metrics::handle();
-    handle.run_upkeep();
     HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4")
-        .body(handle.render())
+        .body(metrics::render() + &extra())
 }

@@ -6,7 +6,8 @@
 //! group `workers`, store each event with [`crate::db::positions::save`] (a save
 //! with an older `seq` changes nothing, so redelivery and reordering are harmless)
 //! and then XACK and XDEL it. Delivery is at least once: an entry read by a worker
-//! that dies is taken over by another after [`CLAIM_IDLE`]. The stream is never
+//! that dies is taken over, once idle for [`CLAIM_IDLE`], by the worker that leads
+//! the sweeper (it looks every five minutes). The stream is never
 //! capped: an event waits for a worker rather than being dropped.
 
 use std::collections::HashMap;

@@ -18,7 +18,7 @@ use std::time::Duration;
 use std::sync::Arc;
 
 use deadpool_redis::{Manager, Pool, Runtime};
-use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+use redis::aio::{ConnectionManager, ConnectionManagerConfig, MultiplexedConnection};
 use redis::{AsyncConnectionConfig, IntoConnectionInfo};
 use secrecy::ExposeSecret;
 use tokio::sync::OnceCell;
@@ -47,6 +47,14 @@ pub enum RedisError {
 
 impl From<redis::RedisError> for RedisError {
     fn from(e: redis::RedisError) -> Self {
+        let kind = if e.is_timeout() {
+            "timeout"
+        } else if e.is_io_error() || e.is_connection_dropped() || e.is_connection_refusal() {
+            "connection"
+        } else {
+            "reply"
+        };
+        metrics::counter!("redis_errors_total", "kind" => kind).increment(1);
         // rustls's verdict reaches us only as text inside the I/O error.
         if e.to_string().contains("invalid peer certificate") {
             Self::Certificate(e)
@@ -134,10 +142,22 @@ impl Redis {
                     .set_response_timeout(Some(RESPONSE_TIMEOUT))
                     .set_number_of_retries(1)
                     .set_max_delay(std::time::Duration::from_millis(500));
+                metrics::counter!("redis_connections_opened_total", "use" => "commands")
+                    .increment(1);
                 ConnectionManager::new_with_config(self.client.clone(), config).await
             })
             .await?;
         Ok(manager.clone())
+    }
+
+    /// A connection of the caller's own for a loop of blocking reads, with the
+    /// blocking pool's settings (no response timeout); closed when dropped.
+    pub async fn blocking_connection(&self) -> Result<MultiplexedConnection, RedisError> {
+        let conn = self.blocking.get().await.inspect_err(|_| {
+            metrics::counter!("redis_errors_total", "kind" => "connection").increment(1);
+        })?;
+        metrics::counter!("redis_connections_opened_total", "use" => "blocking").increment(1);
+        Ok(deadpool_redis::Connection::take(conn))
     }
 
     /// One round trip: proves Redis answers.

@@ -41,7 +41,8 @@ pub struct QueueConfig {
     pub retry_base: Duration,
     /// Longest retry delay (`RETRY_MAX_SECONDS`).
     pub retry_max: Duration,
-    /// How long a blocking read waits before looking around (`QUEUE_BLOCK_MS`).
+    /// How long one blocking read waits for an entry (`QUEUE_BLOCK_MS`): an idle
+    /// worker costs Redis one command per stream per this long.
     pub block: Duration,
 }
 
@@ -113,7 +114,12 @@ impl Config {
                 visibility_timeout: vars.seconds_or("VISIBILITY_TIMEOUT_SECONDS", 60, 3..=3600)?,
                 retry_base: vars.seconds_or("RETRY_BASE_SECONDS", 5, 1..=3600)?,
                 retry_max: vars.seconds_or("RETRY_MAX_SECONDS", 900, 1..=86_400)?,
-                block: Duration::from_millis(bounded(vars, "QUEUE_BLOCK_MS", 5000, 10..=60_000)?),
+                block: Duration::from_millis(bounded(
+                    vars,
+                    "QUEUE_BLOCK_MS",
+                    300_000,
+                    10..=3_600_000,
+                )?),
             },
             pipeline: PipelineConfig::from_vars(vars, resources)?,
             sweeper: SweeperConfig {

@@ -1,15 +1,17 @@
 //! The stream consumer: Redis delivers, Postgres decides.
 //!
 //! Each process is one consumer (`host-pid-random`) in the `workers` group. It
-//! reads with `XREADGROUP … BLOCK` only as many entries as it has free slots
-//! (`WORKER_CONCURRENCY`), so its pending list never exceeds that, and every so
-//! often `XAUTOCLAIM`s entries other consumers left idle past the visibility
-//! timeout (they died). A delivery becomes work only through the Postgres claim;
-//! a duplicate, a finished job or a job running elsewhere is acknowledged and
-//! dropped. While a job runs, a heartbeat refreshes both `jobs.heartbeat_at`
-//! (fenced on the lease) and the entry's idle time (`XCLAIM … JUSTID`). When the
-//! outcome is recorded in Postgres the entry is `XACK`ed and `XDEL`eted; if it
-//! cannot be recorded the entry stays pending and is reclaimed later.
+//! reads with `XREADGROUP … BLOCK` (long: an idle worker costs Redis one command
+//! per `QUEUE_BLOCK_MS`, and an `XADD` wakes it at once) only as many entries as
+//! it has free slots (`WORKER_CONCURRENCY`), so its pending list never exceeds
+//! that. A delivery becomes work only through the Postgres claim; a duplicate, a
+//! finished job or a job running elsewhere is acknowledged and dropped. While a
+//! job runs, a heartbeat refreshes both `jobs.heartbeat_at` (fenced on the lease)
+//! and the entry's idle time (`XCLAIM … JUSTID`). When the outcome is recorded in
+//! Postgres the entry is `XACK`ed and `XDEL`eted; if it cannot be recorded the
+//! entry stays pending. Entries left pending by a worker that died are the
+//! sweeper's: its leader learns of them from Postgres (a job running with an
+//! expired heartbeat, or published and never started) and publishes the job again.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
@@ -112,7 +114,7 @@ impl Consumer {
         let mut tasks = JoinSet::new();
         let mut errors = 0u32;
         let mut group_ready = false;
-        let mut last_autoclaim: Option<Instant> = None;
+        let mut reader = group::Reader::default();
         while !*stop.borrow() {
             while tasks.try_join_next().is_some() {}
             if !group_ready {
@@ -134,13 +136,13 @@ impl Consumer {
                 }
                 continue;
             }
-            let due =
-                last_autoclaim.is_none_or(|t| t.elapsed() >= self.config.visibility_timeout / 2);
-            let read = if due {
-                last_autoclaim = Some(Instant::now());
-                self.autoclaim(free).await
-            } else {
-                self.read(free).await
+            // A long blocking read ends early on SIGTERM. An entry Redis hands
+            // over just as the read is dropped stays pending under this consumer;
+            // the sweeper's leader finds it from Postgres (a job published and not
+            // started) and publishes the job again.
+            let read = tokio::select! {
+                read = self.read(&mut reader, free) => read,
+                _ = stop.changed() => continue,
             };
             match read {
                 Ok(entries) => {
@@ -280,35 +282,20 @@ impl Consumer {
         }
     }
 
-    async fn read(&self, count: usize) -> Result<Vec<Entry>, RedisError> {
-        group::read(
-            &self.redis,
-            &self.redis.keys.job_stream(),
-            &self.name,
-            count,
-            group::From::New(self.config.block),
-        )
-        .await
-    }
-
-    /// Take over entries idle longer than the visibility timeout (their consumer died).
-    async fn autoclaim(&self, count: usize) -> Result<Vec<Entry>, RedisError> {
-        let entries = group::autoclaim(
-            &self.redis,
-            &self.redis.keys.job_stream(),
-            &self.name,
-            self.config.visibility_timeout,
-            count,
-        )
-        .await?;
-        if !entries.is_empty() {
-            tracing::info!(
-                count = entries.len(),
-                "took over entries of a stopped worker"
-            );
-            metrics::counter!("queue_reclaimed_total").increment(entries.len() as u64);
-        }
-        Ok(entries)
+    async fn read(
+        &self,
+        reader: &mut group::Reader,
+        count: usize,
+    ) -> Result<Vec<Entry>, RedisError> {
+        reader
+            .read(
+                &self.redis,
+                &self.redis.keys.job_stream(),
+                &self.name,
+                count,
+                group::From::New(self.config.block),
+            )
+            .await
     }
 
     async fn handle(
@@ -554,6 +541,7 @@ pub(crate) mod group {
     use std::time::Duration;
 
     use redis::Value;
+    use redis::aio::MultiplexedConnection;
     use shared_domain::redis::{Redis, RedisError, WORKER_GROUP};
 
     use super::{Entry, parse_entries, parse_read_reply};
@@ -584,37 +572,65 @@ pub(crate) mod group {
         }
     }
 
-    /// `XREADGROUP`, on the blocking pool (a blocked read must not hold up the
-    /// shared connection).
-    pub(crate) async fn read(
-        redis: &Redis,
-        stream: &str,
-        consumer: &str,
-        count: usize,
-        from: From,
-    ) -> Result<Vec<Entry>, RedisError> {
-        let mut conn = redis.blocking.get().await?;
-        let mut cmd = redis::cmd("XREADGROUP");
-        cmd.arg("GROUP")
-            .arg(WORKER_GROUP)
-            .arg(consumer)
-            .arg("COUNT")
-            .arg(count);
-        let id = match from {
-            From::New(block) => {
-                cmd.arg("BLOCK")
-                    .arg(u64::try_from(block.as_millis()).unwrap_or(5000));
-                ">"
+    /// How much longer than its `BLOCK` a read may take before its connection is
+    /// taken for dead (a peer or a middlebox that dropped it silently).
+    const READ_MARGIN: Duration = Duration::from_secs(15);
+
+    /// One loop's connection for `XREADGROUP`, made from the blocking pool's
+    /// settings (no response timeout: the server stays silent while a read
+    /// blocks) and then held, so an idle read costs one command: a pooled
+    /// checkout would add an `UNWATCH` and a `PING` to every read, which is most
+    /// of what an idle worker costs on a per-command-billed Redis. Any failure,
+    /// and a read cancelled part-way (its reply may still come), closes it; the
+    /// next read makes a new one.
+    #[derive(Default)]
+    pub(crate) struct Reader {
+        conn: Option<MultiplexedConnection>,
+    }
+
+    impl Reader {
+        pub(crate) async fn read(
+            &mut self,
+            redis: &Redis,
+            stream: &str,
+            consumer: &str,
+            count: usize,
+            from: From,
+        ) -> Result<Vec<Entry>, RedisError> {
+            // Taken out while the read is in flight: dropped with the future if it
+            // is cancelled, so a connection with a reply still owed is never reused.
+            let mut conn = match self.conn.take() {
+                Some(conn) => conn,
+                None => redis.blocking_connection().await?,
+            };
+            let mut cmd = redis::cmd("XREADGROUP");
+            cmd.arg("GROUP")
+                .arg(WORKER_GROUP)
+                .arg(consumer)
+                .arg("COUNT")
+                .arg(count);
+            let (id, wait) = match from {
+                From::New(block) => {
+                    cmd.arg("BLOCK")
+                        .arg(u64::try_from(block.as_millis()).unwrap_or(u64::MAX));
+                    (">", block + READ_MARGIN)
+                }
+                From::OwnPending => ("0", READ_MARGIN),
+            };
+            cmd.arg("STREAMS").arg(stream).arg(id);
+            match tokio::time::timeout(wait, cmd.query_async::<Value>(&mut conn)).await {
+                Ok(Ok(reply)) => {
+                    self.conn = Some(conn);
+                    Ok(parse_read_reply(reply))
+                }
+                Ok(Err(e)) => Err(e.into()),
+                Err(_) => Err(redis::RedisError::from(std::io::Error::new(
+                    std::io::ErrorKind::TimedOut,
+                    "no reply to a blocking read within its BLOCK time; reconnecting",
+                ))
+                .into()),
             }
-            From::OwnPending => "0",
-        };
-        let reply: Value = cmd
-            .arg("STREAMS")
-            .arg(stream)
-            .arg(id)
-            .query_async(&mut *conn)
-            .await?;
-        Ok(parse_read_reply(reply))
+        }
     }
 
     /// Take over entries any consumer read and left unacknowledged for `idle`.

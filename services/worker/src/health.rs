@@ -23,6 +23,10 @@ pub struct Status {
     pub db: Pool,
     pub redis: Redis,
     pub storage: Storage,
+    /// The queue's depth, rendered on `/metrics` while this replica leads.
+    pub depth: crate::sweeper::QueueGauges,
+    /// How old a depth reading may be and still be served (a few sweep rounds).
+    pub depth_fresh_for: std::time::Duration,
 }
 
 pub fn server(
@@ -38,7 +42,7 @@ pub fn server(
             .app_data(metrics.clone())
             .route("/health", web::get().to(live))
             .route("/health/ready", web::get().to(ready))
-            .route("/metrics", web::get().to(http_support::metrics_endpoint))
+            .route("/metrics", web::get().to(metrics_endpoint))
     })
     // Answers go out at once, not held back by Nagle until the last one is ACKed.
     .tcp_nodelay(true)
@@ -47,6 +51,17 @@ pub fn server(
     .disable_signals()
     .shutdown_timeout(1)
     .run())
+}
+
+/// The process-wide metrics, and the queue's depth when this replica leads.
+async fn metrics_endpoint(req: actix_web::HttpRequest, status: web::Data<Status>) -> HttpResponse {
+    http_support::metrics_response(&req, || {
+        let mut out = shared_domain::db::pool_metrics(&status.db);
+        if status.is_leader.load(Ordering::Relaxed) {
+            out.push_str(&status.depth.render(status.depth_fresh_for));
+        }
+        out
+    })
 }
 
 async fn live(status: web::Data<Status>) -> HttpResponse {

@@ -9,6 +9,8 @@
 //! outage stays pending and is tried again. Entries a dead worker had read are
 //! taken over after [`CLAIM_IDLE`].
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use deadpool_postgres::Pool;
@@ -22,6 +24,9 @@ use crate::consumer::{Entry, backoff, group, pause};
 
 /// Events read and stored per round trip.
 const BATCH: usize = 100;
+/// How often the sweeper's leader takes over events a dead worker had read (each
+/// look is a Redis command, and an idle stack should cost next to none).
+const CLAIM_EVERY: Duration = Duration::from_secs(300);
 
 pub struct Persister {
     /// This worker's consumer name (the same as on the job stream).
@@ -30,6 +35,9 @@ pub struct Persister {
     pub redis: Redis,
     /// How long one blocking read waits for an event.
     pub block: Duration,
+    /// Whether this replica leads the sweeper: only the leader looks for events
+    /// a dead worker left behind.
+    pub is_leader: Arc<AtomicBool>,
 }
 
 /// What became of a batch.
@@ -41,12 +49,14 @@ enum Stored {
 }
 
 impl Persister {
-    /// Persist until `stop` turns true. A read in progress finishes first (at
-    /// most `block`), so nothing read is left half-handled.
+    /// Persist until `stop` turns true. A blocking read ends early on SIGTERM; an
+    /// event Redis hands over just then stays pending and the leader takes it
+    /// over after [`CLAIM_IDLE`].
     pub async fn run(self, mut stop: watch::Receiver<bool>) {
         let mut group_ready = false;
         let mut errors = 0u32;
         let mut last_claim: Option<Instant> = None;
+        let mut reader = group::Reader::default();
         // After a Postgres failure, this consumer's own unacknowledged entries
         // are read again first.
         let mut own_pending = false;
@@ -62,12 +72,16 @@ impl Persister {
                     }
                 }
             }
-            let due = last_claim.is_none_or(|t| t.elapsed() >= CLAIM_IDLE / 2);
+            let due = self.is_leader.load(Ordering::Relaxed)
+                && last_claim.is_none_or(|t| t.elapsed() >= CLAIM_EVERY);
             let read = if due {
                 last_claim = Some(Instant::now());
                 self.autoclaim().await
             } else {
-                self.read(own_pending).await
+                tokio::select! {
+                    read = self.read(&mut reader, own_pending) => read,
+                    _ = stop.changed() => continue,
+                }
             };
             match read {
                 Ok(entries) if entries.is_empty() => {
@@ -101,24 +115,29 @@ impl Persister {
 
     /// New entries, waiting up to `block` for one; or, with `own_pending`, the
     /// entries this consumer read and has not acknowledged (at once).
-    async fn read(&self, own_pending: bool) -> Result<Vec<Entry>, RedisError> {
+    async fn read(
+        &self,
+        reader: &mut group::Reader,
+        own_pending: bool,
+    ) -> Result<Vec<Entry>, RedisError> {
         let from = if own_pending {
             group::From::OwnPending
         } else {
             group::From::New(self.block)
         };
-        group::read(
-            &self.redis,
-            &self.redis.keys.positions_stream(),
-            &self.name,
-            BATCH,
-            from,
-        )
-        .await
+        reader
+            .read(
+                &self.redis,
+                &self.redis.keys.positions_stream(),
+                &self.name,
+                BATCH,
+                from,
+            )
+            .await
     }
 
-    /// Entries read by any consumer (this one included, after a Postgres outage)
-    /// and not acknowledged for [`CLAIM_IDLE`].
+    /// Entries read by any consumer (a worker that died, or this one after a
+    /// Postgres outage) and not acknowledged for [`CLAIM_IDLE`].
     async fn autoclaim(&self) -> Result<Vec<Entry>, RedisError> {
         group::autoclaim(
             &self.redis,

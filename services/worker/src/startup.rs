@@ -6,6 +6,7 @@ use std::net::TcpListener;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
+use std::time::Duration;
 
 use actix_web::dev::Server;
 use anyhow::Context;
@@ -21,7 +22,7 @@ use crate::health;
 use crate::pipeline::Pipeline;
 use crate::positions::Persister;
 use crate::resources::Resources;
-use crate::sweeper::Sweeper;
+use crate::sweeper::{QueueGauges, Sweeper};
 
 pub struct Worker {
     pub config: Config,
@@ -30,6 +31,8 @@ pub struct Worker {
     pub storage: Storage,
     pub consumer_name: String,
     pub is_leader: Arc<AtomicBool>,
+    /// The queue's depth the sweeper's leader records and `/metrics` serves.
+    pub depth: QueueGauges,
     /// The binary run as the isolated extractor (this one, unless told otherwise).
     pub extractor_exe: PathBuf,
     health: Option<(u16, Server)>,
@@ -45,6 +48,7 @@ impl Worker {
             .with_context(|| format!("creating WORK_DIR {}", config.pipeline.work_dir.display()))?;
         let consumer_name = consumer_name();
         let is_leader = Arc::new(AtomicBool::new(false));
+        let depth = QueueGauges::default();
         let health = match config.health_port {
             Some(port) => {
                 let listener =
@@ -59,6 +63,9 @@ impl Worker {
                     db: db.clone(),
                     redis: redis.clone(),
                     storage: storage.clone(),
+                    depth: depth.clone(),
+                    // Three rounds: a leader whose rounds fail stops reporting.
+                    depth_fresh_for: config.sweeper.interval * 3 + Duration::from_secs(5),
                 };
                 let metrics = http_support::MetricsAccess::new(config.metrics_token.as_ref());
                 if !metrics.is_guarded() {
@@ -79,6 +86,7 @@ impl Worker {
             storage,
             consumer_name,
             is_leader,
+            depth,
             extractor_exe,
             health,
         })
@@ -121,12 +129,14 @@ impl Worker {
             concurrency: self.config.concurrency,
         });
         let sweeper = Sweeper {
+            name: self.consumer_name.clone(),
             db: self.db.clone(),
             redis: self.redis.clone(),
             storage: self.storage.clone(),
             config: self.config.sweeper.clone(),
             queue: self.config.queue.clone(),
             is_leader: Arc::clone(&self.is_leader),
+            depth: self.depth.clone(),
         };
         tracing::info!(
             consumer = %self.consumer_name,
@@ -139,6 +149,7 @@ impl Worker {
             db: self.db.clone(),
             redis: self.redis.clone(),
             block: self.config.queue.block,
+            is_leader: Arc::clone(&self.is_leader),
         };
         let consuming = tokio::spawn(consumer.run(stop_rx.clone(), self.config.shutdown_grace));
         let persisting = tokio::spawn(persister.run(stop_rx.clone()));

@@ -6,16 +6,23 @@
 //! lock, so another replica leads from its next attempt. The leader checks its
 //! connection each round and steps down when it fails.
 //!
-//! Each round the leader: requeues `running` jobs whose heartbeat expired (burying
-//! those out of attempts); publishes queued jobs that are due and not on the stream
-//! (the outbox: uploads made while Redis was down, retries whose backoff passed,
-//! and messages lost to a Redis restore); deletes idle consumers with nothing
-//! pending; records queue depth metrics; and, every `RETENTION_INTERVAL_SECONDS`,
-//! runs retention.
+//! Each round asks Postgres, and touches Redis only when Postgres says there is
+//! something to do there, so an idle stack costs Redis nothing per round. The
+//! leader: requeues `running` jobs whose heartbeat expired (burying those out of
+//! attempts); when a queued job was published long ago and never started, takes
+//! over the stream entries a stopped worker left pending and has their jobs
+//! published again; publishes queued jobs that are due and not on the stream (the
+//! outbox: uploads made while Redis was down, retries whose backoff passed,
+//! requeued jobs, and messages lost to a Redis restore); writes owed dead letters;
+//! and records the queue's depth from Postgres (served on `/metrics` by the
+//! leader only, so a replica that stopped leading reports nothing stale). Every
+//! `RETENTION_INTERVAL_SECONDS` it also tidies Redis (drops pending entries of
+//! stopped workers, deletes idle consumers with nothing pending) and runs
+//! retention.
 
 use std::collections::HashMap;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use deadpool_postgres::{ClientWrapper, Pool};
@@ -24,13 +31,13 @@ use redis::Value;
 use shared_domain::db::DbError;
 use shared_domain::db::{books, jobs};
 use shared_domain::error::error_chain;
-use shared_domain::queue::{self, PublishError};
+use shared_domain::queue::{self, JobMessage, PublishError};
 use shared_domain::redis::{Redis, RedisError, WORKER_GROUP};
 use shared_domain::{Storage, storage::StorageError};
 use tokio::sync::watch;
 
 use crate::config::{QueueConfig, SweeperConfig};
-use crate::consumer::dead_letter;
+use crate::consumer::{dead_letter, group};
 
 /// The advisory lock key of sweeper leadership ("sweeper" in ASCII).
 pub const LEADER_LOCK_KEY: i64 = 0x0073_7765_6570_6572;
@@ -42,6 +49,9 @@ const BATCH: i64 = 500;
 const DEAD_LETTER_GRACE_SECS: f64 = 60.0;
 
 pub struct Sweeper {
+    /// This worker's consumer name: entries the leader takes over are claimed
+    /// under it (and dropped at once).
+    pub name: String,
     pub db: Pool,
     pub redis: Redis,
     pub storage: Storage,
@@ -49,6 +59,62 @@ pub struct Sweeper {
     pub queue: QueueConfig,
     /// Shown on `/health`.
     pub is_leader: Arc<AtomicBool>,
+    /// The queue's depth as of the leader's last round, for `/metrics`.
+    pub depth: QueueGauges,
+}
+
+/// The leader's last reading of the queue's depth, rendered on `/metrics` only
+/// while this replica leads and the reading is fresh: a replica that stopped
+/// leading (or whose rounds fail) reports nothing rather than an old value.
+#[derive(Clone, Default)]
+pub struct QueueGauges(Arc<Mutex<Option<(Instant, jobs::Depth)>>>);
+
+impl QueueGauges {
+    fn set(&self, depth: Option<jobs::Depth>) {
+        if let Ok(mut slot) = self.0.lock() {
+            *slot = depth.map(|d| (Instant::now(), d));
+        }
+    }
+
+    /// The gauges in the Prometheus text format, or nothing when the last reading
+    /// is older than `fresh_for`.
+    pub fn render(&self, fresh_for: Duration) -> String {
+        let Some((at, d)) = self.0.lock().ok().and_then(|slot| *slot) else {
+            return String::new();
+        };
+        if at.elapsed() > fresh_for {
+            return String::new();
+        }
+        let gauges: [(&str, &str, f64); 4] = [
+            (
+                "queue_backlog",
+                "Jobs queued and due, waiting for a worker (from Postgres; served by the sweeper leader only).",
+                d.backlog as f64,
+            ),
+            (
+                "queue_pending",
+                "Jobs running now (from Postgres; served by the sweeper leader only).",
+                d.running as f64,
+            ),
+            (
+                "queue_oldest_pending_seconds",
+                "How long the longest-waiting due job has waited for a worker, 0 when none waits (served by the sweeper leader only).",
+                d.oldest_waiting_seconds,
+            ),
+            (
+                "queue_dead_jobs",
+                "Jobs out of attempts and not retried (served by the sweeper leader only).",
+                d.dead as f64,
+            ),
+        ];
+        let mut out = String::new();
+        for (name, help, value) in gauges {
+            out.push_str(&format!(
+                "# HELP {name} {help}\n# TYPE {name} gauge\n{name} {value}\n"
+            ));
+        }
+        out
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -79,30 +145,38 @@ impl Sweeper {
     pub async fn run(self, mut stop: watch::Receiver<bool>) {
         let mut conn: Option<ClientWrapper> = None;
         let mut leading = false;
-        let mut last_retention: Option<Instant> = None;
+        let mut last_housekeeping: Option<Instant> = None;
+        metrics::gauge!("sweeper_leader").set(0.0);
         loop {
             leading = self.keep_or_take_leadership(&mut conn, leading).await;
             if leading {
                 if let Err(e) = self.sweep().await {
                     tracing::warn!(error = %error_chain(&e), "sweep round failed; next round retries");
                 }
-                if last_retention.is_none_or(|t| t.elapsed() >= self.config.retention_interval) {
-                    last_retention = Some(Instant::now());
+                if last_housekeeping.is_none_or(|t| t.elapsed() >= self.config.retention_interval) {
+                    last_housekeeping = Some(Instant::now());
+                    if let Err(e) = self.tidy_streams().await {
+                        tracing::warn!(error = %error_chain(&e), "tidying the streams failed; next run retries");
+                    }
                     if let Err(e) = self.retention().await {
                         tracing::warn!(error = %error_chain(&e), "retention failed; next run retries");
                     }
                 }
+            } else {
+                last_housekeeping = None;
             }
             tokio::select! {
                 () = tokio::time::sleep(self.config.interval) => {}
                 _ = stop.changed() => break,
             }
         }
+        self.depth.set(None);
         if leading && let Some(conn) = conn {
             let _ = conn
                 .execute("SELECT pg_advisory_unlock($1)", &[&LEADER_LOCK_KEY])
                 .await;
             self.is_leader.store(false, Ordering::Relaxed);
+            metrics::gauge!("sweeper_leader").set(0.0);
             tracing::info!("sweeper leadership released");
         }
     }
@@ -143,6 +217,10 @@ impl Sweeper {
         };
         if leads != leading {
             self.is_leader.store(leads, Ordering::Relaxed);
+            metrics::gauge!("sweeper_leader").set(if leads { 1.0 } else { 0.0 });
+            if !leads {
+                self.depth.set(None);
+            }
             if leads {
                 tracing::info!("sweeper leadership acquired");
             } else {
@@ -171,6 +249,9 @@ impl Sweeper {
                 break;
             }
         }
+        if jobs::any_published_unstarted(&client, stale).await? {
+            self.recover_entries(&client).await?;
+        }
         loop {
             let due =
                 jobs::due_for_publishing(&client, self.config.republish_after.as_secs_f64(), BATCH)
@@ -191,9 +272,60 @@ impl Sweeper {
             tracing::warn!(job_id = %job.id, "writing a dead letter the job's worker could not");
             dead_letter(&self.redis, &self.db, &job, error, job.attempts).await;
         }
-        self.reap_consumers().await?;
-        self.record_depth().await?;
+        self.depth.set(Some(jobs::depth(&client).await?));
         Ok(())
+    }
+
+    /// Take over job-stream entries left pending longer than the visibility
+    /// timeout (their worker died before claiming them, or could not record the
+    /// outcome), drop them, and mark their jobs unpublished if still queued so the
+    /// outbox publishes them again at once. Live workers refresh the entries of
+    /// jobs they run, so none of theirs is taken.
+    async fn recover_entries(&self, client: &deadpool_postgres::Object) -> Result<(), SweepError> {
+        let stream = self.redis.keys.job_stream();
+        loop {
+            let entries = match group::autoclaim(
+                &self.redis,
+                &stream,
+                &self.name,
+                self.queue.visibility_timeout,
+                BATCH as usize,
+            )
+            .await
+            {
+                Ok(entries) => entries,
+                Err(RedisError::Command(e)) if e.code() == Some("NOGROUP") => return Ok(()),
+                Err(e) => return Err(e.into()),
+            };
+            if entries.is_empty() {
+                return Ok(());
+            }
+            let ids: Vec<String> = entries.iter().map(|(id, _)| id.clone()).collect();
+            let job_ids: Vec<_> = entries
+                .iter()
+                .filter_map(|(_, fields)| JobMessage::from_fields(fields).ok().map(|m| m.job_id))
+                .collect();
+            let republishing = jobs::unpublish(client, &job_ids).await?;
+            group::ack(&self.redis, &stream, &ids).await?;
+            metrics::counter!("queue_reclaimed_total").increment(ids.len() as u64);
+            tracing::info!(
+                entries = ids.len(),
+                republishing,
+                "took over stream entries a stopped worker left pending"
+            );
+            if ids.len() < BATCH as usize {
+                return Ok(());
+            }
+        }
+    }
+
+    /// Hourly: drop entries of stopped workers whatever their jobs' state (a job
+    /// finished elsewhere leaves its old entry behind), and delete consumers that
+    /// are gone.
+    async fn tidy_streams(&self) -> Result<(), SweepError> {
+        let client = self.db.get().await.map_err(DbError::from)?;
+        self.recover_entries(&client).await?;
+        self.reap_consumers().await
     }
 
     /// Delete consumers idle for long with nothing pending (workers that stopped),
@@ -222,7 +354,10 @@ impl Sweeper {
             Err(e) if e.code() == Some("NOGROUP") => return Ok(()),
             Err(e) => return Err(e.into()),
         };
-        let idle_limit = (self.queue.visibility_timeout * 4).max(Duration::from_secs(600));
+        // A live worker's consumer looks idle for up to one blocking read.
+        let idle_limit = (self.queue.visibility_timeout * 4)
+            .max(self.queue.block * 2)
+            .max(Duration::from_secs(600));
         for c in consumers {
             let info = as_map(c);
             let name = info
@@ -247,42 +382,6 @@ impl Sweeper {
                 tracing::info!(consumer = %name, stream, idle_seconds = idle / 1000, "deleted an idle consumer with nothing pending");
             }
         }
-        Ok(())
-    }
-
-    /// Backlog (entries not yet delivered), pending, and the oldest pending age.
-    async fn record_depth(&self) -> Result<(), SweepError> {
-        let mut conn = self.redis.conn().await?;
-        let stream = self.redis.keys.job_stream();
-        let reply: Result<(u64, Value), redis::RedisError> = redis::pipe()
-            .cmd("XLEN")
-            .arg(&stream)
-            .cmd("XPENDING")
-            .arg(&stream)
-            .arg(WORKER_GROUP)
-            .query_async(&mut conn)
-            .await;
-        let (len, pending) = match reply {
-            Ok(r) => r,
-            // No worker has created the group yet: nothing is queued or pending.
-            Err(e) if e.code() == Some("NOGROUP") => (0, Value::Nil),
-            Err(e) => return Err(e.into()),
-        };
-        let (count, oldest) = match pending {
-            Value::Array(parts) if parts.len() >= 2 => (
-                redis::from_redis_value::<u64>(parts[0].clone()).unwrap_or(0),
-                redis::from_redis_value::<String>(parts[1].clone()).ok(),
-            ),
-            _ => (0, None),
-        };
-        metrics::gauge!("queue_backlog").set(len.saturating_sub(count) as f64);
-        metrics::gauge!("queue_pending").set(count as f64);
-        let age = oldest
-            .and_then(|id| id.split('-').next().and_then(|ms| ms.parse::<i64>().ok()))
-            .map_or(0.0, |ms| {
-                ((chrono::Utc::now().timestamp_millis() - ms).max(0) as f64) / 1000.0
-            });
-        metrics::gauge!("queue_oldest_pending_seconds").set(age);
         Ok(())
     }
 

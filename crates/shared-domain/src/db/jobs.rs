@@ -584,3 +584,66 @@ pub async fn claim_many(
         })
         .collect()
 }
+
+/// Whether some queued job was published over `after_secs` ago and is due but
+/// has not started: its stream entry may be stuck in the pending list of a
+/// worker that read it and died before claiming it (or behind a long backlog,
+/// which the caller cannot tell apart and need not: looking costs one command).
+pub async fn any_published_unstarted(
+    client: &impl GenericClient,
+    after_secs: f64,
+) -> Result<bool, DbError> {
+    Ok(client
+        .query_one(
+            "SELECT EXISTS (SELECT 1 FROM jobs WHERE status = 'queued' AND run_after <= now() \
+             AND published_at < now() - make_interval(secs => $1))",
+            &[&after_secs],
+        )
+        .await?
+        .try_get(0)?)
+}
+
+/// Mark queued jobs unpublished (their stream entry was dropped), so the outbox
+/// publishes them again. Returns how many were still queued.
+pub async fn unpublish(client: &impl GenericClient, ids: &[JobId]) -> Result<u64, DbError> {
+    let ids: Vec<Uuid> = ids.iter().map(|j| j.0).collect();
+    Ok(client
+        .execute(
+            "UPDATE jobs SET published_at = NULL WHERE id = ANY($1) AND status = 'queued'",
+            &[&ids],
+        )
+        .await?)
+}
+
+/// The queue's state as Postgres knows it.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Depth {
+    /// Queued and due: waiting for a worker.
+    pub backlog: i64,
+    /// Running now.
+    pub running: i64,
+    /// How long the longest-waiting due job has waited for a worker (0 when none waits).
+    pub oldest_waiting_seconds: f64,
+    /// Out of attempts and not retried.
+    pub dead: i64,
+}
+
+pub async fn depth(client: &impl GenericClient) -> Result<Depth, DbError> {
+    let row = client
+        .query_one(
+            "SELECT count(*) FILTER (WHERE status = 'queued' AND run_after <= now()), \
+                    count(*) FILTER (WHERE status = 'running'), \
+                    COALESCE(EXTRACT(EPOCH FROM now() - min(run_after) \
+                      FILTER (WHERE status = 'queued' AND run_after <= now()))::float8, 0), \
+                    count(*) FILTER (WHERE status = 'dead') \
+             FROM jobs WHERE status IN ('queued', 'running', 'dead')",
+            &[],
+        )
+        .await?;
+    Ok(Depth {
+        backlog: row.try_get(0)?,
+        running: row.try_get(1)?,
+        oldest_waiting_seconds: row.try_get::<_, f64>(2)?.max(0.0),
+        dead: row.try_get(3)?,
+    })
+}

@@ -30,7 +30,7 @@ pub enum DbError {
     #[error("could not build the Postgres pool")]
     Pool(#[from] deadpool_postgres::BuildError),
     #[error("could not get a Postgres connection")]
-    Checkout(#[from] deadpool_postgres::PoolError),
+    Checkout(#[source] deadpool_postgres::PoolError),
     #[error("Postgres query failed")]
     Query(#[from] tokio_postgres::Error),
     #[error("migrations failed")]
@@ -52,6 +52,21 @@ pub enum DbError {
     Timeout,
     #[error("unexpected data in the database: {0}")]
     Corrupt(String),
+}
+
+impl From<deadpool_postgres::PoolError> for DbError {
+    fn from(e: deadpool_postgres::PoolError) -> Self {
+        let reason = match &e {
+            deadpool_postgres::PoolError::Timeout(deadpool_postgres::TimeoutType::Wait) => {
+                "wait_timeout"
+            }
+            deadpool_postgres::PoolError::Timeout(_) => "connect_timeout",
+            deadpool_postgres::PoolError::Backend(_) => "connect_failed",
+            _ => "other",
+        };
+        metrics::counter!("db_pool_errors_total", "reason" => reason).increment(1);
+        Self::Checkout(e)
+    }
 }
 
 impl DbError {
@@ -109,6 +124,30 @@ pub fn pool(config: &DatabaseConfig) -> Result<Pool, DbError> {
         .create_timeout(Some(config.connect_timeout))
         .recycle_timeout(Some(config.connect_timeout))
         .build()?)
+}
+
+/// The pool's state in the Prometheus text format, read at scrape time: its
+/// connections in use and idle, its size limit, and requests waiting for one
+/// (waiters mean the pool is exhausted). `db_pool_errors_total` counts the
+/// checkouts that failed, by reason (`wait_timeout` is exhaustion).
+pub fn pool_metrics(pool: &Pool) -> String {
+    let status = pool.status();
+    let in_use = status.size.saturating_sub(status.available);
+    format!(
+        "# HELP db_pool_connections Postgres connections of this process's pool, by state.\n\
+         # TYPE db_pool_connections gauge\n\
+         db_pool_connections{{state=\"in_use\"}} {in_use}\n\
+         db_pool_connections{{state=\"idle\"}} {idle}\n\
+         # HELP db_pool_max_connections The pool's limit (DATABASE_MAX_CONNECTIONS).\n\
+         # TYPE db_pool_max_connections gauge\n\
+         db_pool_max_connections {max}\n\
+         # HELP db_pool_waiting Requests waiting for a Postgres connection.\n\
+         # TYPE db_pool_waiting gauge\n\
+         db_pool_waiting {waiting}\n",
+        idle = status.available,
+        max = status.max_size,
+        waiting = status.waiting,
+    )
 }
 
 /// One round trip: proves the database answers.

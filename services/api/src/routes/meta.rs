@@ -6,8 +6,11 @@ use actix_web::HttpResponse;
 #[utoipa::path(get, path = "/metrics", tag = "operations", security((), ("metrics_token" = [])),
     responses((status = 200, description = "Prometheus text format", content_type = "text/plain"),
         (status = 401, description = "METRICS_TOKEN is set and the request does not carry it", body = crate::error::ErrorBody)))]
-pub async fn metrics(req: actix_web::HttpRequest) -> HttpResponse {
-    http_support::metrics_endpoint(req).await
+pub async fn metrics(
+    req: actix_web::HttpRequest,
+    state: actix_web::web::Data<crate::startup::AppState>,
+) -> HttpResponse {
+    http_support::metrics_response(&req, || shared_domain::db::pool_metrics(&state.db))
 }
 
 /// This document.

@@ -40,6 +40,15 @@ impl RunningWorker {
         std::fs::read_to_string(&self.log).unwrap_or_default()
     }
 
+    pub async fn metrics(&self) -> String {
+        reqwest::get(format!("http://127.0.0.1:{}/metrics", self.port))
+            .await
+            .expect("metrics request")
+            .text()
+            .await
+            .expect("metrics text")
+    }
+
     pub async fn health(&self) -> Value {
         reqwest::get(format!("http://127.0.0.1:{}/health", self.port))
             .await

@@ -247,11 +247,96 @@ async fn two_replicas_elect_exactly_one_sweeper_leader_and_leadership_moves_when
     } else {
         (b, a)
     };
+    // The queue's depth is served by the leader alone, from Postgres; every
+    // replica says whether it leads.
+    let leader_metrics = leader.metrics().await;
+    let follower_metrics = follower.metrics().await;
+    assert!(
+        leader_metrics.contains("\nqueue_backlog 0\n"),
+        "{leader_metrics}"
+    );
+    assert!(leader_metrics.contains("\nqueue_oldest_pending_seconds 0\n"));
+    assert!(leader_metrics.contains("\nsweeper_leader 1\n"));
+    assert!(
+        !follower_metrics.contains("queue_backlog"),
+        "{follower_metrics}"
+    );
+    assert!(follower_metrics.contains("\nsweeper_leader 0\n"));
     leader.process.kill();
     eventually("the follower leads", Duration::from_secs(10), || async {
         (follower.health().await["sweeper_leader"] == true).then_some(())
     })
     .await;
+    eventually(
+        "the new leader serves the depth",
+        Duration::from_secs(10),
+        || async {
+            follower
+                .metrics()
+                .await
+                .contains("\nqueue_backlog 0\n")
+                .then_some(())
+        },
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn an_entry_a_worker_read_and_died_before_claiming_is_published_again_by_the_leader() {
+    let stack = Stack::new().await;
+    // No worker yet: the api publishes the job, and a consumer that then dies
+    // reads it (it stays in the group's pending list under that consumer's name,
+    // which no live worker is ever handed).
+    let book = stack.upload(&corpus("debhist_en.pdf")).await;
+    let redis = shared_domain::redis::Redis::connect(&stack.env.redis.config()).unwrap();
+    let stream = redis.keys.job_stream();
+    let mut conn = redis.conn().await.unwrap();
+    let _: redis::Value = redis::cmd("XGROUP")
+        .arg("CREATE")
+        .arg(&stream)
+        .arg("workers")
+        .arg("0")
+        .arg("MKSTREAM")
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    let read: redis::Value = redis::cmd("XREADGROUP")
+        .arg("GROUP")
+        .arg("workers")
+        .arg("ghost")
+        .arg("COUNT")
+        .arg(10)
+        .arg("STREAMS")
+        .arg(&stream)
+        .arg(">")
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    assert_ne!(read, redis::Value::Nil, "the ghost read the job's entry");
+    // A worker whose blocking read would wait a minute: only the leader's
+    // recovery (visibility timeout 3 s) and the wake-up of its read by the new
+    // entry can start the job in time.
+    let worker = stack.spawn_worker(&[("QUEUE_BLOCK_MS", "60000")]).await;
+    let status = stack.settled(&book, Duration::from_secs(60)).await;
+    assert_eq!(status["status"], "ready", "{status}");
+    assert!(
+        worker
+            .log_text()
+            .contains("took over stream entries a stopped worker left pending"),
+        "{}",
+        worker.log_text()
+    );
+    let pending: Vec<redis::Value> = redis::cmd("XPENDING")
+        .arg(&stream)
+        .arg("workers")
+        .arg("-")
+        .arg("+")
+        .arg(10)
+        .arg("ghost")
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    assert!(pending.is_empty(), "the ghost's entry is gone: {pending:?}");
 }
 
 /// A job body that records nothing itself: the consumer group-commits its success.

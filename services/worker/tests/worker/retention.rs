@@ -15,6 +15,8 @@ use worker::sweeper::Sweeper;
 
 fn sweeper(env: &TestEnv, dry_run: bool) -> Sweeper {
     Sweeper {
+        name: "retention-test".into(),
+        depth: worker::sweeper::QueueGauges::default(),
         db: shared_domain::db::pool(&env.db.config()).unwrap(),
         redis: Redis::connect(&env.redis.config()).unwrap(),
         storage: Storage::from_config(&StorageConfig::File {
