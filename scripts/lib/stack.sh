@@ -25,7 +25,8 @@ stack::pg_bindir() {
 }
 
 # Install whatever is missing: Redis, Postgres 15, poppler (the worker's second
-# PDF engine), Tesseract with its languages (OCR) and the Postgres client tools.
+# PDF engine), Tesseract with its languages (OCR), the Postgres client tools and
+# Prometheus (promtool and the server, for the monitoring tests).
 stack::ensure_packages() {
   local missing=()
   command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
@@ -50,6 +51,9 @@ stack::ensure_packages() {
   command -v npm >/dev/null 2>&1 || missing+=(npm)
   # The admin console's browser tests drive Debian's Chromium (headless).
   command -v chromium >/dev/null 2>&1 || missing+=(chromium fonts-dejavu-core)
+  # The monitoring tests: promtool for the alert rules' unit tests, and a real
+  # Prometheus scraping the services.
+  { [ -x /usr/bin/promtool ] && [ -x /usr/bin/prometheus ]; } || missing+=(prometheus)
   [ ${#missing[@]} -eq 0 ] && return 0
   stack::log "installing ${missing[*]} with apt-get"
   stack::as_root apt-get update -qq

@@ -27,6 +27,8 @@ pub fn handle() -> &'static PrometheusHandle {
         let handle = recorder.handle();
         // Fails only if another recorder is installed, in which case ours just renders empty.
         let _ = metrics::set_global_recorder(recorder);
+        // Every service talks to Redis.
+        shared_domain::redis::register_metrics();
         handle
     })
 }

@@ -64,6 +64,23 @@ impl From<redis::RedisError> for RedisError {
     }
 }
 
+/// Register this module's metrics, so every series exists (at 0) from the first
+/// scrape and alert rules see a failure's first increment. Call once the
+/// process's recorder is installed.
+pub fn register_metrics() {
+    metrics::describe_counter!(
+        "redis_errors_total",
+        "Redis failures by kind: connection (refused, dropped, I/O), timeout, reply (an error reply)."
+    );
+    metrics::describe_counter!(
+        "redis_connections_opened_total",
+        "Redis connections this process opened, by use (commands: the shared one; blocking: a stream reader's, made again after a failure)."
+    );
+    for kind in ["connection", "timeout", "reply"] {
+        metrics::counter!("redis_errors_total", "kind" => kind).increment(0);
+    }
+}
+
 /// The shared command connection, the blocking pool and the key namespace; cheap to clone.
 #[derive(Clone)]
 pub struct Redis {

@@ -52,6 +52,7 @@ impl Application {
             jwt: JwtVerifier::new(&config.auth.jwt),
         };
         metrics::handle();
+        shared_domain::db::register_metrics();
 
         let listener = TcpListener::bind((config.http.host, config.http.port))
             .with_context(|| format!("binding {}:{}", config.http.host, config.http.port))?;

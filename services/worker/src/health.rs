@@ -35,6 +35,18 @@ pub fn server(
     metrics: http_support::MetricsAccess,
 ) -> std::io::Result<Server> {
     http_support::metrics::handle();
+    shared_domain::db::register_metrics();
+    for outcome in [
+        "succeeded",
+        "failed",
+        "retrying",
+        "dead",
+        "lost",
+        "handed_back",
+    ] {
+        metrics::counter!("jobs_total", "outcome" => outcome).increment(0);
+    }
+    metrics::counter!("queue_reclaimed_total").increment(0);
     let metrics = web::Data::new(metrics);
     Ok(HttpServer::new(move || {
         App::new()

@@ -238,6 +238,7 @@ impl Sweeper {
             let expired = jobs::requeue_expired(&mut client, stale, BATCH).await?;
             for e in &expired {
                 if e.dead {
+                    metrics::counter!("jobs_total", "outcome" => "dead").increment(1);
                     tracing::error!(job_id = %e.job.id, book_id = %e.job.book_id, "job out of attempts after its worker stopped; dead");
                     let error = e.job.last_error.as_deref().unwrap_or_default();
                     dead_letter(&self.redis, &self.db, &e.job, error, e.job.attempts).await;

@@ -126,6 +126,18 @@ pub fn pool(config: &DatabaseConfig) -> Result<Pool, DbError> {
         .build()?)
 }
 
+/// Register `db_pool_errors_total` at 0 for every reason (see [`register_metrics`]
+/// in `redis`). Call once the process's recorder is installed.
+pub fn register_metrics() {
+    metrics::describe_counter!(
+        "db_pool_errors_total",
+        "Postgres checkouts that failed, by reason: wait_timeout (the pool is exhausted), connect_timeout, connect_failed, other."
+    );
+    for reason in ["wait_timeout", "connect_timeout", "connect_failed", "other"] {
+        metrics::counter!("db_pool_errors_total", "reason" => reason).increment(0);
+    }
+}
+
 /// The pool's state in the Prometheus text format, read at scrape time: its
 /// connections in use and idle, its size limit, and requests waiting for one
 /// (waiters mean the pool is exhausted). `db_pool_errors_total` counts the

@@ -9,6 +9,7 @@ mod epub;
 mod extraction;
 mod helpers;
 mod lifecycle;
+mod monitoring;
 mod ocr;
 mod positions;
 mod queue;
