@@ -50,7 +50,11 @@ impl JobMessage {
             book_id: job.book_id,
             kind: job.kind,
             attempt: job.attempts,
-            traceparent: crate::telemetry::current_traceparent(),
+            // The trace of the request that created the job, whoever publishes it.
+            traceparent: job
+                .traceparent
+                .clone()
+                .or_else(crate::telemetry::current_traceparent),
             enqueued_at: Utc::now(),
         }
     }

@@ -9,6 +9,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Instant;
 
+use tracing::Instrument;
+
 use deadpool_postgres::Pool;
 use shared_domain::db::DbError;
 use shared_domain::db::books::{self, Book};
@@ -109,7 +111,12 @@ impl Pipeline {
             .map_err(|e| transient("temporary file", e))?;
         let format = BookFormat::of_key(&book.storage_path).unwrap_or(BookFormat::Pdf);
         let file = dir.path().join(format!("book.{}", format.extension()));
-        match self.storage.download_to(&book.storage_path, &file).await {
+        match self
+            .storage
+            .download_to(&book.storage_path, &file)
+            .instrument(stage_span("fetch"))
+            .await
+        {
             Ok(_) => {}
             Err(StorageError::NotFound(_)) => {
                 return Err(PipelineError::Permanent(ExtractError {
@@ -157,6 +164,7 @@ impl Pipeline {
 
         let started = Instant::now();
         self.store(lease, &chunks, pages, &engine, language.as_deref())
+            .instrument(stage_span("store"))
             .await?;
         metrics::histogram!("pipeline_stage_seconds", "stage" => "store")
             .record(started.elapsed().as_secs_f64());
@@ -177,7 +185,12 @@ impl Pipeline {
         book: &Book,
     ) -> Result<Read, PipelineError> {
         let started = Instant::now();
-        let mut extracted = match self.extractor.extract(pdf, report).await {
+        let mut extracted = match self
+            .extractor
+            .extract(pdf, report)
+            .instrument(stage_span("extract"))
+            .await
+        {
             Ok(doc) => doc,
             Err(Failure::Book(e)) => return Err(PipelineError::Permanent(e)),
             Err(e @ Failure::Spawn(_)) => return Err(transient("extracting", e)),
@@ -190,6 +203,7 @@ impl Pipeline {
         let started = Instant::now();
         let scanned = self
             .ocr_scanned_pages(pdf, &mut extracted, book, report)
+            .instrument(stage_span("ocr"))
             .await?;
         if scanned.tried > 0 {
             metrics::histogram!("pipeline_stage_seconds", "stage" => "ocr")
@@ -211,6 +225,7 @@ impl Pipeline {
             );
             (book.chunks, book.language)
         })
+        .instrument(stage_span("chunk"))
         .await
         .map_err(|e| transient("chunking", e))?;
         metrics::histogram!("pipeline_stage_seconds", "stage" => "chunk")
@@ -338,7 +353,12 @@ impl Pipeline {
         report: OnProgress<'_>,
     ) -> Result<Read, PipelineError> {
         let started = Instant::now();
-        let book = match self.extractor.extract_epub(epub, report).await {
+        let book = match self
+            .extractor
+            .extract_epub(epub, report)
+            .instrument(stage_span("extract"))
+            .await
+        {
             Ok(book) => book,
             Err(Failure::Book(e)) => return Err(PipelineError::Permanent(e)),
             Err(e @ Failure::Spawn(_)) => return Err(transient("extracting", e)),
@@ -356,6 +376,7 @@ impl Pipeline {
             let text = chunk_structured(paragraphs, pages, &book.outline, sizes);
             (text.chunks, text.language)
         })
+        .instrument(stage_span("chunk"))
         .await
         .map_err(|e| transient("chunking", e))?;
         metrics::histogram!("pipeline_stage_seconds", "stage" => "chunk")
@@ -488,6 +509,12 @@ fn pages_with_text(pages: &[String]) -> usize {
 /// Fewer than half the pages carry text: the book cannot be read, only a fragment.
 fn mostly_without_text(text_pages: usize, pages: usize) -> bool {
     text_pages * 2 < pages
+}
+
+/// A span for one stage of a job (`pipeline.fetch`, `pipeline.extract`, …), a
+/// child of the job's span: in a trace, each stage's share of the job.
+fn stage_span(stage: &'static str) -> tracing::Span {
+    tracing::info_span!("pipeline", otel.name = format!("pipeline.{stage}"), stage)
 }
 
 #[cfg(test)]

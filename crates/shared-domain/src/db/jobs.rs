@@ -28,10 +28,12 @@ pub struct Job {
     pub progress_total: Option<i32>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// The W3C `traceparent` of the request that created the job (tracing on).
+    pub traceparent: Option<String>,
 }
 
 pub(crate) const COLUMNS: &str = "id, book_id, kind, status, attempts, max_attempts, run_after, published_at, heartbeat_at, \
-     started_at, finished_at, last_error, progress_done, progress_total, created_at, updated_at";
+     started_at, finished_at, last_error, progress_done, progress_total, created_at, updated_at, traceparent";
 
 impl Job {
     pub(crate) fn from_row(row: &Row) -> Result<Self, DbError> {
@@ -56,6 +58,7 @@ impl Job {
             progress_total: row.try_get("progress_total")?,
             created_at: row.try_get("created_at")?,
             updated_at: row.try_get("updated_at")?,
+            traceparent: row.try_get("traceparent")?,
         })
     }
 }
@@ -99,8 +102,8 @@ pub(crate) async fn insert(
 ) -> Result<Job, DbError> {
     let row = client
         .query_one(
-            &format!("INSERT INTO jobs (id, book_id, kind, max_attempts) VALUES ($1, $2, $3, $4) RETURNING {COLUMNS}"),
-            &[&id.0, &book.0, &kind.as_str(), &max_attempts],
+            &format!("INSERT INTO jobs (id, book_id, kind, max_attempts, traceparent) VALUES ($1, $2, $3, $4, $5) RETURNING {COLUMNS}"),
+            &[&id.0, &book.0, &kind.as_str(), &max_attempts, &crate::telemetry::current_traceparent()],
         )
         .await?;
     Job::from_row(&row)

@@ -23,6 +23,7 @@ use sha2::{Digest, Sha256};
 use shared_domain::ErrorCode;
 use shared_domain::db::books::{self, Inserted, NewBook};
 use shared_domain::domain::{BookFormat, BookId, BookStatus, HouseholdId, JobId, book_object_key};
+use tracing::Instrument;
 use utoipa::ToSchema;
 
 use crate::auth::Admin;
@@ -132,8 +133,10 @@ pub async fn upload(
     // From here the object exists: finish in a task of its own so that a client
     // hanging up cannot leave an object without rows (or rows without an object).
     let state = state.into_inner();
+    // The task continues this request's span: the book's trace starts here.
     tokio::spawn(
-        async move { commit(&state, book_id, household, title, ocr_languages, file).await },
+        async move { commit(&state, book_id, household, title, ocr_languages, file).await }
+            .instrument(tracing::Span::current()),
     )
     .await
     .map_err(ApiError::internal)?

@@ -15,3 +15,4 @@ mod positions;
 mod queue;
 mod retention;
 mod text;
+mod traces;
