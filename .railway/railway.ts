@@ -111,6 +111,10 @@ export default defineRailway((ctx) => {
       "LOG_FORMAT",
       "RUST_LOG",
       "OTEL_EXPORTER_OTLP_ENDPOINT",
+      "OTEL_EXPORTER_OTLP_HEADERS",
+      "OTEL_RESOURCE_ATTRIBUTES",
+      "OTEL_TRACES_SAMPLER",
+      "OTEL_TRACES_SAMPLER_ARG",
       "METRICS_TOKEN",
     ),
   };
