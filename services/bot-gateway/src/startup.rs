@@ -81,7 +81,7 @@ impl Application {
         ));
         if !metrics_access.is_guarded() {
             tracing::warn!(
-                "METRICS_TOKEN is not set: /metrics answers anyone who reaches this port"
+                "METRICS_TOKEN is not set: /metrics answers only requests that come without a proxy's forwarding header (the private network), not those through a public domain"
             );
         }
         let state = std::sync::Arc::new(state);

@@ -70,7 +70,7 @@ impl Worker {
                 let metrics = http_support::MetricsAccess::new(config.metrics_token.as_ref());
                 if !metrics.is_guarded() {
                     tracing::warn!(
-                        "METRICS_TOKEN is not set: /metrics answers anyone who reaches the health port"
+                        "METRICS_TOKEN is not set: /metrics answers only requests that come without a proxy's forwarding header (the private network), not those through a public domain"
                     );
                 }
                 Some((port, health::server(listener, status, metrics)?))

@@ -5,7 +5,8 @@ use actix_web::HttpResponse;
 /// Prometheus metrics in the text exposition format.
 #[utoipa::path(get, path = "/metrics", tag = "operations", security((), ("metrics_token" = [])),
     responses((status = 200, description = "Prometheus text format", content_type = "text/plain"),
-        (status = 401, description = "METRICS_TOKEN is set and the request does not carry it", body = crate::error::ErrorBody)))]
+        (status = 401, description = "METRICS_TOKEN is set and the request does not carry it", body = crate::error::ErrorBody),
+        (status = 403, description = "METRICS_TOKEN is not set and the request came through a proxy (a forwarding header): served only to the private network", body = crate::error::ErrorBody)))]
 pub async fn metrics(
     req: actix_web::HttpRequest,
     state: actix_web::web::Data<crate::startup::AppState>,

@@ -272,6 +272,40 @@ async fn the_admin_console_is_served_with_a_strict_content_security_policy() {
 }
 
 #[tokio::test]
+async fn without_a_metrics_token_metrics_are_refused_through_a_proxy() {
+    let app = spawn_app().await;
+    // Straight from the private network (or this host): served.
+    assert_eq!(app.get("/metrics").await.status().as_u16(), 200);
+    // Through a platform's edge, which always adds a forwarding header: refused.
+    for (name, value) in [
+        ("x-forwarded-for", "203.0.113.7"),
+        ("forwarded", "for=203.0.113.7;proto=https"),
+        ("x-real-ip", "203.0.113.7"),
+    ] {
+        let res = app
+            .client
+            .get(app.url("/metrics"))
+            .header(name, value)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status().as_u16(), 403, "{name}");
+        let body: Value = res.json().await.unwrap();
+        assert_eq!(body["error"], "forbidden");
+        assert!(body["message"].as_str().unwrap().contains("METRICS_TOKEN"));
+    }
+    // The rest of the api is unaffected.
+    let health = app
+        .client
+        .get(app.url("/health"))
+        .header("x-forwarded-for", "203.0.113.7")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(health.status().as_u16(), 200);
+}
+
+#[tokio::test]
 async fn metrics_answer_only_the_metrics_token_when_one_is_set() {
     let app =
         spawn_app_with(|_, v| set(v, "METRICS_TOKEN", "metrics-token-0123456789abcdef")).await;
@@ -293,6 +327,16 @@ async fn metrics_answer_only_the_metrics_token_when_one_is_set() {
         .await;
     assert_eq!(right.status().as_u16(), 200);
     assert!(right.text().await.unwrap().contains("http_requests_total"));
+    // With the token, a scrape through the public domain works too.
+    let proxied = app
+        .client
+        .get(app.url("/metrics"))
+        .header("x-forwarded-for", "203.0.113.7")
+        .bearer_auth("metrics-token-0123456789abcdef")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(proxied.status().as_u16(), 200);
     assert_eq!(app.get("/health").await.status().as_u16(), 200);
 
     // A token too short to be a secret stops the start, naming the variable.
