@@ -112,7 +112,7 @@ pub async fn publish(db: &Pool, redis: &Redis, job: &Job) -> Result<String, Publ
         .await
         .map_err(|_| PublishError::Timeout)??;
     let client = db.get().await.map_err(crate::db::DbError::from)?;
-    jobs::mark_published(&client, job.id).await?;
+    jobs::mark_published(&client, job.id, message.attempt).await?;
     metrics::counter!("queue_published_total").increment(1);
     Ok(entry_id)
 }
@@ -157,8 +157,8 @@ pub async fn publish_many(
     tokio::time::timeout(PUBLISH_TIMEOUT, send)
         .await
         .map_err(|_| PublishError::Timeout)??;
-    let ids: Vec<_> = jobs.iter().map(|j| j.id).collect();
-    jobs::mark_many_published(client, &ids).await?;
+    let published: Vec<_> = jobs.iter().map(|j| (j.id, j.attempts)).collect();
+    jobs::mark_many_published(client, &published).await?;
     metrics::counter!("queue_published_total").increment(jobs.len() as u64);
     Ok(())
 }

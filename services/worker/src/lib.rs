@@ -8,6 +8,7 @@ pub mod health;
 pub mod pipeline;
 pub mod positions;
 pub mod resources;
+pub mod scratch;
 pub mod startup;
 pub mod sweeper;
 pub mod text;

@@ -22,6 +22,7 @@ use crate::health;
 use crate::pipeline::Pipeline;
 use crate::positions::Persister;
 use crate::resources::Resources;
+use crate::scratch::Scratch;
 use crate::sweeper::{QueueGauges, Sweeper};
 
 pub struct Worker {
@@ -36,6 +37,9 @@ pub struct Worker {
     /// The binary run as the isolated extractor (this one, unless told otherwise).
     pub extractor_exe: PathBuf,
     health: Option<(u16, Server)>,
+    /// This process's directory in `WORK_DIR` (jobs download there); removed on
+    /// a clean stop, and by the next worker to start after a crash.
+    _scratch: Scratch,
 }
 
 impl Worker {
@@ -44,9 +48,16 @@ impl Worker {
         let db = shared_domain::db::pool(&config.database).context("building the Postgres pool")?;
         let redis = Redis::connect(&config.redis).context("building the Redis pools")?;
         let storage = Storage::from_config(&config.storage).context("opening object storage")?;
-        std::fs::create_dir_all(&config.pipeline.work_dir)
-            .with_context(|| format!("creating WORK_DIR {}", config.pipeline.work_dir.display()))?;
         let consumer_name = consumer_name();
+        let mut config = config;
+        let scratch =
+            Scratch::claim(&config.pipeline.work_dir, &consumer_name).with_context(|| {
+                format!(
+                    "preparing WORK_DIR {} (it must be writable)",
+                    config.pipeline.work_dir.display()
+                )
+            })?;
+        config.pipeline.work_dir = scratch.path().to_owned();
         let is_leader = Arc::new(AtomicBool::new(false));
         let depth = QueueGauges::default();
         let health = match config.health_port {
@@ -89,6 +100,7 @@ impl Worker {
             depth,
             extractor_exe,
             health,
+            _scratch: scratch,
         })
     }
 

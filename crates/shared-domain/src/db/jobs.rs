@@ -215,11 +215,18 @@ async fn reopen_failed_book(client: &impl GenericClient, book: BookId) -> Result
 }
 
 /// Record that the job is on the stream. Only a still-queued job is marked.
-pub async fn mark_published(client: &impl GenericClient, id: JobId) -> Result<bool, DbError> {
+pub async fn mark_published(
+    client: &impl GenericClient,
+    id: JobId,
+    attempts: i32,
+) -> Result<bool, DbError> {
+    // Fenced on the attempt the message was built from: a worker may have claimed
+    // the job through that very message, failed it and queued it again (published_at
+    // cleared) before this update lands; it must not mark the new run published.
     Ok(client
         .execute(
-            "UPDATE jobs SET published_at = now() WHERE id = $1 AND status = 'queued'",
-            &[&id.0],
+            "UPDATE jobs SET published_at = now() WHERE id = $1 AND status = 'queued' AND attempts = $2",
+            &[&id.0, &attempts],
         )
         .await?
         == 1)
@@ -534,17 +541,20 @@ pub async fn due_for_publishing(
     rows.iter().map(Job::from_row).collect()
 }
 
-/// Mark many jobs published at once (only those still queued).
+/// Mark many jobs published at once: those still queued at the attempt their
+/// message carries (see [`mark_published`]).
 pub async fn mark_many_published(
     client: &impl GenericClient,
-    ids: &[JobId],
+    published: &[(JobId, i32)],
 ) -> Result<u64, DbError> {
-    let ids: Vec<Uuid> = ids.iter().map(|j| j.0).collect();
+    let ids: Vec<Uuid> = published.iter().map(|(j, _)| j.0).collect();
+    let attempts: Vec<i32> = published.iter().map(|(_, a)| *a).collect();
     Ok(client
         .execute(
             "UPDATE jobs SET published_at = now() WHERE id IN \
-             (SELECT id FROM jobs WHERE id = ANY($1) AND status = 'queued' ORDER BY id FOR UPDATE)",
-            &[&ids],
+             (SELECT j.id FROM jobs j JOIN unnest($1::uuid[], $2::int4[]) AS p(id, attempts) \
+              ON j.id = p.id AND j.attempts = p.attempts WHERE j.status = 'queued' ORDER BY j.id FOR UPDATE OF j)",
+            &[&ids, &attempts],
         )
         .await?)
 }

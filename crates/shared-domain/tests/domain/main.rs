@@ -5,6 +5,7 @@
 
 mod connections;
 mod migrations;
+mod publishing;
 mod redis_pools;
 mod schema;
 mod storage;

@@ -272,6 +272,25 @@ async fn the_admin_console_is_served_with_a_strict_content_security_policy() {
 }
 
 #[tokio::test]
+async fn made_up_methods_do_not_grow_the_metrics() {
+    let app = spawn_app().await;
+    for i in 0..200 {
+        let method =
+            reqwest::Method::from_bytes(format!("MADEUP{i}{}", "X".repeat(i * 10)).as_bytes())
+                .unwrap();
+        let _ = app
+            .client
+            .request(method, app.url("/health"))
+            .send()
+            .await
+            .unwrap();
+    }
+    let text = app.get("/metrics").await.text().await.unwrap();
+    assert!(!text.contains("MADEUP"), "a client's method became a label");
+    assert!(text.contains("method=\"other\""), "counted as other");
+}
+
+#[tokio::test]
 async fn without_a_metrics_token_metrics_are_refused_through_a_proxy() {
     let app = spawn_app().await;
     // Straight from the private network (or this host): served.

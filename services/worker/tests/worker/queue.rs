@@ -127,6 +127,88 @@ async fn sigterm_mid_job_exits_0_and_hands_the_job_back() {
 }
 
 #[tokio::test]
+async fn sigterm_drains_within_the_grace_period_while_a_stream_read_is_blocked() {
+    let stack = Stack::new().await;
+    // Two slots: one runs the book, the other sits in a 30 s blocking read.
+    let worker = stack
+        .spawn_worker(&[
+            ("SHUTDOWN_GRACE_SECONDS", "1"),
+            ("QUEUE_BLOCK_MS", "30000"),
+            ("WORKER_CONCURRENCY", "2"),
+        ])
+        .await;
+    let book = stack.upload(&corpus(LONG_BOOK)).await;
+    wait_running(&stack, &book).await;
+    let started = std::time::Instant::now();
+    let status = worker.process.terminate().await;
+    let took = started.elapsed();
+    assert!(status.success(), "exit status after SIGTERM: {status}");
+    // The read ends at once: 1 s of grace, then the hand-back, well before the
+    // read's 30 s would have passed.
+    assert!(took < Duration::from_secs(8), "SIGTERM took {took:?}");
+    let job = stack.job(&book).await;
+    assert_eq!(job["status"], "queued", "handed back, not finished: {job}");
+    assert_eq!(job["attempts"], 0, "{job}");
+}
+
+/// Job directories under `root` (inside the workers' own directories), by owner.
+fn job_dirs(root: &std::path::Path) -> Vec<(String, PathBuf)> {
+    let mut out = Vec::new();
+    for owner in std::fs::read_dir(root).unwrap().flatten() {
+        let name = owner.file_name().to_string_lossy().into_owned();
+        if !owner.path().is_dir() {
+            continue;
+        }
+        for job in std::fs::read_dir(owner.path()).unwrap().flatten() {
+            if job.file_name().to_string_lossy().starts_with("readme-job-") {
+                out.push((name.clone(), job.path()));
+            }
+        }
+    }
+    out
+}
+
+#[tokio::test]
+async fn a_killed_workers_download_is_removed_by_the_next_worker_and_a_live_ones_is_kept() {
+    let stack = Stack::new().await;
+    let work = tempfile::tempdir().unwrap();
+    let work_dir = work.path().to_str().unwrap().to_owned();
+    let vars = [("WORK_DIR", work_dir.as_str()), ("WORKER_CONCURRENCY", "1")];
+    let killed = stack.spawn_worker(&vars).await;
+    let book = stack.upload(&corpus(LONG_BOOK)).await;
+    wait_running(&stack, &book).await;
+    killed.process.kill();
+    let left = job_dirs(work.path());
+    assert_eq!(
+        left.len(),
+        1,
+        "the killed worker's download is left: {left:?}"
+    );
+    let (dead_owner, _) = left[0].clone();
+
+    // The next worker removes it, and takes the book over.
+    let live = stack.spawn_worker(&vars).await;
+    assert!(
+        !work.path().join(&dead_owner).exists(),
+        "the dead worker's directory is gone"
+    );
+    let (live_owner, live_job) =
+        eventually("the book runs again", Duration::from_secs(60), || async {
+            job_dirs(work.path()).pop()
+        })
+        .await;
+    assert_ne!(live_owner, dead_owner);
+    // A worker starting beside a live one leaves the live one's files alone.
+    let _third = stack.spawn_worker(&vars).await;
+    assert!(live_job.exists(), "a live worker's download was removed");
+    let ready = stack.settled(&book, Duration::from_secs(240)).await;
+    assert_eq!(ready["status"], "ready", "{ready}");
+    // A clean stop removes its own directory.
+    assert!(live.process.terminate().await.success());
+    assert!(!work.path().join(&live_owner).exists());
+}
+
+#[tokio::test]
 async fn an_upload_made_while_redis_is_down_is_published_by_the_sweeper() {
     // The API reaches Redis through a proxy we cut; the worker reaches it directly.
     let env_redis =
