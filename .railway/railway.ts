@@ -199,6 +199,7 @@ export default defineRailway((ctx) => {
         "NOTES_SPOKEN",
         "WORK_DIR",
         "SWEEP_INTERVAL_SECONDS",
+        "SWEEPER_LEASE_SECONDS",
         "REPUBLISH_AFTER_SECONDS",
         "RETENTION_INTERVAL_SECONDS",
         "DEAD_LETTER_RETENTION_DAYS",

@@ -71,6 +71,10 @@ pub struct PipelineConfig {
 #[derive(Debug, Clone)]
 pub struct SweeperConfig {
     pub interval: Duration,
+    /// How long leadership lasts unless renewed (`SWEEPER_LEASE_SECONDS`): a
+    /// leader that stops making progress is replaced this long after its last
+    /// renewal.
+    pub lease: Duration,
     /// Queued jobs published this long ago but never claimed are published again
     /// (a lost message, e.g. Redis restored from an old snapshot).
     pub republish_after: Duration,
@@ -94,6 +98,17 @@ impl Config {
             return Err(ConfigError::new(
                 "WORKER_CONCURRENCY",
                 "must be between 1 and 256",
+            ));
+        }
+        let sweep_interval = vars.seconds_or("SWEEP_INTERVAL_SECONDS", 5, 1..=3600)?;
+        let sweeper_lease = vars.seconds_or("SWEEPER_LEASE_SECONDS", 30, 2..=7200)?;
+        if sweeper_lease < sweep_interval * 2 {
+            return Err(ConfigError::new(
+                "SWEEPER_LEASE_SECONDS",
+                format!(
+                    "must be at least twice SWEEP_INTERVAL_SECONDS ({} s): the leader renews it once a round",
+                    sweep_interval.as_secs()
+                ),
             ));
         }
         Ok(Self {
@@ -123,7 +138,8 @@ impl Config {
             },
             pipeline: PipelineConfig::from_vars(vars, resources)?,
             sweeper: SweeperConfig {
-                interval: vars.seconds_or("SWEEP_INTERVAL_SECONDS", 5, 1..=3600)?,
+                interval: sweep_interval,
+                lease: sweeper_lease,
                 republish_after: vars.seconds_or("REPUBLISH_AFTER_SECONDS", 900, 10..=86_400)?,
                 retention_interval: vars.seconds_or(
                     "RETENTION_INTERVAL_SECONDS",

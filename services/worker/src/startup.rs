@@ -149,6 +149,7 @@ impl Worker {
             queue: self.config.queue.clone(),
             is_leader: Arc::clone(&self.is_leader),
             depth: self.depth.clone(),
+            leadership: Default::default(),
         };
         tracing::info!(
             consumer = %self.consumer_name,

@@ -1,10 +1,14 @@
 //! The sweeper: periodic duties done by exactly one worker at a time.
 //!
-//! Leadership is a session-level Postgres advisory lock held on a connection taken
-//! out of the pool. Any number of replicas try for it every `SWEEP_INTERVAL_SECONDS`;
-//! when the leader's process dies its connection closes and Postgres releases the
-//! lock, so another replica leads from its next attempt. The leader checks its
-//! connection each round and steps down when it fails.
+//! Leadership is a lease in Postgres (`leases`, name `sweeper`) with a deadline
+//! `SWEEPER_LEASE_SECONDS` ahead, on the database's clock. Every replica tries
+//! for it each `SWEEP_INTERVAL_SECONDS`; the leader renews it each round and
+//! before each step of a round. A leader that dies, or stops making progress
+//! while still connected (frozen, stuck), stops renewing, and another replica
+//! takes the lease once it expires. A leader that wakes late finds a newer term
+//! and steps down before acting; its requeue of expired jobs is fenced on the
+//! lease in the same transaction, and everything else it might still do
+//! (publishing, dead letters) is harmless twice.
 //!
 //! Each round asks Postgres, and touches Redis only when Postgres says there is
 //! something to do there, so an idle stack costs Redis nothing per round. The
@@ -29,7 +33,7 @@ use deadpool_postgres::{ClientWrapper, Pool};
 use futures::TryStreamExt;
 use redis::Value;
 use shared_domain::db::DbError;
-use shared_domain::db::{books, jobs};
+use shared_domain::db::{books, jobs, leases};
 use shared_domain::error::error_chain;
 use shared_domain::queue::{self, JobMessage, PublishError};
 use shared_domain::redis::{Redis, RedisError, WORKER_GROUP};
@@ -39,8 +43,8 @@ use tokio::sync::watch;
 use crate::config::{QueueConfig, SweeperConfig};
 use crate::consumer::{dead_letter, group};
 
-/// The advisory lock key of sweeper leadership ("sweeper" in ASCII).
-pub const LEADER_LOCK_KEY: i64 = 0x0073_7765_6570_6572;
+/// The name of the sweeper's lease in `leases`.
+pub const LEASE: &str = "sweeper";
 
 /// Jobs handled per query in one round.
 const BATCH: i64 = 500;
@@ -61,6 +65,29 @@ pub struct Sweeper {
     pub is_leader: Arc<AtomicBool>,
     /// The queue's depth as of the leader's last round, for `/metrics`.
     pub depth: QueueGauges,
+    /// The lease this replica holds now, if it leads.
+    pub leadership: Leadership,
+}
+
+/// The sweeper lease as this replica holds it: the term (what its rounds are
+/// fenced on), and the connection of its own it takes and renews the lease over
+/// (the lease records that session, so it ends at once if this process dies).
+#[derive(Default)]
+pub struct Leadership {
+    held: Mutex<Option<leases::Held>>,
+    conn: tokio::sync::Mutex<Option<ClientWrapper>>,
+}
+
+impl Leadership {
+    fn get(&self) -> Option<leases::Held> {
+        self.held.lock().ok().and_then(|held| *held)
+    }
+
+    fn set(&self, held: Option<leases::Held>) {
+        if let Ok(mut slot) = self.held.lock() {
+            *slot = held;
+        }
+    }
 }
 
 /// The leader's last reading of the queue's depth, rendered on `/metrics` only
@@ -127,6 +154,8 @@ pub enum SweepError {
     Storage(#[from] StorageError),
     #[error(transparent)]
     Publish(#[from] PublishError),
+    #[error("this replica no longer holds the sweeper lease; stepping down")]
+    LostLease,
 }
 
 impl From<tokio_postgres::Error> for SweepError {
@@ -143,15 +172,22 @@ impl From<redis::RedisError> for SweepError {
 
 impl Sweeper {
     pub async fn run(self, mut stop: watch::Receiver<bool>) {
-        let mut conn: Option<ClientWrapper> = None;
-        let mut leading = false;
+        let mut held: Option<leases::Held> = None;
         let mut last_housekeeping: Option<Instant> = None;
         metrics::gauge!("sweeper_leader").set(0.0);
         loop {
-            leading = self.keep_or_take_leadership(&mut conn, leading).await;
-            if leading {
-                if let Err(e) = self.sweep().await {
-                    tracing::warn!(error = %error_chain(&e), "sweep round failed; next round retries");
+            held = self.take_or_renew(held).await;
+            self.leadership.set(held);
+            if held.is_some() {
+                match self.sweep().await {
+                    Ok(()) => {}
+                    Err(SweepError::LostLease) => {
+                        // Found mid-round; the next attempt says where leadership went.
+                        tracing::warn!("lost the sweeper lease mid-round; stopped acting");
+                    }
+                    Err(e) => {
+                        tracing::warn!(error = %error_chain(&e), "sweep round failed; next round retries");
+                    }
                 }
                 if last_housekeeping.is_none_or(|t| t.elapsed() >= self.config.retention_interval) {
                     last_housekeeping = Some(Instant::now());
@@ -171,71 +207,91 @@ impl Sweeper {
             }
         }
         self.depth.set(None);
-        if leading && let Some(conn) = conn {
-            let _ = conn
-                .execute("SELECT pg_advisory_unlock($1)", &[&LEADER_LOCK_KEY])
-                .await;
+        self.leadership.set(None);
+        if let Some(held) = held {
+            if let Some(client) = self.leadership.conn.lock().await.as_ref() {
+                let _ = leases::release(client, LEASE, &self.name, held).await;
+            }
             self.is_leader.store(false, Ordering::Relaxed);
             metrics::gauge!("sweeper_leader").set(0.0);
             tracing::info!("sweeper leadership released");
         }
     }
 
-    /// One dedicated connection per replica (taken out of the pool, so the session
-    /// lock lives and dies with it): the leader checks it is still alive, a follower
-    /// tries for the lock on it. Returns whether this replica leads.
-    async fn keep_or_take_leadership(
-        &self,
-        conn: &mut Option<ClientWrapper>,
-        leading: bool,
-    ) -> bool {
-        if conn.is_none() {
-            match self.db.get().await {
-                Ok(c) => *conn = Some(deadpool_postgres::Object::take(c)),
-                Err(e) => {
-                    tracing::debug!(error = %e, "cannot try for sweeper leadership");
-                    return false;
-                }
-            }
+    /// Take the lease if it is free, expired or its holder is gone, or renew
+    /// ours. Returns what this replica holds now; a failure to reach Postgres
+    /// counts as not leading (the lease then expires for another replica).
+    async fn take_or_renew(&self, before: Option<leases::Held>) -> Option<leases::Held> {
+        let now = self.lease_statement().await.unwrap_or_else(|e| {
+            tracing::debug!(error = %error_chain(&e), "cannot try for the sweeper lease");
+            None
+        });
+        match (before, now) {
+            (None, Some(held)) => tracing::info!(term = held.term, "sweeper leadership acquired"),
+            (Some(_), None) => tracing::warn!(
+                "the sweeper lease was taken over (this replica stopped renewing it in time) or cannot be renewed; stepping down"
+            ),
+            (Some(a), Some(b)) if a != b => tracing::warn!(
+                term = b.term,
+                "the sweeper lease had expired; taken again under a new term"
+            ),
+            _ => {}
         }
-        let Some(c) = conn.as_ref() else { return false };
-        let result = if leading {
-            c.simple_query("SELECT 1").await.map(|_| true)
-        } else {
-            c.query_one("SELECT pg_try_advisory_lock($1)", &[&LEADER_LOCK_KEY])
-                .await
-                .map(|row| row.try_get::<_, bool>(0).unwrap_or(false))
-        };
-        let leads = match result {
-            Ok(leads) => leads,
-            Err(e) => {
-                // A broken connection; its session (and any lock) is gone with it.
-                tracing::debug!(error = %e, "sweeper leadership connection failed");
-                *conn = None;
-                false
-            }
-        };
-        if leads != leading {
-            self.is_leader.store(leads, Ordering::Relaxed);
-            metrics::gauge!("sweeper_leader").set(if leads { 1.0 } else { 0.0 });
-            if !leads {
+        if before.is_some() != now.is_some() {
+            self.is_leader.store(now.is_some(), Ordering::Relaxed);
+            metrics::gauge!("sweeper_leader").set(if now.is_some() { 1.0 } else { 0.0 });
+            if now.is_none() {
                 self.depth.set(None);
             }
-            if leads {
-                tracing::info!("sweeper leadership acquired");
-            } else {
-                tracing::warn!("lost the sweeper leadership connection; stepping down");
-            }
         }
-        leads
+        now
+    }
+
+    /// Take or renew the lease over this replica's own connection (made on
+    /// first use, and again after it fails).
+    async fn lease_statement(&self) -> Result<Option<leases::Held>, DbError> {
+        let mut conn = self.leadership.conn.lock().await;
+        if conn.is_none() {
+            let client = self.db.get().await?;
+            *conn = Some(deadpool_postgres::Object::take(client));
+        }
+        let Some(client) = conn.as_ref() else {
+            return Ok(None);
+        };
+        let ttl = self.config.lease.as_secs_f64();
+        let result = leases::acquire_or_renew(client, LEASE, &self.name, ttl).await;
+        if result.is_err() {
+            *conn = None;
+        }
+        result
+    }
+
+    /// Before each step of a round: renew the lease this round runs under, and
+    /// stop if it is no longer ours (or was lost and taken again meanwhile). A
+    /// sweeper run by hand (tests), with no lease, always goes on.
+    async fn keep_lease(&self) -> Result<(), SweepError> {
+        let Some(held) = self.leadership.get() else {
+            return Ok(());
+        };
+        match self.lease_statement().await? {
+            Some(now) if now == held => Ok(()),
+            _ => Err(SweepError::LostLease),
+        }
     }
 
     /// One round of the leader's duties.
     pub async fn sweep(&self) -> Result<(), SweepError> {
         let mut client = self.db.get().await.map_err(DbError::from)?;
         let stale = self.queue.visibility_timeout.as_secs_f64();
+        let held = self.leadership.get();
+        let fence = held.map(|held| leases::Fence {
+            name: LEASE,
+            holder: &self.name,
+            held,
+        });
         loop {
-            let expired = jobs::requeue_expired(&mut client, stale, BATCH).await?;
+            self.keep_lease().await?;
+            let expired = jobs::requeue_expired(&mut client, stale, BATCH, fence.as_ref()).await?;
             for e in &expired {
                 if e.dead {
                     metrics::counter!("jobs_total", "outcome" => "dead").increment(1);
@@ -250,10 +306,12 @@ impl Sweeper {
                 break;
             }
         }
+        self.keep_lease().await?;
         if jobs::any_published_unstarted(&client, stale).await? {
             self.recover_entries(&client).await?;
         }
         loop {
+            self.keep_lease().await?;
             let due =
                 jobs::due_for_publishing(&client, self.config.republish_after.as_secs_f64(), BATCH)
                     .await?;
@@ -268,6 +326,7 @@ impl Sweeper {
         }
         // Dead letters owed: Redis was down when the job died, or its worker died
         // right after.
+        self.keep_lease().await?;
         for job in jobs::owed_dead_letters(&client, DEAD_LETTER_GRACE_SECS, BATCH).await? {
             let error = job.last_error.as_deref().unwrap_or_default();
             tracing::warn!(job_id = %job.id, "writing a dead letter the job's worker could not");
@@ -325,6 +384,7 @@ impl Sweeper {
     /// are gone.
     async fn tidy_streams(&self) -> Result<(), SweepError> {
         let client = self.db.get().await.map_err(DbError::from)?;
+        self.keep_lease().await?;
         self.recover_entries(&client).await?;
         self.reap_consumers().await
     }
@@ -392,6 +452,7 @@ impl Sweeper {
     pub async fn retention(&self) -> Result<(), SweepError> {
         let dry = self.config.retention_dry_run;
         let verb = if dry { "would delete" } else { "deleted" };
+        self.keep_lease().await?;
         let days = self.config.dead_letter_retention_days;
         if days > 0 {
             let cutoff = chrono::Utc::now().timestamp_millis() - i64::from(days) * 86_400_000;

@@ -480,13 +480,20 @@ pub struct Expired {
 }
 
 /// Requeue `running` jobs silent for longer than `stale_after_secs`, burying those
-/// out of attempts (their books fail with `retries_exhausted`).
+/// out of attempts (their books fail with `retries_exhausted`). With a `fence`,
+/// only while that lease is held (nothing otherwise).
 pub async fn requeue_expired(
     client: &mut deadpool_postgres::Object,
     stale_after_secs: f64,
     limit: i64,
+    fence: Option<&super::leases::Fence<'_>>,
 ) -> Result<Vec<Expired>, DbError> {
     let tx = client.transaction().await?;
+    if let Some(fence) = fence
+        && !fence.check(&tx).await?
+    {
+        return Ok(Vec::new());
+    }
     let rows = tx
         .query(
             &format!(

@@ -221,9 +221,12 @@ fn check_history(applied: &[i32]) -> Result<(), DbError> {
 
 /// Versions and names of the embedded migrations, in order.
 pub fn embedded_versions() -> Vec<(i32, String)> {
-    embedded::migrations::runner()
+    // Embedded in file-name order (V10 before V2): sort by version.
+    let mut versions: Vec<(i32, String)> = embedded::migrations::runner()
         .get_migrations()
         .iter()
         .map(|m| (m.version(), m.name().to_owned()))
-        .collect()
+        .collect();
+    versions.sort_unstable_by_key(|(v, _)| *v);
+    versions
 }

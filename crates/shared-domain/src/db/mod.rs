@@ -6,6 +6,7 @@
 pub mod books;
 pub mod chunks;
 pub mod jobs;
+pub mod leases;
 mod migrate;
 pub mod positions;
 mod session;

@@ -4,6 +4,7 @@
 #![allow(clippy::expect_used, clippy::unwrap_used)]
 
 mod connections;
+mod leases;
 mod migrations;
 mod publishing;
 mod redis_pools;

@@ -309,21 +309,23 @@ async fn two_replicas_elect_exactly_one_sweeper_leader_and_leadership_moves_when
         (leader_count().await == 1).then_some(())
     })
     .await;
-    // The database agrees: one session holds this database's sweeper lock (other
-    // tests' stacks hold their own, in their own databases).
-    let holders: i64 = stack
+    // The database agrees: the lease names the replica that says it leads.
+    let holder: String = stack
         .db()
         .await
         .query_one(
-            "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted \
-             AND database = (SELECT oid FROM pg_database WHERE datname = current_database()) \
-             AND ((classid::bigint << 32) | objid::bigint) = $1",
-            &[&worker::sweeper::LEADER_LOCK_KEY],
+            "SELECT holder FROM leases WHERE name = $1 AND expires_at > now()",
+            &[&worker::sweeper::LEASE],
         )
         .await
         .unwrap()
         .get(0);
-    assert_eq!(holders, 1);
+    let leader_name = if a.health().await["sweeper_leader"] == true {
+        a.health().await["consumer"].clone()
+    } else {
+        b.health().await["consumer"].clone()
+    };
+    assert_eq!(Value::from(holder), leader_name);
     let (leader, follower) = if a.health().await["sweeper_leader"] == true {
         (a, b)
     } else {
@@ -361,6 +363,70 @@ async fn two_replicas_elect_exactly_one_sweeper_leader_and_leadership_moves_when
         },
     )
     .await;
+}
+
+#[tokio::test]
+async fn a_frozen_sweeper_leader_is_replaced_within_its_lease_and_steps_down_when_it_wakes() {
+    let stack = Stack::new().await;
+    let lease = [("SWEEPER_LEASE_SECONDS", "3")];
+    let a = stack.spawn_worker(&lease).await;
+    let b = stack.spawn_worker(&lease).await;
+    eventually("one leader", Duration::from_secs(10), || async {
+        let leaders = [a.health().await, b.health().await]
+            .iter()
+            .filter(|h| h["sweeper_leader"] == true)
+            .count();
+        (leaders == 1).then_some(())
+    })
+    .await;
+    let (leader, follower) = if a.health().await["sweeper_leader"] == true {
+        (a, b)
+    } else {
+        (b, a)
+    };
+    // Frozen while still connected: its Postgres session stays open.
+    let signal = |sig: &str, pid: u32| {
+        let ok = std::process::Command::new("kill")
+            .args([sig, &pid.to_string()])
+            .status()
+            .unwrap()
+            .success();
+        assert!(ok, "kill {sig}");
+    };
+    signal("-STOP", leader.process.pid());
+    let frozen_at = std::time::Instant::now();
+    eventually(
+        "the follower takes over",
+        Duration::from_secs(15),
+        || async { (follower.health().await["sweeper_leader"] == true).then_some(()) },
+    )
+    .await;
+    // Within the lease (3 s) and a round (1 s), give or take a poll.
+    assert!(
+        frozen_at.elapsed() < Duration::from_secs(8),
+        "took {:?}",
+        frozen_at.elapsed()
+    );
+    // The new leader works: a job uploaded now is published and read.
+    let book = stack.upload(&corpus("debhist_en.pdf")).await;
+    assert_eq!(
+        stack.settled(&book, Duration::from_secs(60)).await["status"],
+        "ready"
+    );
+    // The old leader wakes, finds a newer term and steps down; one leader remains.
+    signal("-CONT", leader.process.pid());
+    eventually(
+        "the woken leader steps down",
+        Duration::from_secs(10),
+        || async { (leader.health().await["sweeper_leader"] == false).then_some(()) },
+    )
+    .await;
+    assert_eq!(follower.health().await["sweeper_leader"], true);
+    assert!(
+        leader.log_text().contains("stepping down"),
+        "{}",
+        leader.log_text()
+    );
 }
 
 #[tokio::test]

@@ -17,6 +17,7 @@ fn sweeper(env: &TestEnv, dry_run: bool) -> Sweeper {
     Sweeper {
         name: "retention-test".into(),
         depth: worker::sweeper::QueueGauges::default(),
+        leadership: Default::default(),
         db: shared_domain::db::pool(&env.db.config()).unwrap(),
         redis: Redis::connect(&env.redis.config()).unwrap(),
         storage: Storage::from_config(&StorageConfig::File {
@@ -25,6 +26,7 @@ fn sweeper(env: &TestEnv, dry_run: bool) -> Sweeper {
         .unwrap(),
         config: SweeperConfig {
             interval: Duration::from_secs(1),
+            lease: Duration::from_secs(30),
             republish_after: Duration::from_secs(900),
             retention_interval: Duration::from_secs(3600),
             dead_letter_retention_days: 30,
