@@ -114,7 +114,8 @@ pub fn init(
             .compact()
             .with_target(false)
             .boxed(),
-    };
+    }
+    .with_filter(ClientNoise);
 
     let (otel_layer, provider) = match &config.otlp_endpoint {
         Some(endpoint) => {
@@ -141,6 +142,70 @@ pub fn init(
         .with(otel_layer)
         .try_init()?;
     Ok(TelemetryGuard { provider })
+}
+
+/// Keeps client-caused protocol errors out of the logs. actix-http logs at ERROR
+/// whatever ends a connection badly, and most of that is the client's doing: a
+/// request it cannot parse, a header too large, a reset, a body cut short. An
+/// alert on ERROR lines must mean something on our side, so those events are
+/// counted (`http_protocol_errors_total`) instead of logged. Server-side ones
+/// (a response body stream failing, an upgrade handler) are still logged.
+struct ClientNoise;
+
+impl ClientNoise {
+    const TARGET: &'static str = "actix_http::h1::dispatcher";
+    /// The dispatcher's messages for errors a client causes.
+    const CLIENT_CAUSED: &'static [&'static str] = &[
+        "stream error",
+        "Internal server error: unexpected payload",
+        "Internal server error: unexpected eof",
+        "write zero",
+    ];
+}
+
+impl<S: tracing::Subscriber> tracing_subscriber::layer::Filter<S> for ClientNoise {
+    fn enabled(
+        &self,
+        _meta: &tracing::Metadata<'_>,
+        _cx: &tracing_subscriber::layer::Context<'_, S>,
+    ) -> bool {
+        true
+    }
+
+    fn event_enabled(
+        &self,
+        event: &tracing::Event<'_>,
+        _cx: &tracing_subscriber::layer::Context<'_, S>,
+    ) -> bool {
+        let meta = event.metadata();
+        if meta.target() != Self::TARGET || *meta.level() != tracing::Level::ERROR {
+            return true;
+        }
+        let mut message = MessageOf(String::new());
+        event.record(&mut message);
+        let client_caused = Self::CLIENT_CAUSED.iter().any(|m| message.0.starts_with(m));
+        if client_caused {
+            metrics::counter!("http_protocol_errors_total").increment(1);
+        }
+        !client_caused
+    }
+}
+
+/// The `message` field of an event.
+struct MessageOf(String);
+
+impl tracing::field::Visit for MessageOf {
+    fn record_debug(&mut self, field: &tracing::field::Field, value: &dyn std::fmt::Debug) {
+        if field.name() == "message" {
+            self.0 = format!("{value:?}");
+        }
+    }
+
+    fn record_str(&mut self, field: &tracing::field::Field, value: &str) {
+        if field.name() == "message" {
+            self.0 = value.to_owned();
+        }
+    }
 }
 
 /// The current span's W3C `traceparent`, when tracing is exported.

@@ -24,6 +24,65 @@ async fn the_binary_serves_health_and_exits_0_on_sigterm() {
     assert!(status.success(), "exit status after SIGTERM: {status}");
 }
 
+/// Send raw bytes on a fresh connection; the response, as far as it came.
+async fn raw_request(port: u16, bytes: &[u8]) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = tokio::net::TcpStream::connect(("127.0.0.1", port))
+        .await
+        .expect("connect");
+    stream.write_all(bytes).await.expect("write");
+    let mut response = Vec::new();
+    let _ = tokio::time::timeout(
+        std::time::Duration::from_secs(5),
+        stream.read_to_end(&mut response),
+    )
+    .await;
+    String::from_utf8_lossy(&response).into_owned()
+}
+
+#[tokio::test]
+async fn malformed_requests_are_not_logged_as_errors() {
+    let env = TestEnv::new().await;
+    let port = free_port();
+    let mut vars = vars(&env);
+    test_support::set_var(&mut vars, "PORT", port.to_string());
+    test_support::set_var(&mut vars, "RUST_LOG", "info");
+    let log = env.storage_dir.path().join("api.log");
+    let mut process = ServiceProcess::spawn_logging_to(Path::new(BIN), &vars, port, &log);
+    process.wait_healthy().await;
+
+    let cases: [&[u8]; 4] = [
+        b"GET /health HTTP/1.1\r\nHost: x\r\nthis is not a header\r\n\r\n",
+        b"GET /health HTTP/1.1\r\nHost: x\r\nContent-Length: abc\r\n\r\n",
+        b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03 not http at all\r\n\r\n",
+        b"POST /admin/books/upload HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\ncut short",
+    ];
+    for case in cases {
+        let _ = raw_request(port, case).await;
+    }
+    let huge = format!(
+        "GET /health HTTP/1.1\r\nHost: x\r\nX-Big: {}\r\n\r\n",
+        "a".repeat(200_000)
+    );
+    let answered = raw_request(port, huge.as_bytes()).await;
+    assert!(answered.starts_with("HTTP/1.1 431"), "{answered}");
+    // The api still answers, and has the refusals counted.
+    let metrics = reqwest::get(format!("http://127.0.0.1:{port}/metrics"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(metrics.contains("http_protocol_errors_total"), "{metrics}");
+    assert!(process.terminate().await.success());
+    let text = std::fs::read_to_string(&log).unwrap();
+    let errors: Vec<&str> = text
+        .lines()
+        .filter(|l| l.contains("\"level\":\"ERROR\""))
+        .collect();
+    assert!(errors.is_empty(), "client-caused ERROR lines: {errors:#?}");
+}
+
 #[tokio::test]
 async fn a_missing_variable_stops_start_up_naming_it() {
     let env = TestEnv::new().await;
