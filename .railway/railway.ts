@@ -221,6 +221,7 @@ export default defineRailway((ctx) => {
         "PIPECAT_PRIVATE_API_KEY",
         "BOT_DEFAULT_TRANSPORT",
         "BOT_DAILY_ROOM_PROPERTIES",
+        "BOT_BODY_FIELDS",
         "CALL_STATE_TTL_SECONDS",
         "ACTIVE_CALL_TTL_SECONDS",
         "START_RATE_LIMIT",

@@ -16,6 +16,8 @@ pub struct Config {
     pub jwt: JwtConfig,
     pub service_token: SecretString,
     pub allowed_origins: Vec<String>,
+    /// What the browser may send the bot (`BOT_BODY_FIELDS`).
+    pub body_policy: crate::body::BodyPolicy,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -125,6 +127,11 @@ impl Config {
             jwt: JwtConfig::from_vars(vars)?,
             service_token: vars.secret("SERVICE_API_TOKEN")?,
             allowed_origins: vars.list("ALLOWED_ORIGINS"),
+            body_policy: crate::body::BodyPolicy::parse(
+                vars.get("BOT_BODY_FIELDS")
+                    .unwrap_or(crate::body::DEFAULT_FIELDS),
+            )
+            .map_err(|e| ConfigError::new("BOT_BODY_FIELDS", e))?,
         })
     }
 }

@@ -2,6 +2,7 @@
 //! provider's secret and the call state (in Redis) on the server side.
 
 pub mod auth;
+pub mod body;
 pub mod calls;
 pub mod config;
 pub mod error;

@@ -18,25 +18,6 @@ use crate::upstream::{DEFAULT_RETRY_AFTER, UpstreamError};
 /// The largest browser body accepted (Pipecat's own limit on `body`).
 pub const MAX_START_BODY: usize = 1024 * 1024;
 
-/// Fields inside `body` that could steer the bot to another room or identity: the
-/// server decides these, whatever the browser sends.
-const SERVER_OWNED: &[&str] = &[
-    "user_id",
-    "household_id",
-    "session_started_at",
-    "room_url",
-    "roomUrl",
-    "room",
-    "token",
-    "dailyRoom",
-    "dailyToken",
-    "daily_room_url",
-    "daily_token",
-    "createDailyRoom",
-    "dailyRoomProperties",
-    "dailyMeetingTokenProperties",
-];
-
 #[derive(Debug, Default, Deserialize)]
 struct StartRequest {
     transport: Option<String>,
@@ -69,7 +50,7 @@ pub async fn start(
             )
         })?,
     };
-    let mut body = match request.body {
+    let body = match request.body {
         None | Some(Value::Null) => Map::new(),
         Some(Value::Object(map)) => map,
         Some(_) => {
@@ -79,7 +60,12 @@ pub async fn start(
             ));
         }
     };
-    body.retain(|k, _| !SERVER_OWNED.contains(&k.as_str()));
+    // Only what the bot may take from the browser; the identity is the server's.
+    let mut body = state
+        .config
+        .body_policy
+        .filter(body)
+        .map_err(|e| GatewayError::new(ErrorCode::BadRequest, e))?;
     let started_at = chrono::Utc::now().to_rfc3339();
     body.insert("user_id".into(), Value::String(user.id.clone()));
     body.insert(

@@ -29,7 +29,7 @@ async fn a_daily_start_returns_only_what_the_transport_needs_and_records_the_cal
         .await;
 
     let (status, _, body) = json_of(
-        app.start("u1", Some(json!({"body": {"bookId": "b-42"}})))
+        app.start("u1", Some(json!({"body": {"bookId": BOOK}})))
             .await,
     )
     .await;
@@ -43,7 +43,7 @@ async fn a_daily_start_returns_only_what_the_transport_needs_and_records_the_cal
     let sent = &app.upstream_bodies().await[0];
     assert_eq!(sent["transport"], "daily");
     assert_eq!(sent["createDailyRoom"], true);
-    assert_eq!(sent["body"]["bookId"], "b-42");
+    assert_eq!(sent["body"]["bookId"], BOOK);
     assert_eq!(sent["body"]["user_id"], "u1");
     assert_eq!(sent["body"]["household_id"], HOUSEHOLD);
     assert!(sent["body"]["session_started_at"].is_string());
@@ -139,7 +139,14 @@ async fn room_token_and_identity_fields_from_the_browser_are_ignored() {
         "createDailyRoom": false,
         "dailyRoomProperties": {"enable_recording": "cloud"},
         "room_url": "https://evil.daily.co/x",
-        "body": {"user_id": "someone-else", "household_id": "00000000-0000-0000-0000-000000000000", "room_url": "https://evil.daily.co/x", "token": "t", "dailyToken": "t", "bookId": "b"},
+        "body": {
+            "user_id": "someone-else", "household_id": "00000000-0000-0000-0000-000000000000",
+            "room_url": "https://evil.daily.co/x", "token": "t", "dailyToken": "t",
+            "userId": "someone-else", "householdId": "h", "USER_ID": "x", "user_id ": "x",
+            "dailyRoomUrl": "https://evil.daily.co/y", "roomName": "r", "sessionId": "s",
+            "nested": {"user_id": "someone-else"}, "unknown": [1, 2],
+            "bookId": BOOK, "listener": "ana", "ordinal": 3,
+        },
     });
     assert_eq!(app.start("u1", Some(spoof)).await.status(), 200);
     let sent = &app.upstream_bodies().await[0];
@@ -151,7 +158,38 @@ async fn room_token_and_identity_fields_from_the_browser_are_ignored() {
     assert!(sent.get("room_url").is_none());
     assert_eq!(
         sent["body"],
-        json!({"bookId": "b", "user_id": "u1", "household_id": HOUSEHOLD, "session_started_at": sent["body"]["session_started_at"]})
+        json!({"bookId": BOOK, "listener": "ana", "ordinal": 3, "user_id": "u1", "household_id": HOUSEHOLD, "session_started_at": sent["body"]["session_started_at"]})
+    );
+}
+
+const BOOK: &str = "7d444840-9dc0-11d1-b245-5ffdce74fad2";
+
+#[tokio::test]
+async fn a_body_field_of_the_wrong_shape_is_refused_before_anything_starts() {
+    let app = spawn_app().await;
+    Mock::given(method("POST"))
+        .and(path(START_PATH))
+        .respond_with(ResponseTemplate::new(200).set_body_json(daily_ok("sess-w")))
+        .mount(&app.upstream)
+        .await;
+    for body in [
+        json!({"bookId": {"user_id": "someone-else"}}),
+        json!({"bookId": "not-a-uuid"}),
+        json!({"ordinal": -1}),
+        json!({"listener": "ana; DROP"}),
+    ] {
+        let res = app.start("u1", Some(json!({"body": body}))).await;
+        assert_eq!(res.status(), 400, "{body}");
+        let error: serde_json::Value = res.json().await.unwrap();
+        assert_eq!(error["error"], "bad_request");
+        assert!(
+            error["info"].as_str().unwrap().starts_with("body."),
+            "{error}"
+        );
+    }
+    assert!(
+        app.upstream_bodies().await.is_empty(),
+        "nothing was started"
     );
 }
 
