@@ -245,6 +245,20 @@ stack::ensure_browser_driver() {
   export CHROMIUM_PATH
 }
 
+# stack::ensure_schemathesis DIR: Schemathesis (PyPI) in DIR/venv, for the api's
+# and the gateway's conformance tests; exports SCHEMATHESIS_BIN.
+stack::ensure_schemathesis() {
+  local dir=$1 version=4.32.5
+  if ! "$dir/venv/bin/st" --version 2>/dev/null | grep -q "$version"; then
+    stack::log "installing schemathesis==$version into $dir/venv"
+    rm -rf "$dir/venv"
+    mkdir -p "$dir"
+    python3 -m venv "$dir/venv"
+    "$dir/venv/bin/pip" install --quiet --disable-pip-version-check "schemathesis==$version"
+  fi
+  export SCHEMATHESIS_BIN=$dir/venv/bin/st
+}
+
 stack::ensure_pipecat_peers() {
   local dir=$1
   mkdir -p "$dir"

@@ -170,13 +170,18 @@ pub struct ChunkPage {
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct ChunkQuery {
-    /// Return chunks with ordinal greater than this (omit to start at the beginning).
+    /// Return chunks with ordinal greater than this (omit, or -1, to start at the beginning).
+    #[param(minimum = -1)]
     pub after: Option<i32>,
     /// Page size, 1–200 (default 50).
+    #[param(minimum = 1, maximum = 200)]
     pub limit: Option<i64>,
     /// Which kinds of chunk, comma-separated (`body`, `front_matter`, `contents`,
     /// `notes`, `index`, `back_matter`, `code`, `table`, `formula`), or `all`. Default `body`:
     /// the reading flow, without contents pages, indexes and the like.
+    #[param(
+        pattern = r"^\s*(all|(body|front_matter|contents|notes|index|back_matter|code|table|formula)(\s*,\s*(body|front_matter|contents|notes|index|back_matter|code|table|formula))*)\s*$"
+    )]
     pub kind: Option<String>,
 }
 
@@ -210,9 +215,11 @@ pub(super) fn requested_kinds(kind: Option<&str>) -> Result<Vec<ChunkKind>, ApiE
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct ListQuery {
-    /// The `next_cursor` of the previous page.
+    /// The `next_cursor` of the previous page (empty: the first page).
+    #[param(pattern = "^[A-Za-z0-9_-]*$")]
     pub cursor: Option<String>,
     /// Page size, 1–200 (default 50).
+    #[param(minimum = 1, maximum = 200)]
     pub limit: Option<i64>,
 }
 
@@ -347,6 +354,7 @@ pub async fn household_books(
     let after = query
         .cursor
         .as_deref()
+        .filter(|c| !c.is_empty())
         .map(pagination::decode)
         .transpose()?;
     let client = state.db.get().await?;

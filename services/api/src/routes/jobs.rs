@@ -63,10 +63,13 @@ impl From<Job> for JobResponse {
 #[into_params(parameter_in = Query)]
 pub struct JobListQuery {
     /// Which jobs: `queued`, `running`, `succeeded`, `failed` or `dead` (default `dead`).
+    #[param(pattern = "^(queued|running|succeeded|failed|dead)$")]
     pub status: Option<String>,
-    /// The `next_cursor` of the previous page.
+    /// The `next_cursor` of the previous page (empty: the first page).
+    #[param(pattern = "^[A-Za-z0-9_-]*$")]
     pub cursor: Option<String>,
     /// Page size, 1–200 (default 50).
+    #[param(minimum = 1, maximum = 200)]
     pub limit: Option<i64>,
 }
 
@@ -129,6 +132,7 @@ pub async fn list(
     let after = query
         .cursor
         .as_deref()
+        .filter(|c| !c.is_empty())
         .map(pagination::decode)
         .transpose()?;
     let client = state.db.get().await?;

@@ -57,21 +57,48 @@ impl From<Position> for PositionResponse {
 #[serde(deny_unknown_fields)]
 pub struct PositionRequest {
     /// The chunk, by ordinal (0 to chunk_count − 1).
+    #[serde(deserialize_with = "integral")]
+    #[schema(minimum = 0)]
     pub ordinal: i32,
     /// Characters into the chunk's text, 0 to its `char_count` (default 0).
-    #[serde(default)]
+    #[serde(default, deserialize_with = "integral")]
+    #[schema(minimum = 0)]
     pub offset: i32,
     /// The client's own sequence number or clock in milliseconds, 0 or more: the
     /// save with the greatest `seq` wins, whatever order saves arrive in.
+    #[serde(deserialize_with = "integral")]
+    #[schema(minimum = 0)]
     pub seq: i64,
     /// A listener within the household (letters, digits, `.`, `_`, `-`; up to 64);
     /// omit for the household's own place.
+    #[schema(pattern = r"^[A-Za-z0-9._-]{0,64}$")]
     pub listener: Option<String>,
     /// The household the caller saves for: required with `SERVICE_API_TOKEN`;
     /// a user's token already names it.
     pub household_id: Option<Uuid>,
     /// The bot session saving it.
+    #[schema(pattern = "^[A-Za-z0-9_-]{1,128}$")]
     pub session_id: Option<String>,
+}
+
+/// A whole number, written as JSON writes it: `12` or `12.0` (JavaScript and
+/// JSON Schema make no difference); `12.5` and numbers out of range are refused.
+fn integral<'de, D, T>(deserializer: D) -> Result<T, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: TryFrom<i64>,
+{
+    use serde::de::Error;
+    let number = serde_json::Number::deserialize(deserializer)?;
+    let whole = number.as_i64().or_else(|| {
+        number
+            .as_f64()
+            .filter(|f| f.fract() == 0.0 && f.abs() < 9.007_199_254_740_992e15)
+            .map(|f| f as i64)
+    });
+    whole
+        .and_then(|n| T::try_from(n).ok())
+        .ok_or_else(|| D::Error::custom(format!("expected a whole number in range, got {number}")))
 }
 
 /// The answer to a save: the stored position, and whether it is this save.
@@ -87,6 +114,7 @@ pub struct PositionSaved {
 #[into_params(parameter_in = Query)]
 pub struct ListenerQuery {
     /// A listener within the household; omit for the household's own place.
+    #[param(pattern = r"^[A-Za-z0-9._-]{0,64}$")]
     pub listener: Option<String>,
 }
 
@@ -94,10 +122,15 @@ pub struct ListenerQuery {
 #[into_params(parameter_in = Query)]
 pub struct ContinueQuery {
     /// A listener within the household; omit for the household's own place.
+    #[param(pattern = r"^[A-Za-z0-9._-]{0,64}$")]
     pub listener: Option<String>,
     /// Chunks to return, 1–200 (default 50).
+    #[param(minimum = 1, maximum = 200)]
     pub limit: Option<i64>,
     /// Which kinds of chunk follow the saved one, as for `/chunks` (default `body`).
+    #[param(
+        pattern = r"^\s*(all|(body|front_matter|contents|notes|index|back_matter|code|table|formula)(\s*,\s*(body|front_matter|contents|notes|index|back_matter|code|table|formula))*)\s*$"
+    )]
     pub kind: Option<String>,
 }
 

@@ -94,10 +94,16 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     }
     for path in paths {
         let mut resource = web::resource(path);
+        let mut allow = Vec::new();
         for spec in specs.iter().filter(|s| s.path == path) {
             resource = resource.route((spec.make)(web::method(spec.method.clone())));
+            allow.push(spec.method.as_str());
         }
-        cfg.service(resource.default_service(web::to(method_not_allowed)));
+        let allow = allow.join(", ");
+        cfg.service(resource.default_service(web::to(move || {
+            let allow = allow.clone();
+            async move { method_not_allowed(&allow) }
+        })));
     }
     cfg.default_service(web::to(unknown_route));
 }
@@ -106,9 +112,17 @@ async fn unknown_route() -> Result<HttpResponse, ApiError> {
     Err(ApiError::new(ErrorCode::NotFound, "no such route"))
 }
 
-async fn method_not_allowed() -> Result<HttpResponse, ApiError> {
-    Err(ApiError::new(
+/// 405 with the `Allow` header RFC 9110 requires: the methods the route takes.
+fn method_not_allowed(allow: &str) -> HttpResponse {
+    let error = ApiError::new(
         ErrorCode::MethodNotAllowed,
-        "this route does not accept that method",
-    ))
+        format!("this route accepts only {allow}"),
+    );
+    let mut response = actix_web::ResponseError::error_response(&error);
+    if let Ok(value) = actix_web::http::header::HeaderValue::from_str(allow) {
+        response
+            .headers_mut()
+            .insert(actix_web::http::header::ALLOW, value);
+    }
+    response
 }

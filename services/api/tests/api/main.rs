@@ -5,6 +5,7 @@
 
 mod admin;
 mod big_upload;
+mod conformance;
 mod corpus;
 mod health;
 mod helpers;

@@ -272,6 +272,83 @@ async fn the_admin_console_is_served_with_a_strict_content_security_policy() {
 }
 
 #[tokio::test]
+async fn the_openapi_document_declares_the_bounds_the_server_enforces() {
+    let app = spawn_app().await;
+    let doc: Value = app.get("/openapi.json").await.json().await.unwrap();
+    let param = |path: &str, name: &str| -> Value {
+        doc["paths"][path]["get"]["parameters"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["name"] == name)
+            .unwrap_or_else(|| panic!("{path} has no {name}"))["schema"]
+            .clone()
+    };
+    for path in [
+        "/books/{id}/chunks",
+        "/households/{id}/books",
+        "/admin/jobs",
+        "/books/{id}/continue",
+    ] {
+        let limit = param(path, "limit");
+        assert_eq!(
+            (limit["minimum"].as_i64(), limit["maximum"].as_i64()),
+            (Some(1), Some(200)),
+            "{path}"
+        );
+    }
+    assert_eq!(
+        param("/books/{id}/chunks", "after")["minimum"].as_i64(),
+        Some(-1)
+    );
+    // Every kind of chunk is in the pattern clients are given.
+    for path in ["/books/{id}/chunks", "/books/{id}/continue"] {
+        let pattern = param(path, "kind")["pattern"].as_str().unwrap().to_owned();
+        for kind in shared_domain::domain::ChunkKind::ALL {
+            assert!(
+                pattern.contains(kind.as_str()),
+                "{path}: {kind:?} missing from {pattern}"
+            );
+        }
+    }
+    // And the server keeps to them: 0 and 201 are refused, 200 and -1 taken.
+    let id = uuid::Uuid::new_v4();
+    for (query, status) in [("limit=0", 400), ("limit=201", 400), ("after=-2", 400)] {
+        let res = app
+            .get_as(&format!("/books/{id}/chunks?{query}"), ADMIN_TOKEN)
+            .await;
+        assert_eq!(res.status().as_u16(), status, "{query}");
+    }
+    for query in ["limit=200", "after=-1", "cursor="] {
+        let path = if query.starts_with("cursor") {
+            format!("/admin/jobs?{query}")
+        } else {
+            format!("/books/{id}/chunks?{query}")
+        };
+        let res = app.get_as(&path, ADMIN_TOKEN).await;
+        assert_ne!(res.status().as_u16(), 400, "{query}");
+    }
+}
+
+#[tokio::test]
+async fn a_405_names_the_allowed_methods() {
+    let app = spawn_app().await;
+    let res = app
+        .client
+        .request(
+            reqwest::Method::TRACE,
+            app.url("/books/7d444840-9dc0-11d1-b245-5ffdce74fad2/position"),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status().as_u16(), 405);
+    assert_eq!(res.headers()["allow"], "GET, PUT");
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(body["error"], "method_not_allowed");
+}
+
+#[tokio::test]
 async fn made_up_methods_do_not_grow_the_metrics() {
     let app = spawn_app().await;
     for i in 0..200 {

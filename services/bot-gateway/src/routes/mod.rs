@@ -15,29 +15,29 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(
             web::resource("/api/start")
                 .route(web::post().to(start::start))
-                .default_service(web::to(method_not_allowed)),
+                .default_service(not_allowed("POST")),
         )
         .service(
             web::resource("/api/sessions/{sid}")
                 .route(web::get().to(sessions::get))
                 .route(web::delete().to(sessions::end))
-                .default_service(web::to(method_not_allowed)),
+                .default_service(not_allowed("GET, DELETE")),
         )
         .service(
             web::resource("/api/sessions/{sid}/events")
                 .route(web::get().to(sessions::events))
-                .default_service(web::to(method_not_allowed)),
+                .default_service(not_allowed("GET")),
         )
         .service(
             web::resource("/api/sessions/{sid}/api/offer")
                 .route(web::post().to(sessions::offer))
                 .route(web::patch().to(sessions::offer))
-                .default_service(web::to(method_not_allowed)),
+                .default_service(not_allowed("POST, PATCH")),
         )
         .service(
             web::resource("/internal/sessions/{sid}/events")
                 .route(web::post().to(sessions::report))
-                .default_service(web::to(method_not_allowed)),
+                .default_service(not_allowed("POST")),
         )
         .default_service(web::to(unknown_route));
 }
@@ -71,9 +71,18 @@ async fn unknown_route() -> Result<HttpResponse, GatewayError> {
     Err(GatewayError::new(ErrorCode::NotFound, "no such route"))
 }
 
-async fn method_not_allowed() -> Result<HttpResponse, GatewayError> {
-    Err(GatewayError::new(
-        ErrorCode::MethodNotAllowed,
-        "this route does not accept that method",
-    ))
+/// A JSON 405 with the `Allow` header RFC 9110 requires.
+fn not_allowed(allow: &'static str) -> actix_web::Route {
+    web::to(move || async move {
+        let error = GatewayError::new(
+            ErrorCode::MethodNotAllowed,
+            format!("this route accepts only {allow}"),
+        );
+        let mut response = actix_web::ResponseError::error_response(&error);
+        response.headers_mut().insert(
+            actix_web::http::header::ALLOW,
+            actix_web::http::header::HeaderValue::from_static(allow),
+        );
+        response
+    })
 }
