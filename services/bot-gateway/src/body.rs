@@ -52,15 +52,14 @@ impl Shape {
 
     fn accepts(self, value: &Value) -> bool {
         match (self, value) {
-            (Self::Uuid, Value::String(s)) => uuid::Uuid::parse_str(s).is_ok(),
+            // The hyphenated form only (as the document's pattern says).
+            (Self::Uuid, Value::String(s)) => s.len() == 36 && uuid::Uuid::parse_str(s).is_ok(),
             (Self::Token, Value::String(s)) => {
                 (1..=64).contains(&s.len())
                     && s.bytes()
                         .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
             }
-            (Self::Integer, Value::Number(n)) => n
-                .as_u64()
-                .is_some_and(|n| n <= u64::from(i32::MAX.unsigned_abs())),
+            (Self::Integer, Value::Number(_)) => whole(value).is_some(),
             (Self::Boolean, Value::Bool(_)) => true,
             (Self::Text, Value::String(s)) => {
                 s.chars().count() <= 200 && !s.chars().any(char::is_control)
@@ -68,6 +67,18 @@ impl Shape {
             _ => false,
         }
     }
+}
+
+/// A whole number from 0 to 2^31 − 1, written `12` or `12.0` (JSON makes no
+/// difference).
+fn whole(value: &Value) -> Option<u64> {
+    let n = value.as_number()?;
+    let whole = n.as_u64().or_else(|| {
+        n.as_f64()
+            .filter(|f| f.fract() == 0.0 && *f >= 0.0 && *f <= f64::from(i32::MAX))
+            .map(|f| f as u64)
+    })?;
+    (whole <= u64::from(i32::MAX.unsigned_abs())).then_some(whole)
 }
 
 /// Names that decide who the caller is or which room the bot joins: the server
@@ -142,6 +153,11 @@ impl BodyPolicy {
             match self.fields.iter().find(|(name, _)| *name == key) {
                 Some(_) if value.is_null() => {}
                 Some((name, shape)) if shape.accepts(&value) => {
+                    // A whole number goes on as one (`12.0` becomes `12`).
+                    let value = match (shape, whole(&value)) {
+                        (Shape::Integer, Some(n)) => Value::from(n),
+                        _ => value,
+                    };
                     out.insert(name.clone(), value);
                 }
                 Some((name, shape)) => {
@@ -202,6 +218,7 @@ mod tests {
             json!({"listener": "x".repeat(65)}),
             json!({"ordinal": -1}),
             json!({"ordinal": 1.5}),
+            json!({"ordinal": 3e10}),
             json!({"ordinal": "3"}),
         ] {
             assert!(policy.filter(body(bad.clone())).is_err(), "{bad}");
@@ -209,6 +226,10 @@ mod tests {
         assert_eq!(
             policy.filter(body(json!({"ordinal": null}))).unwrap(),
             Map::new()
+        );
+        assert_eq!(
+            Value::Object(policy.filter(body(json!({"ordinal": 12.0}))).unwrap()),
+            json!({"ordinal": 12})
         );
     }
 

@@ -6,6 +6,7 @@ pub mod body;
 pub mod calls;
 pub mod config;
 pub mod error;
+pub mod openapi;
 pub mod routes;
 pub mod startup;
 pub mod upstream;

@@ -7,8 +7,16 @@ use serde_json::json;
 use crate::startup::AppState;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("/health", web::get().to(live))
-        .route("/health/ready", web::get().to(ready));
+    cfg.service(
+        web::resource("/health")
+            .route(web::get().to(live))
+            .default_service(super::not_allowed("GET")),
+    )
+    .service(
+        web::resource("/health/ready")
+            .route(web::get().to(ready))
+            .default_service(super::not_allowed("GET")),
+    );
 }
 
 async fn live() -> HttpResponse {

@@ -11,7 +11,18 @@ use crate::error::GatewayError;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.configure(health::configure)
-        .route("/metrics", web::get().to(http_support::metrics_endpoint))
+        .service(
+            web::resource("/metrics")
+                .route(web::get().to(http_support::metrics_endpoint))
+                .default_service(not_allowed("GET")),
+        )
+        .service(
+            web::resource("/openapi.json")
+                .route(
+                    web::get().to(|| async { HttpResponse::Ok().json(crate::openapi::document()) }),
+                )
+                .default_service(not_allowed("GET")),
+        )
         .service(
             web::resource("/api/start")
                 .route(web::post().to(start::start))
@@ -72,7 +83,7 @@ async fn unknown_route() -> Result<HttpResponse, GatewayError> {
 }
 
 /// A JSON 405 with the `Allow` header RFC 9110 requires.
-fn not_allowed(allow: &'static str) -> actix_web::Route {
+pub(crate) fn not_allowed(allow: &'static str) -> actix_web::Route {
     web::to(move || async move {
         let error = GatewayError::new(
             ErrorCode::MethodNotAllowed,

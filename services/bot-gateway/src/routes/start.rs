@@ -34,10 +34,23 @@ pub async fn start(
     let request: StartRequest = if raw.iter().all(u8::is_ascii_whitespace) {
         StartRequest::default()
     } else {
-        serde_json::from_slice(&raw).map_err(|e| {
+        let value: Value = serde_json::from_slice(&raw).map_err(|e| {
             GatewayError::new(
                 ErrorCode::BadRequest,
                 format!("The request body is not valid JSON: {e}"),
+            )
+        })?;
+        // An object only: serde would also take `[transport, body]` as the struct.
+        if !value.is_object() {
+            return Err(GatewayError::new(
+                ErrorCode::BadRequest,
+                "The request body must be a JSON object: {\"transport\"?, \"body\"?}",
+            ));
+        }
+        serde_json::from_value(value).map_err(|e| {
+            GatewayError::new(
+                ErrorCode::BadRequest,
+                format!("The request body is not a start request: {e}"),
             )
         })?
     };

@@ -3,6 +3,7 @@
 // Test code: a failed step should panic with its message.
 #![allow(clippy::expect_used, clippy::unwrap_used)]
 
+mod conformance;
 mod health;
 mod helpers;
 mod lifecycle;
