@@ -116,6 +116,8 @@ export default defineRailway((ctx) => {
       "OTEL_TRACES_SAMPLER",
       "OTEL_TRACES_SAMPLER_ARG",
       "METRICS_TOKEN",
+      "BODY_IDLE_TIMEOUT_SECONDS",
+      "BODY_MIN_BYTES_PER_SECOND",
     ),
   };
 

@@ -1,6 +1,7 @@
 //! actix-web pieces shared by the API and the bot gateway. `shared-domain` knows
 //! nothing of HTTP frameworks; this crate is where the two HTTP services meet.
 
+pub mod body;
 pub mod metrics;
 
 use actix_cors::Cors;
@@ -106,4 +107,87 @@ pub fn metrics_response(req: &HttpRequest, extra: impl FnOnce() -> String) -> Ht
             "message": "/metrics is served only to the private network (a request through a proxy carries a forwarding header); set METRICS_TOKEN to scrape it from anywhere with that bearer token",
         })),
     }
+}
+
+/// Every error a client can cause answers in the documented JSON shape. Most
+/// errors are ours and already are; what the framework and its middleware make
+/// on their own (a CORS preflight refused as `400 text/plain`, an extractor's
+/// plain-text refusal) is rewritten here to `{"error", "message"}` (plus `info`,
+/// which Pipecat's client-js shows, when `with_info`), keeping the status and
+/// headers. A 5xx body is never passed on: it could carry internals.
+async fn json_errors_inner(
+    req: actix_web::dev::ServiceRequest,
+    next: actix_web::middleware::Next<impl actix_web::body::MessageBody + 'static>,
+    with_info: bool,
+) -> Result<actix_web::dev::ServiceResponse<actix_web::body::BoxBody>, actix_web::Error> {
+    let response = next.call(req).await?.map_into_boxed_body();
+    let status = response.status();
+    let is_json = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|ct| ct.starts_with("application/json"));
+    if !(status.is_client_error() || status.is_server_error()) || is_json {
+        return Ok(response);
+    }
+    let code = shared_domain::ErrorCode::ALL
+        .iter()
+        .find(|c| c.http_status() == status.as_u16())
+        .map_or(
+            if status.is_server_error() {
+                shared_domain::ErrorCode::Internal.as_str()
+            } else {
+                "bad_request"
+            },
+            |c| c.as_str(),
+        );
+    let (req, res) = response.into_parts();
+    // Keep every header but the body's own (CORS, Allow, Retry-After, …).
+    let headers: Vec<(header::HeaderName, header::HeaderValue)> = res
+        .headers()
+        .iter()
+        .filter(|(name, _)| **name != header::CONTENT_TYPE && **name != header::CONTENT_LENGTH)
+        .map(|(name, value)| (name.clone(), value.clone()))
+        .collect();
+    let text = actix_web::body::to_bytes_limited(res.into_body(), 2048)
+        .await
+        .ok()
+        .and_then(Result::ok)
+        .and_then(|b| String::from_utf8(b.to_vec()).ok())
+        .map(|t| t.trim().to_owned())
+        .filter(|t| !t.is_empty() && !status.is_server_error());
+    let message = text.unwrap_or_else(|| {
+        status
+            .canonical_reason()
+            .unwrap_or("The request failed")
+            .to_owned()
+    });
+    let mut body = serde_json::json!({"error": code, "message": message});
+    if with_info {
+        body["info"] = serde_json::Value::String(message);
+    }
+    let mut rebuilt = HttpResponse::build(status);
+    for (name, value) in headers {
+        rebuilt.append_header((name, value));
+    }
+    Ok(actix_web::dev::ServiceResponse::new(
+        req,
+        rebuilt.json(body),
+    ))
+}
+
+/// [`json_errors_inner`] for the api: `{"error", "message"}`.
+pub async fn json_errors(
+    req: actix_web::dev::ServiceRequest,
+    next: actix_web::middleware::Next<impl actix_web::body::MessageBody + 'static>,
+) -> Result<actix_web::dev::ServiceResponse<actix_web::body::BoxBody>, actix_web::Error> {
+    json_errors_inner(req, next, false).await
+}
+
+/// [`json_errors_inner`] for the gateway: `{"error", "message", "info"}`.
+pub async fn json_errors_with_info(
+    req: actix_web::dev::ServiceRequest,
+    next: actix_web::middleware::Next<impl actix_web::body::MessageBody + 'static>,
+) -> Result<actix_web::dev::ServiceResponse<actix_web::body::BoxBody>, actix_web::Error> {
+    json_errors_inner(req, next, true).await
 }

@@ -310,6 +310,13 @@ pub struct HttpConfig {
     pub shutdown_grace: Duration,
     /// `METRICS_TOKEN` ([`metrics_token`]).
     pub metrics_token: Option<SecretString>,
+    /// The longest wait for the next piece of a request body
+    /// (`BODY_IDLE_TIMEOUT_SECONDS`, default 30); also the grace before
+    /// `BODY_MIN_BYTES_PER_SECOND` applies.
+    pub body_idle_timeout: Duration,
+    /// The least average rate of a request body after that grace
+    /// (`BODY_MIN_BYTES_PER_SECOND`, default 8192: 64 kbit/s, a poor mobile line).
+    pub body_min_bytes_per_second: u64,
 }
 
 impl HttpConfig {
@@ -319,6 +326,17 @@ impl HttpConfig {
             port: vars.parse_or("PORT", default_port)?,
             shutdown_grace: vars.seconds_or("SHUTDOWN_GRACE_SECONDS", 25, 1..=3600)?,
             metrics_token: metrics_token(vars)?,
+            body_idle_timeout: vars.seconds_or("BODY_IDLE_TIMEOUT_SECONDS", 30, 1..=3600)?,
+            body_min_bytes_per_second: {
+                let rate: u64 = vars.parse_or("BODY_MIN_BYTES_PER_SECOND", 8192)?;
+                if rate > 100 * 1024 * 1024 {
+                    return Err(ConfigError::new(
+                        "BODY_MIN_BYTES_PER_SECOND",
+                        "must be at most 104857600 (100 MiB/s); 0 turns the minimum off",
+                    ));
+                }
+                rate
+            },
         })
     }
 }

@@ -16,6 +16,7 @@ pub enum ErrorCode {
     MethodNotAllowed,
     Conflict,
     PayloadTooLarge,
+    RequestTimeout,
     UnsupportedMediaType,
     RateLimited,
     Internal,
@@ -30,7 +31,7 @@ pub enum ErrorCode {
 }
 
 impl ErrorCode {
-    pub const ALL: [Self; 17] = [
+    pub const ALL: [Self; 18] = [
         Self::BadRequest,
         Self::Unauthorized,
         Self::Forbidden,
@@ -38,6 +39,7 @@ impl ErrorCode {
         Self::MethodNotAllowed,
         Self::Conflict,
         Self::PayloadTooLarge,
+        Self::RequestTimeout,
         Self::UnsupportedMediaType,
         Self::RateLimited,
         Self::Internal,
@@ -60,6 +62,7 @@ impl ErrorCode {
             Self::MethodNotAllowed => "method_not_allowed",
             Self::Conflict => "conflict",
             Self::PayloadTooLarge => "payload_too_large",
+            Self::RequestTimeout => "request_timeout",
             Self::UnsupportedMediaType => "unsupported_media_type",
             Self::RateLimited => "rate_limited",
             Self::Internal => "internal_error",
@@ -82,6 +85,7 @@ impl ErrorCode {
             Self::MethodNotAllowed => 405,
             Self::Conflict | Self::CallActive => 409,
             Self::PayloadTooLarge => 413,
+            Self::RequestTimeout => 408,
             Self::UnsupportedMediaType => 415,
             Self::RateLimited | Self::AtCapacity => 429,
             Self::Internal => 500,

@@ -80,6 +80,7 @@ impl Application {
                     &origins,
                     &[Method::GET, Method::POST, Method::PUT, Method::DELETE],
                 ))
+                .wrap(from_fn(http_support::json_errors))
                 .wrap(from_fn(metrics::track))
                 .wrap(TracingLogger::default())
                 .app_data(state.clone())

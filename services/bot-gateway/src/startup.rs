@@ -95,6 +95,7 @@ impl Application {
                     &origins,
                     &[Method::GET, Method::POST, Method::PATCH, Method::DELETE],
                 ))
+                .wrap(from_fn(http_support::json_errors_with_info))
                 .wrap(from_fn(http_support::metrics::track))
                 .wrap(TracingLogger::default())
                 .app_data(state)

@@ -95,7 +95,7 @@ pub async fn upload(
     _admin: Admin,
     state: web::Data<AppState>,
     req: HttpRequest,
-    form: Multipart,
+    payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
     let limit = state.config.max_upload_bytes;
     let declared = req
@@ -107,6 +107,15 @@ pub async fn upload(
         return Err(too_large(limit));
     }
 
+    // The body must keep coming: a trickle is cut off (408) instead of holding
+    // a connection and a storage upload open for hours.
+    let http = &state.config.http;
+    let pace = http_support::body::BodyPace {
+        idle: http.body_idle_timeout,
+        grace: http.body_idle_timeout,
+        min_bytes_per_second: http.body_min_bytes_per_second,
+    };
+    let form = Multipart::new(req.headers(), http_support::body::paced(payload, pace));
     let book_id = BookId::new();
     tracing::Span::current().record("book_id", tracing::field::display(book_id));
     let mut received = Received::default();
@@ -534,6 +543,10 @@ fn repeated(field: &str) -> ApiError {
 
 fn multipart_error(e: MultipartError) -> ApiError {
     match e {
+        MultipartError::Payload(p) if http_support::body::is_too_slow(&p) => ApiError::new(
+            ErrorCode::RequestTimeout,
+            "the upload is arriving too slowly (see BODY_MIN_BYTES_PER_SECOND); try again on a better connection",
+        ),
         MultipartError::ContentTypeMissing
         | MultipartError::ContentTypeParse
         | MultipartError::ContentTypeIncompatible => {

@@ -331,6 +331,37 @@ async fn the_openapi_document_declares_the_bounds_the_server_enforces() {
 }
 
 #[tokio::test]
+async fn a_refused_cors_preflight_answers_in_the_error_shape() {
+    let app = spawn_app().await;
+    let res = app
+        .client
+        .request(
+            reqwest::Method::OPTIONS,
+            app.url("/households/7d444840-9dc0-11d1-b245-5ffdce74fad2/books"),
+        )
+        .header("Origin", "https://not-ours.example")
+        .header("Access-Control-Request-Method", "GET")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status().as_u16(), 400);
+    assert!(
+        res.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("application/json"),
+        "{:?}",
+        res.headers()
+    );
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(body["error"], "bad_request", "{body}");
+    assert!(
+        body["message"].as_str().is_some_and(|m| !m.is_empty()),
+        "{body}"
+    );
+}
+
+#[tokio::test]
 async fn a_405_names_the_allowed_methods() {
     let app = spawn_app().await;
     let res = app

@@ -386,3 +386,56 @@ fn tokio_stream_from(
 ) -> impl futures::Stream<Item = Result<Vec<u8>, std::io::Error>> {
     futures::stream::poll_fn(move |cx| rx.poll_recv(cx))
 }
+
+#[tokio::test]
+async fn an_upload_that_trickles_in_is_cut_off_with_408_and_leaves_nothing() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let app = crate::helpers::spawn_app_with(|_, v| {
+        test_support::set_var(v, "BODY_IDLE_TIMEOUT_SECONDS", "1");
+        test_support::set_var(v, "BODY_MIN_BYTES_PER_SECOND", "1000");
+    })
+    .await;
+    let port: u16 = app.address.rsplit(':').next().unwrap().parse().unwrap();
+    let boundary = "trickle-boundary";
+    let head_part = format!(
+        "--{boundary}\r\nContent-Disposition: form-data; name=\"household_id\"\r\n\r\n{}\r\n--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"slow.pdf\"\r\nContent-Type: application/pdf\r\n\r\n%PDF-1.4\n",
+        Uuid::new_v4()
+    );
+    let file_bytes = vec![b'x'; 2000];
+    let tail = format!("\r\n--{boundary}--\r\n");
+    let length = head_part.len() + file_bytes.len() + tail.len();
+    let mut stream = tokio::net::TcpStream::connect(("127.0.0.1", port))
+        .await
+        .unwrap();
+    let request = format!(
+        "POST /admin/books/upload HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {ADMIN_TOKEN}\r\nContent-Type: multipart/form-data; boundary={boundary}\r\nContent-Length: {length}\r\n\r\n{head_part}"
+    );
+    stream.write_all(request.as_bytes()).await.unwrap();
+    // Then ten bytes a second: far under the minimum.
+    let started = std::time::Instant::now();
+    for piece in file_bytes.chunks(1) {
+        if stream.write_all(piece).await.is_err()
+            || started.elapsed() > std::time::Duration::from_secs(4)
+        {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let mut response = Vec::new();
+    let _ = tokio::time::timeout(
+        std::time::Duration::from_secs(10),
+        stream.read_to_end(&mut response),
+    )
+    .await;
+    let response = String::from_utf8_lossy(&response);
+    assert!(response.starts_with("HTTP/1.1 408"), "{response}");
+    assert!(
+        response.contains("\"error\":\"request_timeout\""),
+        "{response}"
+    );
+    assert!(
+        app.stored_objects().is_empty(),
+        "left behind: {:?}",
+        app.stored_objects()
+    );
+}

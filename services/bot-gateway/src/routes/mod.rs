@@ -53,25 +53,55 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .default_service(web::to(unknown_route));
 }
 
-/// Read a request body of at most `limit` bytes; more is a JSON 413.
+/// Read a request body of at most `limit` bytes: a declared `Content-Length`
+/// over it is a JSON 413 at once, more bytes than that a 413 as they come, and a
+/// body that stalls or trickles (see `BODY_IDLE_TIMEOUT_SECONDS`,
+/// `BODY_MIN_BYTES_PER_SECOND`) a 408.
 pub(crate) async fn read_body(
-    mut payload: web::Payload,
+    req: &actix_web::HttpRequest,
+    payload: web::Payload,
     limit: usize,
 ) -> Result<web::Bytes, GatewayError> {
     use futures::StreamExt;
+    let too_large = || {
+        GatewayError::new(
+            ErrorCode::PayloadTooLarge,
+            format!("The request body is larger than {limit} bytes."),
+        )
+    };
+    if http_support::body::declares_more_than(req, limit as u64) {
+        return Err(too_large());
+    }
+    let pace = req
+        .app_data::<web::Data<crate::AppState>>()
+        .map(|state| http_support::body::BodyPace {
+            idle: state.config.http.body_idle_timeout,
+            grace: state.config.http.body_idle_timeout,
+            min_bytes_per_second: state.config.http.body_min_bytes_per_second,
+        })
+        .unwrap_or(http_support::body::BodyPace {
+            idle: std::time::Duration::from_secs(30),
+            grace: std::time::Duration::from_secs(30),
+            min_bytes_per_second: 8192,
+        });
+    let mut stream = std::pin::pin!(http_support::body::paced(payload, pace));
     let mut body = web::BytesMut::new();
-    while let Some(chunk) = payload.next().await {
+    while let Some(chunk) = stream.next().await {
         let chunk = chunk.map_err(|e| {
-            GatewayError::new(
-                ErrorCode::BadRequest,
-                format!("could not read the request body: {e}"),
-            )
+            if http_support::body::is_too_slow(&e) {
+                GatewayError::new(
+                    ErrorCode::RequestTimeout,
+                    "The request body is arriving too slowly.",
+                )
+            } else {
+                GatewayError::new(
+                    ErrorCode::BadRequest,
+                    format!("could not read the request body: {e}"),
+                )
+            }
         })?;
         if body.len() + chunk.len() > limit {
-            return Err(GatewayError::new(
-                ErrorCode::PayloadTooLarge,
-                format!("The request body is larger than {limit} bytes."),
-            ));
+            return Err(too_large());
         }
         body.extend_from_slice(&chunk);
     }

@@ -105,7 +105,7 @@ pub async fn offer(
     payload: web::Payload,
 ) -> Result<HttpResponse, GatewayError> {
     let call = owned(&state, &sid, &user).await?;
-    let body = super::read_body(payload, MAX_OFFER_BYTES).await?;
+    let body = super::read_body(&req, payload, MAX_OFFER_BYTES).await?;
     if call.status == "ended" {
         return Err(GatewayError::new(
             ErrorCode::NotFound,
@@ -202,9 +202,10 @@ pub async fn report(
     _bot: Bot,
     state: web::Data<AppState>,
     sid: web::Path<String>,
+    req: HttpRequest,
     payload: web::Payload,
 ) -> Result<HttpResponse, GatewayError> {
-    let body = super::read_body(payload, MAX_EVENT_BYTES).await?;
+    let body = super::read_body(&req, payload, MAX_EVENT_BYTES).await?;
     let event: serde_json::Value = serde_json::from_slice(&body).map_err(|e| {
         GatewayError::new(
             ErrorCode::BadRequest,

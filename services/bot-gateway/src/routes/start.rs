@@ -27,10 +27,11 @@ struct StartRequest {
 pub async fn start(
     user: SignedIn,
     state: web::Data<AppState>,
+    req: actix_web::HttpRequest,
     payload: web::Payload,
 ) -> Result<HttpResponse, GatewayError> {
     let user = user.0;
-    let raw = super::read_body(payload, MAX_START_BODY).await?;
+    let raw = super::read_body(&req, payload, MAX_START_BODY).await?;
     let request: StartRequest = if raw.iter().all(u8::is_ascii_whitespace) {
         StartRequest::default()
     } else {

@@ -4,6 +4,7 @@
 #![allow(clippy::expect_used, clippy::unwrap_used)]
 
 mod conformance;
+mod deadlines;
 mod health;
 mod helpers;
 mod lifecycle;
