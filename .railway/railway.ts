@@ -116,8 +116,6 @@ export default defineRailway((ctx) => {
       "OTEL_TRACES_SAMPLER",
       "OTEL_TRACES_SAMPLER_ARG",
       "METRICS_TOKEN",
-      "BODY_IDLE_TIMEOUT_SECONDS",
-      "BODY_MIN_BYTES_PER_SECOND",
     ),
   };
 
@@ -143,7 +141,7 @@ export default defineRailway((ctx) => {
     ),
   };
 
-  // Supabase user tokens: the api and the bot gateway.
+  // Supabase user tokens and request-body deadlines: the api and the bot gateway.
   const userAuth = {
     JWT_AUDIENCE: "authenticated",
     ...kept(
@@ -152,6 +150,8 @@ export default defineRailway((ctx) => {
       "SUPABASE_JWKS_URL",
       "JWT_HOUSEHOLD_CLAIM",
       "ALLOWED_ORIGINS",
+      "BODY_IDLE_TIMEOUT_SECONDS",
+      "BODY_MIN_BYTES_PER_SECOND",
     ),
   };
 
