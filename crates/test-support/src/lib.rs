@@ -15,6 +15,7 @@ mod process;
 mod proxy;
 mod redis_ns;
 mod s3;
+pub mod schemathesis;
 mod tls;
 
 use std::future::Future;

@@ -1,10 +1,8 @@
 //! Leases: one holder at a time; taken over when expired or when the holder's
 //! session is gone; and a holder that lost its lease acts on nothing.
 
-use shared_domain::db::books::{self, Inserted, NewBook};
 use shared_domain::db::jobs;
 use shared_domain::db::leases::{self, Fence};
-use shared_domain::domain::{BookId, HouseholdId, JobId};
 use test_support::TestDatabase;
 
 async fn own_connection(pool: &deadpool_postgres::Pool) -> deadpool_postgres::ClientWrapper {
@@ -85,21 +83,7 @@ async fn a_requeue_fenced_on_a_lost_lease_changes_nothing() {
     let tdb = TestDatabase::create().await;
     let pool = shared_domain::db::pool(&tdb.config()).unwrap();
     let mut client = pool.get().await.unwrap();
-    let new = NewBook {
-        id: BookId::new(),
-        household_id: HouseholdId(uuid::Uuid::new_v4()),
-        title: "A book".into(),
-        storage_path: "h/books/b.pdf".into(),
-        content_sha256: "11".repeat(32),
-        byte_size: 1,
-        ocr_languages: None,
-    };
-    let Inserted::Created { job, .. } = books::insert_with_job(&mut client, &new, JobId::new(), 3)
-        .await
-        .unwrap()
-    else {
-        panic!("created");
-    };
+    let job = crate::a_queued_job(&pool).await;
     jobs::claim_many(&client, &[job.id], "w1", 60.0)
         .await
         .unwrap();

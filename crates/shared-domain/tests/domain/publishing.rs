@@ -1,29 +1,7 @@
 //! Marking a job published is fenced on the attempt its message was built from.
 
-use shared_domain::db::books::{self, Inserted, NewBook};
 use shared_domain::db::jobs;
-use shared_domain::domain::{BookId, HouseholdId, JobId};
 use test_support::TestDatabase;
-
-async fn a_queued_job(pool: &deadpool_postgres::Pool) -> jobs::Job {
-    let mut client = pool.get().await.unwrap();
-    let new = NewBook {
-        id: BookId::new(),
-        household_id: HouseholdId(uuid::Uuid::new_v4()),
-        title: "A book".into(),
-        storage_path: "h/books/b.pdf".into(),
-        content_sha256: "00".repeat(32),
-        byte_size: 1,
-        ocr_languages: None,
-    };
-    match books::insert_with_job(&mut client, &new, JobId::new(), 3)
-        .await
-        .unwrap()
-    {
-        Inserted::Created { job, .. } => job,
-        other => panic!("{other:?}"),
-    }
-}
 
 /// The race: a message is added to the stream for attempt 0; a worker claims the
 /// job through it, fails it transiently and queues it again (unpublished) before
@@ -33,7 +11,7 @@ async fn a_queued_job(pool: &deadpool_postgres::Pool) -> jobs::Job {
 async fn a_late_mark_published_leaves_a_requeued_job_for_the_outbox() {
     let tdb = TestDatabase::create().await;
     let pool = shared_domain::db::pool(&tdb.config()).unwrap();
-    let job = a_queued_job(&pool).await;
+    let job = crate::a_queued_job(&pool).await;
     let published_attempt = job.attempts;
     let mut client = pool.get().await.unwrap();
     let lease = jobs::claim_many(&client, &[job.id], "w1", 60.0)

@@ -61,7 +61,10 @@ async fn malformed_requests_are_not_logged_as_errors() {
         // Refused by the HTTP layer before the app: still the JSON error shape.
         let answered = raw_request(port, case).await;
         assert!(answered.starts_with("HTTP/1.1 400"), "{answered}");
-        assert!(answered.contains("content-type: application/json"), "{answered}");
+        assert!(
+            answered.contains("content-type: application/json"),
+            "{answered}"
+        );
         assert!(answered.contains("\"error\":\"bad_request\""), "{answered}");
     }
     let _ = raw_request(port, cases[3]).await;

@@ -4,7 +4,6 @@
 //! with `Allow`, and the document complete (every route is in it).
 
 use std::path::Path;
-use std::process::Command;
 
 use secrecy::SecretString;
 use serde_json::{Value, json};
@@ -18,9 +17,6 @@ const BIN: &str = env!("CARGO_BIN_EXE_bot-gateway");
 
 #[tokio::test]
 async fn schemathesis_finds_nothing_wrong_with_the_gateway() {
-    let st = std::env::var("SCHEMATHESIS_BIN").unwrap_or_else(|_| {
-        panic!("SCHEMATHESIS_BIN is not set: run the tests with scripts/test, which installs Schemathesis from PyPI")
-    });
     let upstream = MockServer::start().await;
     Mock::given(method("POST"))
         .and(path(START_PATH))
@@ -78,34 +74,9 @@ async fn schemathesis_finds_nothing_wrong_with_the_gateway() {
     )
     .expect("sign");
     let config = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/schemathesis/gateway.toml");
+    let url = format!("http://127.0.0.1:{port}/openapi.json");
     for token in [user.as_str(), SERVICE_TOKEN] {
-        let out = tokio::task::spawn_blocking({
-            let (st, config, token) = (st.clone(), config.clone(), token.to_owned());
-            move || {
-                Command::new(&st)
-                    .arg("--no-color")
-                    .arg("--config-file")
-                    .arg(&config)
-                    .args([
-                        "run",
-                        &format!("http://127.0.0.1:{port}/openapi.json"),
-                        "--checks",
-                        "all",
-                    ])
-                    .args(["--seed", "20261203"])
-                    .env("SCHEMATHESIS_TOKEN", token)
-                    .output()
-                    .expect("run schemathesis")
-            }
-        })
-        .await
-        .unwrap();
-        let report = String::from_utf8_lossy(&out.stdout);
-        assert!(
-            out.status.success(),
-            "schemathesis found failures:\n{report}\n{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        test_support::schemathesis::assert_conforms(&config, &url, token).await;
     }
     assert!(gateway.terminate().await.success());
 }

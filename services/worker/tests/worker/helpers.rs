@@ -248,6 +248,30 @@ pub fn text_of(chunks: &[Value]) -> String {
         .join("\n")
 }
 
+/// Upload `path` to the api at `api_url` as the admin, for `HOUSEHOLD`; the
+/// api's answer.
+pub async fn upload_to(client: &reqwest::Client, api_url: &str, path: &Path) -> Value {
+    let name = path
+        .file_name()
+        .and_then(|n| n.to_str())
+        .unwrap_or("book.pdf")
+        .to_owned();
+    let form = Form::new().text("household_id", HOUSEHOLD).part(
+        "file",
+        Part::bytes(std::fs::read(path).expect("read the book")).file_name(name),
+    );
+    client
+        .post(format!("{api_url}/admin/books/upload"))
+        .bearer_auth(ADMIN_TOKEN)
+        .multipart(form)
+        .send()
+        .await
+        .expect("upload")
+        .json()
+        .await
+        .expect("upload json")
+}
+
 pub fn corpus(name: &str) -> PathBuf {
     test_support::corpus_dir().join(name)
 }

@@ -280,23 +280,7 @@ async fn a_real_prometheus_scrapes_every_service_and_finds_every_metric_the_rule
     // started, a position reported and stored.
     let client = reqwest::Client::new();
     let api_url = format!("http://127.0.0.1:{api_port}");
-    let form = reqwest::multipart::Form::new()
-        .text("household_id", HOUSEHOLD)
-        .part(
-            "file",
-            reqwest::multipart::Part::bytes(std::fs::read(corpus("debhist_en.pdf")).expect("pdf"))
-                .file_name("debhist_en.pdf"),
-        );
-    let upload: Value = client
-        .post(format!("{api_url}/admin/books/upload"))
-        .bearer_auth(ADMIN_TOKEN)
-        .multipart(form)
-        .send()
-        .await
-        .expect("upload")
-        .json()
-        .await
-        .expect("upload json");
+    let upload = crate::helpers::upload_to(&client, &api_url, &corpus("debhist_en.pdf")).await;
     let book = upload["book_id"].as_str().expect("book_id").to_owned();
     eventually("the book is ready", Duration::from_secs(120), || async {
         let status: Value = client

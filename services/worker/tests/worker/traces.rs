@@ -15,7 +15,7 @@ use test_support::{ServiceProcess, TcpProxy, TestEnv, eventually, free_port};
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
-use crate::helpers::{ADMIN_TOKEN, BIN, HOUSEHOLD, JWT_SECRET, SERVICE_TOKEN, corpus};
+use crate::helpers::{ADMIN_TOKEN, BIN, JWT_SECRET, SERVICE_TOKEN, corpus};
 
 /// One exported span, as the collector decoded it.
 #[derive(Debug, Clone)]
@@ -138,23 +138,7 @@ async fn a_book_is_one_trace_through_a_redis_outage_a_retry_with_backoff_and_a_m
     let api_url = format!("http://127.0.0.1:{api_port}");
     let client = reqwest::Client::new();
 
-    let form = reqwest::multipart::Form::new()
-        .text("household_id", HOUSEHOLD)
-        .part(
-            "file",
-            reqwest::multipart::Part::bytes(std::fs::read(corpus("debhist_en.pdf")).expect("pdf"))
-                .file_name("debhist_en.pdf"),
-        );
-    let upload: Value = client
-        .post(format!("{api_url}/admin/books/upload"))
-        .bearer_auth(ADMIN_TOKEN)
-        .multipart(form)
-        .send()
-        .await
-        .expect("upload")
-        .json()
-        .await
-        .expect("upload json");
+    let upload = crate::helpers::upload_to(&client, &api_url, &corpus("debhist_en.pdf")).await;
     let book = upload["book_id"].as_str().expect("book_id").to_owned();
     let job = upload["job_id"].as_str().expect("job_id").to_owned();
     // Storage breaks (a symlink loop: an I/O error, not "missing"), so both
