@@ -248,6 +248,18 @@ pub fn text_of(chunks: &[Value]) -> String {
         .join("\n")
 }
 
+/// The api's and the gateway's binaries, built beside the worker's by `cargo test
+/// --workspace` (as scripts/test runs it).
+pub fn sibling_binary(name: &str) -> PathBuf {
+    let path = Path::new(BIN).with_file_name(name);
+    assert!(
+        path.exists(),
+        "{} is missing: build it with `cargo build -p api -p bot-gateway` (scripts/test's `cargo test --workspace` does)",
+        path.display()
+    );
+    path
+}
+
 /// Upload `path` to the api at `api_url` as the admin, for `HOUSEHOLD`; the
 /// api's answer.
 pub async fn upload_to(client: &reqwest::Client, api_url: &str, path: &Path) -> Value {

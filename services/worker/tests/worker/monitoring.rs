@@ -33,18 +33,6 @@ fn prometheus_tool(name: &str) -> PathBuf {
     path
 }
 
-/// The api's and gateway's binaries, built beside the worker's by `cargo test
-/// --workspace` (as scripts/test runs it).
-fn sibling_binary(name: &str) -> PathBuf {
-    let path = Path::new(BIN).with_file_name(name);
-    assert!(
-        path.exists(),
-        "{} is missing: build it with `cargo build -p api -p bot-gateway` (scripts/test's `cargo test --workspace` does)",
-        path.display()
-    );
-    path
-}
-
 #[test]
 fn the_alert_rules_pass_their_promtool_unit_tests() {
     let out = Command::new(prometheus_tool("promtool"))
@@ -257,10 +245,10 @@ async fn a_real_prometheus_scrapes_every_service_and_finds_every_metric_the_rule
         }
         (ServiceProcess::spawn(&bin, &vars, port), port)
     };
-    let (mut api, api_port) = spawn(sibling_binary("api"), &[]);
+    let (mut api, api_port) = spawn(crate::helpers::sibling_binary("api"), &[]);
     api.wait_healthy().await;
     let (mut gateway, gateway_port) = spawn(
-        sibling_binary("bot-gateway"),
+        crate::helpers::sibling_binary("bot-gateway"),
         &[(
             "BOT_START_URL",
             format!("{}/v1/public/reader/start", upstream.uri()),

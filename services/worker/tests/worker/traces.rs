@@ -4,7 +4,7 @@
 //! exporting OTLP/HTTP to a collector here that decodes the protobuf requests.
 
 use std::collections::HashMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Duration;
 
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
@@ -89,16 +89,6 @@ impl Collector {
     }
 }
 
-fn sibling_binary(name: &str) -> PathBuf {
-    let path = Path::new(BIN).with_file_name(name);
-    assert!(
-        path.exists(),
-        "{} is missing: build it with `cargo build -p api` (scripts/test's `cargo test --workspace` does)",
-        path.display()
-    );
-    path
-}
-
 #[tokio::test]
 async fn a_book_is_one_trace_through_a_redis_outage_a_retry_with_backoff_and_a_manual_retry() {
     let collector = Collector::start().await;
@@ -133,7 +123,8 @@ async fn a_book_is_one_trace_through_a_redis_outage_a_retry_with_backoff_and_a_m
     let mut api_vars = vars.clone();
     test_support::set_var(&mut api_vars, "PORT", api_port.to_string());
     test_support::set_var(&mut api_vars, "REDIS_URL", proxy.url_for(&redis_url));
-    let mut api = ServiceProcess::spawn(&sibling_binary("api"), &api_vars, api_port);
+    let mut api =
+        ServiceProcess::spawn(&crate::helpers::sibling_binary("api"), &api_vars, api_port);
     api.wait_healthy().await;
     let api_url = format!("http://127.0.0.1:{api_port}");
     let client = reqwest::Client::new();

@@ -1079,6 +1079,9 @@ where
                 let mut res = Response::with_body(StatusCode::REQUEST_TIMEOUT, ());
                 let body = readme_error_body(&mut res);
                 let _ = self.as_mut().send_error_response(res, body);
+                // readme fork: write the body out now; the shutdown that follows only
+                // flushes what is already in the write buffer.
+                let _ = self.as_mut().poll_response(cx);
 
                 self.project().flags.insert(Flags::SHUTDOWN);
             }
