@@ -10,6 +10,22 @@ fn main() -> ExitCode {
         Some("extract") => return extract::child::extract_main(&args[1..]),
         Some("limit") => return extract::child::limit_main(&args[1..]),
         Some("epub") => return extract::epub::epub_main(&args[1..]),
+        Some("retention") => {
+            let dry_run = match &args[1..] {
+                [] => false,
+                [flag] if flag == "--dry-run" => true,
+                _ => {
+                    eprintln!("usage: worker retention [--dry-run]");
+                    return ExitCode::from(2);
+                }
+            };
+            return shared_domain::lifecycle::run_main(
+                "worker",
+                Config::from_vars,
+                |c| &c.telemetry,
+                move |config| worker::startup::retention_once(config, dry_run),
+            );
+        }
         _ => {}
     }
     shared_domain::lifecycle::run_main(

@@ -206,3 +206,30 @@ fn log_resources(config: &Config) {
         );
     }
 }
+
+/// `worker retention [--dry-run]`: one retention round now (dead letters, the
+/// uploaded files of long-failed books, orphan objects, abandoned staging files)
+/// with this worker's configuration, printed to stdout, then exit. It takes no
+/// sweeper leadership: everything retention does is safe to do twice, so it can
+/// run beside live workers (and their leader's own hourly round).
+pub async fn retention_once(mut config: Config, dry_run: bool) -> anyhow::Result<()> {
+    lifecycle::prepare_schema(&config.database, config.migrate_on_start).await?;
+    let db = shared_domain::db::pool(&config.database).context("building the Postgres pool")?;
+    let redis = Redis::connect(&config.redis).context("building the Redis pools")?;
+    let storage = Storage::from_config(&config.storage).context("opening object storage")?;
+    config.sweeper.retention_dry_run = dry_run;
+    let sweeper = Sweeper {
+        name: format!("{}-retention", consumer_name()),
+        db,
+        redis,
+        storage,
+        config: config.sweeper,
+        queue: config.queue,
+        is_leader: Arc::new(AtomicBool::new(false)),
+        depth: QueueGauges::default(),
+        leadership: Default::default(),
+    };
+    let report = sweeper.retention().await.context("retention")?;
+    print!("{report}");
+    Ok(())
+}

@@ -449,7 +449,16 @@ impl Sweeper {
     /// Dead letters past their retention; uploaded files of long-failed books; orphan
     /// objects (no book row) and abandoned upload staging files. Every deletion is
     /// logged; in dry-run mode nothing is deleted and each would-be deletion is logged.
-    pub async fn retention(&self) -> Result<(), SweepError> {
+    pub async fn retention(&self) -> Result<Retention, SweepError> {
+        let mut report = Retention {
+            dry_run: self.config.retention_dry_run,
+            ..Retention::default()
+        };
+        self.retention_into(&mut report).await?;
+        Ok(report)
+    }
+
+    async fn retention_into(&self, report: &mut Retention) -> Result<(), SweepError> {
         let dry = self.config.retention_dry_run;
         let verb = if dry { "would delete" } else { "deleted" };
         self.keep_lease().await?;
@@ -477,6 +486,7 @@ impl Sweeper {
             if removed > 0 {
                 tracing::info!(count = removed, days, "retention: {verb} old dead letters");
             }
+            report.dead_letters = removed;
         }
         let days = self.config.object_retention_days;
         if days == 0 {
@@ -495,8 +505,12 @@ impl Sweeper {
                 books::mark_source_deleted(&client, book.id).await?;
             }
             tracing::info!(book_id = %book.id, key = %book.storage_path, days, "retention: {verb} the uploaded file of a failed book");
+            report.objects.push((
+                book.storage_path.clone(),
+                "the uploaded file of a long-failed book",
+            ));
         }
-        self.orphans(&client, days, verb).await
+        self.orphans(&client, days, verb, report).await
     }
 
     async fn orphans(
@@ -504,6 +518,7 @@ impl Sweeper {
         client: &deadpool_postgres::Object,
         days: u32,
         verb: &str,
+        report: &mut Retention,
     ) -> Result<(), SweepError> {
         let now = chrono::Utc::now();
         let book_cutoff = now - chrono::Duration::days(i64::from(days));
@@ -514,7 +529,7 @@ impl Sweeper {
         while let Some((key, info)) = listing.try_next().await? {
             if key.starts_with("uploads/") {
                 if info.last_modified < staging_cutoff {
-                    self.delete_logged(&key, "an abandoned upload staging file", verb)
+                    self.delete_logged(&key, "an abandoned upload staging file", verb, report)
                         .await?;
                 }
                 continue;
@@ -525,12 +540,12 @@ impl Sweeper {
             if let Some(id) = book_id_of(&key) {
                 batch.push((id, key));
                 if batch.len() >= 1000 {
-                    self.delete_orphans(client, std::mem::take(&mut batch), verb)
+                    self.delete_orphans(client, std::mem::take(&mut batch), verb, report)
                         .await?;
                 }
             }
         }
-        self.delete_orphans(client, batch, verb).await
+        self.delete_orphans(client, batch, verb, report).await
     }
 
     async fn delete_orphans(
@@ -538,6 +553,7 @@ impl Sweeper {
         client: &deadpool_postgres::Object,
         batch: Vec<(uuid::Uuid, String)>,
         verb: &str,
+        report: &mut Retention,
     ) -> Result<(), SweepError> {
         if batch.is_empty() {
             return Ok(());
@@ -546,18 +562,56 @@ impl Sweeper {
         let existing = books::existing(client, &ids).await?;
         for (id, key) in batch {
             if !existing.contains(&id) {
-                self.delete_logged(&key, "the file of a deleted book", verb)
+                self.delete_logged(&key, "the file of a deleted book", verb, report)
                     .await?;
             }
         }
         Ok(())
     }
 
-    async fn delete_logged(&self, key: &str, what: &str, verb: &str) -> Result<(), SweepError> {
+    async fn delete_logged(
+        &self,
+        key: &str,
+        what: &'static str,
+        verb: &str,
+        report: &mut Retention,
+    ) -> Result<(), SweepError> {
         if !self.config.retention_dry_run {
             self.storage.delete(key).await?;
         }
         tracing::info!(key, "retention: {verb} {what}");
+        report.objects.push((key.to_owned(), what));
+        Ok(())
+    }
+}
+
+/// What one retention run deleted, or (a dry run) would delete.
+#[derive(Debug, Default)]
+pub struct Retention {
+    pub dry_run: bool,
+    /// Dead letters past `DEAD_LETTER_RETENTION_DAYS`.
+    pub dead_letters: u64,
+    /// Objects, each with why it goes.
+    pub objects: Vec<(String, &'static str)>,
+}
+
+impl std::fmt::Display for Retention {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let verb = if self.dry_run {
+            "would delete"
+        } else {
+            "deleted"
+        };
+        writeln!(
+            f,
+            "retention{}: {verb} {} object(s) and {} dead letter(s)",
+            if self.dry_run { " (dry run)" } else { "" },
+            self.objects.len(),
+            self.dead_letters
+        )?;
+        for (key, why) in &self.objects {
+            writeln!(f, "{verb}\t{key}\t{why}")?;
+        }
         Ok(())
     }
 }

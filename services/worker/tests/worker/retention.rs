@@ -203,3 +203,73 @@ async fn a_dry_run_deletes_nothing() {
     }
     assert_eq!(dead_letters(&w.env), 2);
 }
+
+/// The keys a `worker retention` run printed, as the verb it printed them with.
+fn listed(stdout: &str, verb: &str) -> std::collections::BTreeSet<String> {
+    stdout
+        .lines()
+        .filter_map(|l| l.strip_prefix(&format!("{verb}\t")))
+        .filter_map(|rest| rest.split('\t').next())
+        .map(str::to_owned)
+        .collect()
+}
+
+#[tokio::test]
+async fn the_one_shot_command_previews_then_deletes_exactly_what_it_listed() {
+    let w = world().await;
+    let mut vars = w.env.vars();
+    test_support::set_var(&mut vars, "MIGRATE_ON_START", "false");
+    let bin = Path::new(crate::helpers::BIN);
+
+    let preview = test_support::run_to_end(bin, &["retention", "--dry-run"], &vars);
+    let preview_out = String::from_utf8_lossy(&preview.stdout).into_owned();
+    assert!(
+        preview.status.success(),
+        "{preview_out}{}",
+        String::from_utf8_lossy(&preview.stderr)
+    );
+    assert!(
+        preview_out.contains("retention (dry run): would delete 3 object(s) and 1 dead letter(s)"),
+        "{preview_out}"
+    );
+    let would = listed(&preview_out, "would delete");
+    for p in [
+        &w.failed_old,
+        &w.failed_new,
+        &w.live,
+        &w.orphan_old,
+        &w.orphan_new,
+        &w.staging_old,
+        &w.staging_new,
+    ] {
+        assert!(p.exists(), "{} was deleted by a preview", p.display());
+    }
+    assert_eq!(dead_letters(&w.env), 2);
+
+    let run = test_support::run_to_end(bin, &["retention"], &vars);
+    let run_out = String::from_utf8_lossy(&run.stdout).into_owned();
+    assert!(
+        run.status.success(),
+        "{run_out}{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    assert_eq!(
+        listed(&run_out, "deleted"),
+        would,
+        "the run deletes what the preview listed"
+    );
+    let root = w.env.storage_dir.path();
+    let key_of = |p: &Path| p.strip_prefix(root).unwrap().display().to_string();
+    for p in [&w.failed_old, &w.orphan_old, &w.staging_old] {
+        assert!(would.contains(&key_of(p)), "{} listed", key_of(p));
+        assert!(!p.exists(), "{} deleted", p.display());
+    }
+    for p in [&w.failed_new, &w.live, &w.orphan_new, &w.staging_new] {
+        assert!(!would.contains(&key_of(p)));
+        assert!(p.exists(), "{} kept", p.display());
+    }
+    assert_eq!(dead_letters(&w.env), 1);
+    // A wrong flag is a usage error, not a run.
+    let wrong = test_support::run_to_end(bin, &["retention", "--dryrun"], &vars);
+    assert_eq!(wrong.status.code(), Some(2));
+}
