@@ -230,6 +230,11 @@ pub async fn retention_once(mut config: Config, dry_run: bool) -> anyhow::Result
         leadership: Default::default(),
     };
     let report = sweeper.retention().await.context("retention")?;
-    print!("{report}");
+    // The command's output, for the operator (logs stay on their own lines).
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    out.write_all(report.to_string().as_bytes())
+        .and_then(|()| out.flush())
+        .context("writing the report")?;
     Ok(())
 }
