@@ -349,6 +349,12 @@ pub struct DatabaseConfig {
     /// `sslmode` and the root certificate, as libpq reads them (see [`crate::db::tls`]).
     pub tls: crate::db::tls::PostgresTls,
     pub connect_timeout: Duration,
+    /// Longest any one statement of a pooled connection may run
+    /// (`DATABASE_STATEMENT_TIMEOUT_SECONDS`, default 60; 0: no limit).
+    pub statement_timeout: Option<Duration>,
+    /// Longest a statement waits for a row or table lock
+    /// (`DATABASE_LOCK_TIMEOUT_SECONDS`, default 10; 0: no limit).
+    pub lock_timeout: Option<Duration>,
 }
 
 impl fmt::Debug for DatabaseConfig {
@@ -358,6 +364,8 @@ impl fmt::Debug for DatabaseConfig {
             .field("max_connections", &self.max_connections)
             .field("tls", &self.tls)
             .field("connect_timeout", &self.connect_timeout)
+            .field("statement_timeout", &self.statement_timeout)
+            .field("lock_timeout", &self.lock_timeout)
             .finish()
     }
 }
@@ -383,6 +391,14 @@ impl DatabaseConfig {
             max_connections,
             tls,
             connect_timeout: vars.seconds_or("DATABASE_CONNECT_TIMEOUT_SECONDS", 5, 1..=120)?,
+            statement_timeout: Some(vars.seconds_or(
+                "DATABASE_STATEMENT_TIMEOUT_SECONDS",
+                60,
+                0..=86_400,
+            )?)
+            .filter(|d| !d.is_zero()),
+            lock_timeout: Some(vars.seconds_or("DATABASE_LOCK_TIMEOUT_SECONDS", 10, 0..=86_400)?)
+                .filter(|d| !d.is_zero()),
         })
     }
 }

@@ -223,8 +223,18 @@ impl Consumer {
         let leases = match claimed {
             Ok(leases) => leases,
             Err(e) => {
-                // Leave the entries pending: they are reclaimed once Postgres is back.
-                tracing::warn!(error = %error_chain(&e), "cannot claim jobs: database unavailable");
+                // Leave the entries pending: the sweeper's leader publishes their
+                // jobs again after the visibility timeout, and the loop reads on.
+                match e.timed_out() {
+                    Some(timeout) => tracing::warn!(
+                        timeout,
+                        count = ids.len(),
+                        "gave up claiming jobs: another transaction holds their rows (DATABASE_LOCK_TIMEOUT_SECONDS); they will be published again"
+                    ),
+                    None => {
+                        tracing::warn!(error = %error_chain(&e), "cannot claim jobs: database unavailable")
+                    }
+                }
                 return Vec::new();
             }
         };

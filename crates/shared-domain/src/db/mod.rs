@@ -83,9 +83,26 @@ impl DbError {
                 let server_going = e
                     .code()
                     .is_some_and(|c| c.code().starts_with("08") || c.code().starts_with("57P"));
-                e.is_closed() || io || server_going
+                e.is_closed() || io || server_going || self.timed_out().is_some()
             }
             _ => false,
+        }
+    }
+
+    /// Which of the connection's timeouts ended the statement, if one did:
+    /// `statement_timeout` (it ran too long) or `lock_timeout` (it waited too
+    /// long for a lock another transaction holds). Both count as the database
+    /// being unavailable for now: the caller answers 503 or tries again later.
+    pub fn timed_out(&self) -> Option<&'static str> {
+        use tokio_postgres::error::SqlState;
+        match self {
+            Self::Query(e) if e.code() == Some(&SqlState::QUERY_CANCELED) => {
+                Some("statement_timeout")
+            }
+            Self::Query(e) if e.code() == Some(&SqlState::LOCK_NOT_AVAILABLE) => {
+                Some("lock_timeout")
+            }
+            _ => None,
         }
     }
 
@@ -118,7 +135,30 @@ pub fn pool(config: &DatabaseConfig) -> Result<Pool, DbError> {
             recycling_method: RecyclingMethod::Fast,
         },
     );
+    // Every pooled connection gets the timeouts when it is made: a query cannot
+    // hang a request or a worker's loop on a stuck plan or a held lock. `SET` (not
+    // a startup option) so that poolers in session mode pass it on.
+    let mut settings = String::new();
+    if let Some(t) = config.statement_timeout {
+        settings.push_str(&format!("SET statement_timeout = {};", t.as_millis()));
+    }
+    if let Some(t) = config.lock_timeout {
+        settings.push_str(&format!("SET lock_timeout = {};", t.as_millis()));
+    }
+    let settings = std::sync::Arc::new(settings);
     Ok(Pool::builder(manager)
+        .post_create(deadpool_postgres::Hook::async_fn(move |client, _| {
+            let settings = std::sync::Arc::clone(&settings);
+            Box::pin(async move {
+                if !settings.is_empty() {
+                    client
+                        .batch_execute(&settings)
+                        .await
+                        .map_err(deadpool_postgres::HookError::Backend)?;
+                }
+                Ok(())
+            })
+        }))
         .max_size(config.max_connections)
         .runtime(Runtime::Tokio1)
         .wait_timeout(Some(config.connect_timeout))

@@ -230,3 +230,46 @@ async fn without_migrate_on_start_a_service_waits_for_its_schema() {
         .unwrap();
     assert_eq!(stopped, SchemaReady::Stopped);
 }
+
+#[tokio::test]
+async fn pooled_connections_time_out_long_statements_and_lock_waits_and_say_which() {
+    let tdb = TestDatabase::create().await;
+    let config = DatabaseConfig::from_vars(&Vars::from_pairs([
+        ("DATABASE_URL", tdb.url()),
+        ("DATABASE_STATEMENT_TIMEOUT_SECONDS", "2"),
+        ("DATABASE_LOCK_TIMEOUT_SECONDS", "1"),
+    ]))
+    .unwrap();
+    let pool = db::pool(&config).unwrap();
+    let client = pool.get().await.unwrap();
+    let started = std::time::Instant::now();
+    let slow = client.simple_query("SELECT pg_sleep(5)").await.unwrap_err();
+    let slow = DbError::from(slow);
+    assert_eq!(slow.timed_out(), Some("statement_timeout"));
+    assert!(slow.is_unavailable(), "a timeout is a 503, not our bug");
+    assert!(started.elapsed() < Duration::from_secs(4));
+
+    client
+        .batch_execute("CREATE TABLE held (id int PRIMARY KEY); INSERT INTO held VALUES (1)")
+        .await
+        .unwrap();
+    let holder = tdb.client().await;
+    holder
+        .batch_execute("BEGIN; SELECT * FROM held FOR UPDATE")
+        .await
+        .unwrap();
+    let waited = client
+        .simple_query("UPDATE held SET id = 2 WHERE id = 1")
+        .await
+        .unwrap_err();
+    assert_eq!(DbError::from(waited).timed_out(), Some("lock_timeout"));
+    holder.batch_execute("ROLLBACK").await.unwrap();
+    // 0 turns each off.
+    let off = DatabaseConfig::from_vars(&Vars::from_pairs([
+        ("DATABASE_URL", tdb.url()),
+        ("DATABASE_STATEMENT_TIMEOUT_SECONDS", "0"),
+        ("DATABASE_LOCK_TIMEOUT_SECONDS", "0"),
+    ]))
+    .unwrap();
+    assert_eq!((off.statement_timeout, off.lock_timeout), (None, None));
+}

@@ -430,6 +430,49 @@ async fn a_frozen_sweeper_leader_is_replaced_within_its_lease_and_steps_down_whe
 }
 
 #[tokio::test]
+async fn a_job_row_locked_elsewhere_makes_the_claim_give_up_without_stalling_the_worker() {
+    let stack = Stack::new().await;
+    // Someone holds the first book's job row (a long transaction, a stuck
+    // migration): the claim must give up and the worker go on with other books.
+    let first = stack.upload(&corpus("debhist_en.pdf")).await;
+    let job_id = stack.job(&first).await["job_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let holder = stack.db().await;
+    holder.batch_execute("BEGIN").await.unwrap();
+    holder
+        .execute(
+            "SELECT 1 FROM jobs WHERE id = $1::text::uuid FOR UPDATE",
+            &[&job_id],
+        )
+        .await
+        .unwrap();
+    let worker = stack
+        .spawn_worker(&[
+            ("DATABASE_LOCK_TIMEOUT_SECONDS", "1"),
+            ("WORKER_CONCURRENCY", "1"),
+        ])
+        .await;
+    eventually("the claim gives up", Duration::from_secs(30), || async {
+        worker
+            .log_text()
+            .contains("gave up claiming jobs")
+            .then_some(())
+    })
+    .await;
+    // Not stalled: a book uploaded now is read while the lock is still held.
+    let second = stack.upload(&corpus("pkgtut_zh_CN.pdf")).await;
+    let ready = stack.settled(&second, Duration::from_secs(60)).await;
+    assert_eq!(ready["status"], "ready", "{ready}");
+    assert_eq!(stack.job(&first).await["status"], "queued");
+    // Once the lock goes, the first book is published again and read.
+    holder.batch_execute("ROLLBACK").await.unwrap();
+    let ready = stack.settled(&first, Duration::from_secs(60)).await;
+    assert_eq!(ready["status"], "ready", "{ready}");
+}
+
+#[tokio::test]
 async fn an_entry_a_worker_read_and_died_before_claiming_is_published_again_by_the_leader() {
     let stack = Stack::new().await;
     // No worker yet: the api publishes the job, and a consumer that then dies
