@@ -232,7 +232,7 @@ impl Consumer {
                         "gave up claiming jobs: another transaction holds their rows (DATABASE_LOCK_TIMEOUT_SECONDS); they will be published again"
                     ),
                     None => {
-                        tracing::warn!(error = %error_chain(&e), "cannot claim jobs: database unavailable")
+                        tracing::warn!(error = %error_chain(&e), "cannot claim jobs: database unavailable");
                     }
                 }
                 return Vec::new();
