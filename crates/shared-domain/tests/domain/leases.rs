@@ -55,19 +55,16 @@ async fn a_lease_has_one_holder_until_it_expires_or_its_session_ends() {
     assert!(!leases::holds(&admin, "sweeper", "a", first).await.unwrap());
     // b's session ends (its process died): a takes the unexpired lease at once.
     drop(b);
-    let third = tokio::time::timeout(std::time::Duration::from_secs(10), async {
-        loop {
-            if let Some(held) = leases::acquire_or_renew(&a, "sweeper", "a", 30.0)
+    let third = test_support::eventually(
+        "a takes over once b's session is gone",
+        std::time::Duration::from_secs(10),
+        || async {
+            leases::acquire_or_renew(&a, "sweeper", "a", 30.0)
                 .await
                 .unwrap()
-            {
-                return held;
-            }
-            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-        }
-    })
-    .await
-    .expect("a takes over once b's session is gone");
+        },
+    )
+    .await;
     assert!(third.term > second.term);
     assert_eq!(
         leases::current_holder(&admin, "sweeper")

@@ -419,6 +419,7 @@ async fn an_upload_that_trickles_in_is_cut_off_with_408_and_leaves_nothing() {
         {
             break;
         }
+        // The slow client under test: its pace is the point, not a wait.
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
     let mut response = Vec::new();

@@ -83,6 +83,7 @@ async fn a_body_that_trickles_in_is_cut_off_with_408() {
             if stream.write_all(piece).await.is_err() {
                 break;
             }
+            // The slow client under test: its pace is the point, not a wait.
             tokio::time::sleep(Duration::from_millis(100)).await;
             if started.elapsed() > Duration::from_secs(3) {
                 break;
