@@ -198,10 +198,6 @@ impl Keys {
         }
     }
 
-    pub fn namespace(&self) -> &str {
-        &self.ns
-    }
-
     /// The work stream that wakes workers.
     pub fn job_stream(&self) -> String {
         format!("{}:queue:book-jobs", self.ns)

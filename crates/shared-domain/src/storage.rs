@@ -478,10 +478,6 @@ impl ObjectWriter {
         Ok(())
     }
 
-    pub fn bytes_written(&self) -> u64 {
-        self.written
-    }
-
     /// Complete the upload; returns the object's size.
     pub async fn finish(self) -> Result<u64, StorageError> {
         let Self {

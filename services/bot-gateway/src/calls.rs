@@ -101,10 +101,6 @@ impl Calls {
         Self { redis, policy }
     }
 
-    pub fn policy(&self) -> &CallPolicy {
-        &self.policy
-    }
-
     /// Count a start against the user's rate limit and take their call lock
     /// (holding `token` for `ttl`), in one round trip.
     pub async fn begin_start(

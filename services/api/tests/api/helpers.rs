@@ -172,7 +172,7 @@ impl TestApp {
     /// Entries of the work stream: (entry id, job_id field).
     pub fn stream_job_ids(&self) -> Vec<String> {
         let mut conn = self.env.redis.connection();
-        let key = format!("{}:queue:book-jobs", self.env.redis.namespace);
+        let key = shared_domain::redis::Keys::new(&self.env.redis.namespace).job_stream();
         let entries: Vec<(String, Vec<(String, String)>)> = redis::cmd("XRANGE")
             .arg(key)
             .arg("-")

@@ -96,7 +96,7 @@ impl Gateway {
 
 fn stream_len(stack: &Stack) -> i64 {
     redis::cmd("XLEN")
-        .arg(format!("{}:positions", stack.env.redis.namespace))
+        .arg(shared_domain::redis::Keys::new(&stack.env.redis.namespace).positions_stream())
         .query(&mut stack.env.redis.connection())
         .expect("XLEN")
 }

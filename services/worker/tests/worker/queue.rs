@@ -268,10 +268,7 @@ async fn a_transient_storage_failure_retries_then_dies_then_an_api_retry_makes_i
     // A dead letter with the error and the delivery count.
     let mut redis = stack.env.redis.connection();
     let dead: Vec<(String, Vec<(String, String)>)> = redis::cmd("XRANGE")
-        .arg(format!(
-            "{}:queue:book-jobs:dead",
-            stack.env.redis.namespace
-        ))
+        .arg(shared_domain::redis::Keys::new(&stack.env.redis.namespace).dead_letter_stream())
         .arg("-")
         .arg("+")
         .query(&mut redis)
@@ -693,7 +690,7 @@ async fn a_dead_letter_its_worker_could_not_write_is_written_by_the_sweeper() {
         .get(0);
     let _worker = stack.spawn_worker(&[]).await;
 
-    let stream = format!("{}:queue:book-jobs:dead", stack.env.redis.namespace);
+    let stream = shared_domain::redis::Keys::new(&stack.env.redis.namespace).dead_letter_stream();
     let fields = eventually(
         "the sweeper writes the dead letter",
         Duration::from_secs(30),

@@ -113,7 +113,7 @@ async fn world() -> World {
     let staging_old = object(&env, &format!("uploads/{}.pdf", uuid::Uuid::new_v4()), 2);
     let staging_new = object(&env, &format!("uploads/{}.pdf", uuid::Uuid::new_v4()), 0);
     let mut redis = env.redis.connection();
-    let dead = format!("{}:queue:book-jobs:dead", env.redis.namespace);
+    let dead = shared_domain::redis::Keys::new(&env.redis.namespace).dead_letter_stream();
     let _: String = redis::cmd("XADD")
         .arg(&dead)
         .arg("1000-0")
@@ -144,7 +144,7 @@ async fn world() -> World {
 fn dead_letters(env: &TestEnv) -> usize {
     let mut redis = env.redis.connection();
     redis::cmd("XLEN")
-        .arg(format!("{}:queue:book-jobs:dead", env.redis.namespace))
+        .arg(shared_domain::redis::Keys::new(&env.redis.namespace).dead_letter_stream())
         .query(&mut redis)
         .unwrap()
 }
