@@ -141,6 +141,24 @@ async fn world() -> World {
     }
 }
 
+impl World {
+    /// A dry run (or a preview) left every object and both dead letters.
+    fn assert_nothing_deleted(&self) {
+        for p in [
+            &self.failed_old,
+            &self.failed_new,
+            &self.live,
+            &self.orphan_old,
+            &self.orphan_new,
+            &self.staging_old,
+            &self.staging_new,
+        ] {
+            assert!(p.exists(), "{} was deleted by a dry run", p.display());
+        }
+        assert_eq!(dead_letters(&self.env), 2);
+    }
+}
+
 fn dead_letters(env: &TestEnv) -> usize {
     let mut redis = env.redis.connection();
     redis::cmd("XLEN")
@@ -190,18 +208,7 @@ async fn retention_deletes_only_what_is_old_and_unowned() {
 async fn a_dry_run_deletes_nothing() {
     let w = world().await;
     sweeper(&w.env, true).retention().await.unwrap();
-    for p in [
-        &w.failed_old,
-        &w.failed_new,
-        &w.live,
-        &w.orphan_old,
-        &w.orphan_new,
-        &w.staging_old,
-        &w.staging_new,
-    ] {
-        assert!(p.exists(), "{} was deleted in a dry run", p.display());
-    }
-    assert_eq!(dead_letters(&w.env), 2);
+    w.assert_nothing_deleted();
 }
 
 /// The keys a `worker retention` run printed, as the verb it printed them with.
@@ -233,18 +240,7 @@ async fn the_one_shot_command_previews_then_deletes_exactly_what_it_listed() {
         "{preview_out}"
     );
     let would = listed(&preview_out, "would delete");
-    for p in [
-        &w.failed_old,
-        &w.failed_new,
-        &w.live,
-        &w.orphan_old,
-        &w.orphan_new,
-        &w.staging_old,
-        &w.staging_new,
-    ] {
-        assert!(p.exists(), "{} was deleted by a preview", p.display());
-    }
-    assert_eq!(dead_letters(&w.env), 2);
+    w.assert_nothing_deleted();
 
     let run = test_support::run_to_end(bin, &["retention"], &vars);
     let run_out = String::from_utf8_lossy(&run.stdout).into_owned();
