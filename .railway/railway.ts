@@ -140,6 +140,7 @@ export default defineRailway((ctx) => {
       "AWS_SESSION_TOKEN",
       "GOOGLE_SERVICE_ACCOUNT_PATH",
       "GOOGLE_SERVICE_ACCOUNT_KEY",
+      "STORAGE_EMULATOR_HOST",
     ),
   };
 

@@ -259,6 +259,21 @@ stack::ensure_schemathesis() {
   export SCHEMATHESIS_BIN=$dir/venv/bin/st
 }
 
+# stack::ensure_gcs_emulator DIR: gcp-storage-emulator (PyPI) in DIR/venv, the GCS
+# server of the gs:// tests (crates/test-support/gcs adds the XML API to it);
+# exports GCS_EMULATOR_PYTHON.
+stack::ensure_gcs_emulator() {
+  local dir=$1 version=2026.7.19
+  if ! "$dir/venv/bin/python" -c "import importlib.metadata as m, sys; sys.exit(m.version('gcp-storage-emulator') != '$version')" 2>/dev/null; then
+    stack::log "installing gcp-storage-emulator==$version into $dir/venv"
+    rm -rf "$dir/venv"
+    mkdir -p "$dir"
+    python3 -m venv "$dir/venv"
+    "$dir/venv/bin/pip" install --quiet --disable-pip-version-check "gcp-storage-emulator==$version"
+  fi
+  export GCS_EMULATOR_PYTHON=$dir/venv/bin/python
+}
+
 stack::ensure_pipecat_peers() {
   local dir=$1
   mkdir -p "$dir"

@@ -4,7 +4,10 @@
 //! `STORAGE_URL` picks the backend: `file:///path` (local disk, the default for
 //! development), `s3://bucket/prefix` (AWS S3 and S3-compatible stores such as
 //! Supabase Storage, Cloudflare R2 and MinIO, with endpoint, region, path style and
-//! credentials from their own variables) or `gs://bucket/prefix`.
+//! credentials from their own variables) or `gs://bucket/prefix` (Google Cloud
+//! Storage, with a service account from its variables, or the metadata server's; or a
+//! local emulator at `STORAGE_EMULATOR_HOST`, the variable Google's own client
+//! libraries read, reached without credentials).
 //!
 //! Writes are multipart uploads: memory stays bounded by the part size times the
 //! parts in flight, whatever the object's size, and an unfinished upload never
@@ -18,8 +21,9 @@ use std::time::Duration;
 use bytes::Bytes;
 use futures::stream::BoxStream;
 use futures::{Stream, StreamExt, TryStreamExt};
+use object_store::StaticCredentialProvider;
 use object_store::aws::AmazonS3Builder;
-use object_store::gcp::GoogleCloudStorageBuilder;
+use object_store::gcp::{GcpCredential, GoogleCloudStorageBuilder};
 use object_store::local::LocalFileSystem;
 use object_store::path::Path as StorePath;
 use object_store::prefix::PrefixStore;
@@ -52,6 +56,8 @@ pub enum StorageConfig {
         prefix: String,
         service_account_path: Option<String>,
         service_account_key: Option<SecretString>,
+        /// `STORAGE_EMULATOR_HOST`: an emulator's base URL, used without credentials.
+        emulator_host: Option<String>,
     },
 }
 
@@ -88,12 +94,14 @@ impl fmt::Debug for StorageConfig {
                 bucket,
                 prefix,
                 service_account_path,
+                emulator_host,
                 ..
             } => f
                 .debug_struct("Gcs")
                 .field("bucket", bucket)
                 .field("prefix", prefix)
                 .field("service_account_path", service_account_path)
+                .field("emulator_host", emulator_host)
                 .finish_non_exhaustive(),
         }
     }
@@ -180,6 +188,24 @@ impl StorageConfig {
             }
             "gs" => {
                 let (bucket, prefix) = bucket_and_prefix()?;
+                let emulator_host = vars
+                    .get("STORAGE_EMULATOR_HOST")
+                    .map(|raw| {
+                        let url = url::Url::parse(raw).map_err(|e| {
+                            ConfigError::new(
+                                "STORAGE_EMULATOR_HOST",
+                                format!("is not a URL ({e}); e.g. http://localhost:9023"),
+                            )
+                        })?;
+                        if !matches!(url.scheme(), "http" | "https") {
+                            return Err(ConfigError::new(
+                                "STORAGE_EMULATOR_HOST",
+                                "must be an http:// or https:// URL",
+                            ));
+                        }
+                        Ok(raw.trim_end_matches('/').to_owned())
+                    })
+                    .transpose()?;
                 Ok(Self::Gcs {
                     bucket,
                     prefix,
@@ -187,6 +213,7 @@ impl StorageConfig {
                         .get("GOOGLE_SERVICE_ACCOUNT_PATH")
                         .map(str::to_owned),
                     service_account_key: vars.optional_secret("GOOGLE_SERVICE_ACCOUNT_KEY"),
+                    emulator_host,
                 })
             }
             other => Err(ConfigError::new(
@@ -289,11 +316,23 @@ impl Storage {
                 prefix,
                 service_account_path,
                 service_account_key,
+                emulator_host,
             } => {
                 let mut b = GoogleCloudStorageBuilder::new()
                     .with_bucket_name(bucket)
-                    .with_retry(retry)
-                    .with_client_options(client);
+                    .with_retry(retry);
+                if let Some(host) = emulator_host {
+                    // An emulator takes no token: a static empty one keeps the client
+                    // from asking the metadata server for a real one.
+                    b = b
+                        .with_base_url(host)
+                        .with_credentials(Arc::new(StaticCredentialProvider::new(GcpCredential {
+                            bearer: String::new(),
+                        })))
+                        .with_client_options(client.with_allow_http(host.starts_with("http://")));
+                } else {
+                    b = b.with_client_options(client);
+                }
                 if let Some(path) = service_account_path {
                     b = b.with_service_account_path(path);
                 }
@@ -518,5 +557,23 @@ mod tests {
         assert!(config("gs://readme-prod", "dev").is_err());
         assert!(config("file:///data/objects/readme_prod", "dev").is_err());
         assert!(config("file:///data/objects/readme_dev", "dev").is_ok());
+    }
+
+    #[test]
+    fn an_emulator_host_must_be_an_http_url_and_is_named_when_not() {
+        let gcs = |host: &str| {
+            StorageConfig::from_vars(&Vars::from_pairs([
+                ("STORAGE_URL", "gs://readme/books"),
+                ("STORAGE_EMULATOR_HOST", host),
+            ]))
+        };
+        let Ok(StorageConfig::Gcs { emulator_host, .. }) = gcs("http://127.0.0.1:9023/") else {
+            panic!("a gs:// config")
+        };
+        assert_eq!(emulator_host.as_deref(), Some("http://127.0.0.1:9023"));
+        for bad in ["localhost:9023", "ftp://host"] {
+            let err = gcs(bad).unwrap_err();
+            assert_eq!(err.var, "STORAGE_EMULATOR_HOST", "{bad}: {err}");
+        }
     }
 }

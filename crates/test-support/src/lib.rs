@@ -1,15 +1,17 @@
 //! Test harness shared by every service's integration tests: a fresh Postgres
 //! database per test (cloned from a migrated template), a fresh Redis namespace per
-//! test, a real S3-compatible server, and polling with a deadline.
+//! test, a real S3-compatible server, a GCS emulator, and polling with a deadline.
 //!
 //! The servers come from `scripts/test`, which starts them and exports
-//! `TEST_DATABASE_URL` (a superuser URL), `TEST_REDIS_URL` and `S3S_FS_BIN`. A test
-//! run without them fails and says how to start them; nothing skips silently.
+//! `TEST_DATABASE_URL` (a superuser URL), `TEST_REDIS_URL`, `S3S_FS_BIN` and
+//! `GCS_EMULATOR_PYTHON`. A test run without them fails and says how to start them;
+//! nothing skips silently.
 
 // Test-only code: a broken harness must panic with a message, which is what `expect` is for.
 #![allow(clippy::expect_used, clippy::unwrap_used, clippy::missing_panics_doc)]
 
 mod database;
+mod gcs;
 mod jwt;
 mod process;
 mod proxy;
@@ -23,6 +25,7 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 pub use database::TestDatabase;
+pub use gcs::GcsServer;
 pub use jwt::{JwksServer, TestSigningKey};
 pub use process::{ServiceProcess, assert_each_missing_variable_is_named, run_to_end};
 pub use proxy::TcpProxy;

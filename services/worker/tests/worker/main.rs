@@ -14,5 +14,6 @@ mod ocr;
 mod positions;
 mod queue;
 mod retention;
+mod storage;
 mod text;
 mod traces;
