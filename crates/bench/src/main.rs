@@ -2,7 +2,9 @@
 //! figures; none asserts a target (targets live in the issues, figures here).
 //!
 //!   readme-bench gateway --gateway-bin PATH [--requests N] [--concurrency C] [--rate PER_SEC] [--upstream-ms MS]
-//!   readme-bench upload --api URL --token T --pid API_PID --storage DIR --size-mib N --concurrency C [--header 1]
+//!   readme-bench upload --api URL --token T --pid API_PID --storage DIR --size-mib N --concurrency C
+//!                       [--label NAME] [--record FILE.tsv] [--header 1]
+//!   readme-bench upload-ratios --record FILE.tsv   (ours ÷ every other stack, per row)
 //!   readme-bench rss PROGRAM [ARGS…]   (runs PROGRAM, prints its peak RSS in KiB)
 //!   readme-bench listening --corpus DIR --worker-bin PATH --peer-python PATH --peer-script PATH [--only a.pdf,b.pdf] [--missing N]
 
@@ -54,7 +56,13 @@ fn main() -> anyhow::Result<()> {
             size_mib: flag("size-mib")?.parse()?,
             concurrency: flag("concurrency")?.parse()?,
             header: flags.contains_key("header"),
+            label: flags
+                .get("label")
+                .cloned()
+                .unwrap_or_else(|| "ours".to_owned()),
+            record: flags.get("record").map(Into::into),
         })),
+        "upload-ratios" => upload::ratios(std::path::Path::new(&flag("record")?)),
         "gateway" => runtime.block_on(gateway::run(gateway::Options {
             gateway_bin: flag("gateway-bin")?,
             requests: flags.get("requests").map_or(Ok(5000), |r| r.parse())?,

@@ -1,6 +1,10 @@
-//! Upload throughput and latency against a running API, with its peak RSS.
+//! Upload throughput and latency against a running API, with its peak RSS (summed
+//! over the process and its children, so a multi-process server counts whole), and
+//! the ratios between stacks measured in the same run.
 
-use std::path::PathBuf;
+use std::collections::BTreeMap;
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -17,6 +21,10 @@ pub struct Options {
     pub concurrency: usize,
     /// Print the column header first.
     pub header: bool,
+    /// The stack's name in the table (`ours`, `seeds`, …).
+    pub label: String,
+    /// A TSV file each row is appended to, for [`ratios`].
+    pub record: Option<PathBuf>,
 }
 
 const MIB: usize = 1024 * 1024;
@@ -29,11 +37,30 @@ pub async fn run(opts: Options) -> anyhow::Result<()> {
         .build()?;
     if opts.header {
         println!(
-            "{:>6} {:>5} {:>7} {:>10} {:>10} {:>10} {:>10} {:>13}",
-            "size", "conc", "uploads", "uploads/s", "MiB/s", "p50 ms", "p99 ms", "peak RSS MiB"
+            "{:<12} {:>6} {:>5} {:>7} {:>10} {:>10} {:>10} {:>10} {:>13}",
+            "stack",
+            "size",
+            "conc",
+            "uploads",
+            "uploads/s",
+            "MiB/s",
+            "p50 ms",
+            "p99 ms",
+            "peak RSS MiB"
         );
     }
     let (size_mib, concurrency) = (opts.size_mib, opts.concurrency);
+    // Warm up, unmeasured: the server's connection pools, thread pools and page
+    // cache state reach their steady state, for every stack alike.
+    scenario(
+        &client,
+        &opts,
+        size_mib.min(1) * MIB,
+        concurrency,
+        concurrency.max(4),
+    )
+    .await?;
+    clear_storage(&opts.storage)?;
     let count = if size_mib <= 1 {
         (concurrency * 8).max(100)
     } else {
@@ -41,7 +68,8 @@ pub async fn run(opts: Options) -> anyhow::Result<()> {
     };
     let row = scenario(&client, &opts, size_mib * MIB, concurrency, count).await?;
     println!(
-        "{:>4}Mi {:>5} {:>7} {:>10.1} {:>10.1} {:>10.1} {:>10.1} {:>13.1}",
+        "{:<12} {:>4}Mi {:>5} {:>7} {:>10.1} {:>10.1} {:>10.1} {:>10.1} {:>13.1}",
+        opts.label,
         size_mib,
         concurrency,
         count,
@@ -51,7 +79,66 @@ pub async fn run(opts: Options) -> anyhow::Result<()> {
         row.p99.as_secs_f64() * 1e3,
         row.peak_rss_mib
     );
+    if let Some(record) = &opts.record {
+        let mut file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(record)?;
+        writeln!(
+            file,
+            "{}\t{}\t{}\t{}\t{}\t{}",
+            opts.label,
+            size_mib,
+            concurrency,
+            row.per_sec,
+            row.p99.as_secs_f64() * 1e3,
+            row.peak_rss_mib
+        )?;
+    }
     clear_storage(&opts.storage)?;
+    Ok(())
+}
+
+/// One stack's row in a record: uploads/s, p99 ms, peak RSS MiB.
+type Figures = (f64, f64, f64);
+
+/// Print, per row, `ours` against every other stack recorded: uploads/s ours ÷
+/// theirs, p99 ours ÷ theirs, and both peak RSS figures.
+pub fn ratios(record: &Path) -> anyhow::Result<()> {
+    let mut rows: BTreeMap<(u64, u64), BTreeMap<String, Figures>> = BTreeMap::new();
+    for line in std::fs::read_to_string(record)?.lines() {
+        let f: Vec<&str> = line.split('\t').collect();
+        let [label, size, conc, per_sec, p99, rss] = f.as_slice() else {
+            anyhow::bail!("bad record line {line:?}");
+        };
+        rows.entry((size.parse()?, conc.parse()?))
+            .or_default()
+            .insert(
+                (*label).to_owned(),
+                (per_sec.parse()?, p99.parse()?, rss.parse()?),
+            );
+    }
+    println!(
+        "{:>6} {:>5}  {:<12} {:>14} {:>14} {:>16}",
+        "size", "conc", "against", "uploads/s ×", "p99 ×", "RSS MiB (them)"
+    );
+    for ((size, conc), stacks) in &rows {
+        let Some(&(ours_rate, ours_p99, ours_rss)) = stacks.get("ours") else {
+            continue;
+        };
+        for (label, &(rate, p99, rss)) in stacks.iter().filter(|(l, _)| *l != "ours") {
+            println!(
+                "{:>4}Mi {:>5}  {:<12} {:>14.2} {:>14.2} {:>9.1} ({:.1})",
+                size,
+                conc,
+                label,
+                ours_rate / rate,
+                ours_p99 / p99,
+                ours_rss,
+                rss
+            );
+        }
+    }
     Ok(())
 }
 
@@ -90,7 +177,7 @@ async fn scenario(
     .await?;
     let mut latencies: Vec<Duration> = answers.iter().map(|a| a.latency()).collect();
     let elapsed = elapsed.as_secs_f64();
-    let peak = proc_status_bytes(opts.pid, "VmHWM:").unwrap_or(0);
+    let peak = tree_peak_rss(opts.pid);
     Ok(Row {
         per_sec: count as f64 / elapsed,
         mib_per_sec: mib((size * count) as u64) / elapsed,
@@ -98,6 +185,39 @@ async fn scenario(
         p99: percentile(&mut latencies, 99.0),
         peak_rss_mib: mib(peak),
     })
+}
+
+/// The peak resident memory of `pid` and every descendant, summed: an upper bound
+/// of the tree's peak (each process's own high-water mark, not necessarily at once).
+fn tree_peak_rss(pid: u32) -> u64 {
+    let mut parents: BTreeMap<u32, Vec<u32>> = BTreeMap::new();
+    for entry in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
+        let Some(child) = entry
+            .file_name()
+            .to_str()
+            .and_then(|n| n.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        // /proc/PID/stat: "pid (comm) state ppid …"; comm may hold spaces.
+        let Ok(stat) = std::fs::read_to_string(entry.path().join("stat")) else {
+            continue;
+        };
+        let ppid = stat
+            .rsplit_once(')')
+            .and_then(|(_, rest)| rest.split_whitespace().nth(1))
+            .and_then(|p| p.parse::<u32>().ok());
+        if let Some(ppid) = ppid {
+            parents.entry(ppid).or_default().push(child);
+        }
+    }
+    let mut total = 0;
+    let mut todo = vec![pid];
+    while let Some(p) = todo.pop() {
+        total += proc_status_bytes(p, "VmHWM:").unwrap_or(0);
+        todo.extend(parents.get(&p).into_iter().flatten());
+    }
+    total
 }
 
 fn clear_storage(root: &std::path::Path) -> std::io::Result<()> {
