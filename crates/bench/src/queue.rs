@@ -13,8 +13,8 @@ use deadpool_postgres::Pool;
 use futures::future::BoxFuture;
 use redis::Value;
 use shared_domain::db::jobs::{self, Lease};
-use shared_domain::queue::{JobMessage, xadd_cmd};
 use shared_domain::redis::Redis;
+use shared_domain::stream::{JobMessage, JobStream};
 use shared_domain::{DatabaseConfig, RedisConfig, Vars};
 use tokio::sync::watch;
 use worker::config::QueueConfig;
@@ -262,7 +262,8 @@ async fn through_consumers(
         let now = chrono::Utc::now();
         for message in chunk {
             message.enqueued_at = now;
-            pipe.add_command(xadd_cmd(&redis.keys, message)).ignore();
+            pipe.add_command(JobStream::add_cmd(&redis.keys, message))
+                .ignore();
             sent_at.insert(message.job_id.0, now);
         }
         let _: Value = pipe.query_async(&mut conn).await?;

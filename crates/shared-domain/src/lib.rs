@@ -14,6 +14,7 @@ pub mod position_events;
 pub mod queue;
 pub mod redis;
 pub mod storage;
+pub mod stream;
 pub mod telemetry;
 
 pub use config::{ConfigError, DatabaseConfig, HttpConfig, JwtConfig, RedisConfig, Vars};

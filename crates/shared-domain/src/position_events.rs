@@ -16,7 +16,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 
 use crate::domain::{BookId, HouseholdId};
-use crate::queue::MessageError;
+use crate::stream::MessageError;
 
 /// An entry a worker read but did not acknowledge for this long is taken over.
 pub const CLAIM_IDLE: Duration = Duration::from_secs(60);

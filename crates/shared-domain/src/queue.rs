@@ -1,4 +1,5 @@
-//! The work stream's message format and its publisher.
+//! The transactional outbox: jobs committed in Postgres, published to the job
+//! stream ([`crate::stream`]), and dead letters written for jobs out of attempts.
 //!
 //! Publishing is the second half of the transactional outbox: a job row is
 //! committed first with `published_at` NULL, then [`publish`] XADDs it to
@@ -7,100 +8,27 @@
 //! is logged, never fatal to the caller. A job published twice is harmless: workers
 //! claim jobs in Postgres, and only one claim can win.
 
-use std::collections::HashMap;
 use std::time::Duration;
 
-use chrono::{DateTime, Utc};
 use deadpool_postgres::Pool;
 
+use crate::db::DbError;
 use crate::db::jobs::{self, Job};
-use crate::domain::{BookId, JobId, JobKind};
-use crate::redis::Redis;
+use crate::error::error_chain;
+use crate::redis::{Redis, RedisError};
+use crate::stream::{DeadLetter, JobMessage, JobStream};
 
 /// How long an XADD may take before the caller gives up and leaves the job to the sweeper.
 const PUBLISH_TIMEOUT: Duration = Duration::from_secs(2);
 
-/// One entry of the work stream.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct JobMessage {
-    pub job_id: JobId,
-    pub book_id: BookId,
-    pub kind: JobKind,
-    /// The job's attempt count when published (diagnostics only: Postgres decides).
-    pub attempt: i32,
-    /// W3C trace context of the publisher, so one trace spans upload → worker.
-    pub traceparent: Option<String>,
-    pub enqueued_at: DateTime<Utc>,
-}
-
-#[derive(Debug, thiserror::Error)]
-#[error("malformed stream entry: {0}")]
-pub struct MessageError(String);
-
-impl MessageError {
-    pub fn new(what: impl Into<String>) -> Self {
-        Self(what.into())
-    }
-}
-
-impl JobMessage {
-    pub fn for_job(job: &Job) -> Self {
-        Self {
-            job_id: job.id,
-            book_id: job.book_id,
-            kind: job.kind,
-            attempt: job.attempts,
-            // The trace of the request that created the job, whoever publishes it.
-            traceparent: job
-                .traceparent
-                .clone()
-                .or_else(crate::telemetry::current_traceparent),
-            enqueued_at: Utc::now(),
-        }
-    }
-
-    pub fn to_fields(&self) -> Vec<(&'static str, String)> {
-        let mut fields = vec![
-            ("job_id", self.job_id.to_string()),
-            ("book_id", self.book_id.to_string()),
-            ("kind", self.kind.as_str().to_owned()),
-            ("attempt", self.attempt.to_string()),
-            ("enqueued_at", self.enqueued_at.to_rfc3339()),
-        ];
-        if let Some(tp) = &self.traceparent {
-            fields.push(("traceparent", tp.clone()));
-        }
-        fields
-    }
-
-    pub fn from_fields(fields: &HashMap<String, String>) -> Result<Self, MessageError> {
-        let get = |name: &str| {
-            fields
-                .get(name)
-                .ok_or_else(|| MessageError(format!("no {name}")))
-        };
-        let bad = |name: &str| MessageError(format!("bad {name}"));
-        Ok(Self {
-            job_id: get("job_id")?.parse().map_err(|_| bad("job_id"))?,
-            book_id: get("book_id")?.parse().map_err(|_| bad("book_id"))?,
-            kind: get("kind")?.parse().map_err(|_| bad("kind"))?,
-            attempt: get("attempt")?.parse().map_err(|_| bad("attempt"))?,
-            traceparent: fields.get("traceparent").cloned(),
-            enqueued_at: DateTime::parse_from_rfc3339(get("enqueued_at")?)
-                .map_err(|_| bad("enqueued_at"))?
-                .with_timezone(&Utc),
-        })
-    }
-}
-
 #[derive(Debug, thiserror::Error)]
 pub enum PublishError {
     #[error("could not add the job to the stream")]
-    Redis(#[from] crate::redis::RedisError),
+    Redis(#[from] RedisError),
     #[error("timed out adding the job to the stream")]
     Timeout,
     #[error("could not mark the job published")]
-    Db(#[from] crate::db::DbError),
+    Db(#[from] DbError),
 }
 
 /// XADD the job and mark it published. On error the job stays unpublished for the
@@ -108,30 +36,13 @@ pub enum PublishError {
 #[tracing::instrument(skip_all, fields(job_id = %job.id, book_id = %job.book_id))]
 pub async fn publish(db: &Pool, redis: &Redis, job: &Job) -> Result<String, PublishError> {
     let message = JobMessage::for_job(job);
-    let entry_id = tokio::time::timeout(PUBLISH_TIMEOUT, xadd(redis, &message))
+    let entry_id = tokio::time::timeout(PUBLISH_TIMEOUT, JobStream::new(redis).add(&message))
         .await
         .map_err(|_| PublishError::Timeout)??;
-    let client = db.get().await.map_err(crate::db::DbError::from)?;
+    let client = db.get().await.map_err(DbError::from)?;
     jobs::mark_published(&client, job.id, message.attempt).await?;
     metrics::counter!("queue_published_total").increment(1);
     Ok(entry_id)
-}
-
-async fn xadd(redis: &Redis, message: &JobMessage) -> Result<String, crate::redis::RedisError> {
-    let mut conn = redis.conn().await?;
-    Ok(xadd_cmd(&redis.keys, message)
-        .query_async(&mut conn)
-        .await?)
-}
-
-/// The XADD of one message to the work stream.
-pub fn xadd_cmd(keys: &crate::redis::Keys, message: &JobMessage) -> redis::Cmd {
-    let mut cmd = redis::cmd("XADD");
-    cmd.arg(keys.job_stream()).arg("*");
-    for (k, v) in message.to_fields() {
-        cmd.arg(k).arg(v);
-    }
-    cmd
 }
 
 /// [`publish`] for many jobs: one pipelined round trip of XADDs, then one update
@@ -144,17 +55,8 @@ pub async fn publish_many(
     if jobs.is_empty() {
         return Ok(());
     }
-    let mut pipe = redis::pipe();
-    for job in jobs {
-        pipe.add_command(xadd_cmd(&redis.keys, &JobMessage::for_job(job)))
-            .ignore();
-    }
-    let send = async {
-        let mut conn = redis.conn().await?;
-        pipe.query_async::<()>(&mut conn).await?;
-        Ok::<_, crate::redis::RedisError>(())
-    };
-    tokio::time::timeout(PUBLISH_TIMEOUT, send)
+    let messages: Vec<JobMessage> = jobs.iter().map(JobMessage::for_job).collect();
+    tokio::time::timeout(PUBLISH_TIMEOUT, JobStream::new(redis).add_many(&messages))
         .await
         .map_err(|_| PublishError::Timeout)??;
     let published: Vec<_> = jobs.iter().map(|j| (j.id, j.attempts)).collect();
@@ -163,30 +65,27 @@ pub async fn publish_many(
     Ok(())
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_message_round_trips_through_stream_fields() {
-        let msg = JobMessage {
-            job_id: JobId::new(),
-            book_id: BookId::new(),
-            kind: JobKind::ProcessBook,
-            attempt: 2,
-            traceparent: Some("00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01".into()),
-            enqueued_at: DateTime::parse_from_rfc3339("2026-11-23T10:00:00.123456Z")
-                .unwrap()
-                .with_timezone(&Utc),
-        };
-        let map: HashMap<String, String> = msg
-            .to_fields()
-            .into_iter()
-            .map(|(k, v)| (k.to_owned(), v))
-            .collect();
-        assert_eq!(JobMessage::from_fields(&map).unwrap(), msg);
-        let mut broken = map;
-        broken.remove("job_id");
-        assert!(JobMessage::from_fields(&broken).is_err());
+/// XADD a dead letter (the job row already says `dead`): job id, book id, the
+/// error and how many deliveries it had; then record in the row that it is
+/// written. If either step fails the sweeper writes it later (`dead_lettered_at`
+/// is the outbox), so an entry may repeat but is never missing.
+pub async fn dead_letter(redis: &Redis, db: &Pool, job: &Job, error: &str, deliveries: i32) {
+    let letter = DeadLetter {
+        job_id: job.id,
+        book_id: job.book_id,
+        error,
+        deliveries,
+        failed_at: job.finished_at.unwrap_or_else(chrono::Utc::now),
+    };
+    if let Err(e) = JobStream::new(redis).add_dead_letter(&letter).await {
+        tracing::warn!(job_id = %job.id, error = %error_chain(&e), "could not write the dead letter yet (the job row says dead); the sweeper will");
+        return;
+    }
+    let marked = match db.get().await {
+        Ok(client) => jobs::mark_dead_lettered(&client, job.id).await,
+        Err(e) => Err(DbError::from(e)),
+    };
+    if let Err(e) = marked {
+        tracing::warn!(job_id = %job.id, error = %error_chain(&e), "dead letter written but not recorded; the sweeper may write it again");
     }
 }

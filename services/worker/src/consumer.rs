@@ -1,17 +1,14 @@
-//! The stream consumer: Redis delivers, Postgres decides.
+//! The job consumer: Redis delivers, Postgres decides.
 //!
-//! Each process is one consumer (`host-pid-random`) in the `workers` group. It
-//! reads with `XREADGROUP … BLOCK` (long: an idle worker costs Redis one command
-//! per `QUEUE_BLOCK_MS`, and an `XADD` wakes it at once) only as many entries as
-//! it has free slots (`WORKER_CONCURRENCY`), so its pending list never exceeds
-//! that. A delivery becomes work only through the Postgres claim; a duplicate, a
-//! finished job or a job running elsewhere is acknowledged and dropped. While a
-//! job runs, a heartbeat refreshes both `jobs.heartbeat_at` (fenced on the lease)
-//! and the entry's idle time (`XCLAIM … JUSTID`). When the outcome is recorded in
-//! Postgres the entry is `XACK`ed and `XDEL`eted; if it cannot be recorded the
-//! entry stays pending. Entries left pending by a worker that died are the
-//! sweeper's: its leader learns of them from Postgres (a job running with an
-//! expired heartbeat, or published and never started) and publishes the job again.
+//! The stream protocol (reads, claims, acknowledgements, recovery) is
+//! [`shared_domain::stream`]'s; this is the loop over it. It reads only as many
+//! entries as it has free slots (`WORKER_CONCURRENCY`), waiting up to
+//! `QUEUE_BLOCK_MS` for one. A delivery becomes work only through the Postgres
+//! claim; a duplicate, a finished job or a job running elsewhere is acknowledged
+//! and dropped. While a job runs, a heartbeat refreshes both `jobs.heartbeat_at`
+//! (fenced on the lease) and the entry's idle time. When the outcome is recorded
+//! in Postgres the entry is acknowledged; if it cannot be recorded the entry stays
+//! pending, and the sweeper's leader publishes the job again.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
@@ -19,18 +16,19 @@ use std::time::{Duration, Instant};
 
 use deadpool_postgres::Pool;
 use rand::Rng;
-use redis::Value;
 use shared_domain::db::DbError;
 use shared_domain::db::jobs::{self, AfterFailure, FinishError, Lease};
-use shared_domain::domain::JobId;
+use shared_domain::domain::{JobId, JobKind};
 use shared_domain::error::error_chain;
-use shared_domain::queue::JobMessage;
-use shared_domain::redis::{Redis, RedisError, WORKER_GROUP};
+use shared_domain::queue::dead_letter;
+use shared_domain::redis::{Redis, RedisError};
+use shared_domain::stream::{self, Entry, JobMessage, JobStream};
 use tokio::sync::{Semaphore, mpsc, oneshot, watch};
 use tokio::task::JoinSet;
 use tracing::Instrument;
 
 use crate::config::QueueConfig;
+use crate::pacing::{backoff, pause};
 use crate::pipeline::{Done, Pipeline, PipelineError, Progress};
 use futures::future::BoxFuture;
 
@@ -74,7 +72,6 @@ pub fn consumer_name() -> String {
     format!("{host}-{}-{suffix:08x}", std::process::id())
 }
 
-pub(crate) type Entry = (String, HashMap<String, String>);
 /// Entry ids whose outcome is recorded, for the batching acknowledger.
 type Acks = mpsc::UnboundedSender<String>;
 /// Successes the runner left to the consumer, for the batching completer.
@@ -96,10 +93,14 @@ enum Settled {
 }
 
 impl Consumer {
+    fn stream(&self) -> JobStream {
+        JobStream::new(&self.redis)
+    }
+
     /// Create the group (from the stream's beginning, so jobs published before any
     /// worker existed are delivered) unless it exists.
     pub async fn ensure_group(&self) -> Result<(), RedisError> {
-        group::ensure(&self.redis, &self.redis.keys.job_stream()).await
+        self.stream().ensure_group().await
     }
 
     /// Consume until `stop` turns true; then let in-flight jobs run for `grace`
@@ -114,7 +115,7 @@ impl Consumer {
         let mut tasks = JoinSet::new();
         let mut errors = 0u32;
         let mut group_ready = false;
-        let mut reader = group::Reader::default();
+        let mut reader = self.stream().reader(&self.name);
         while !*stop.borrow() {
             while tasks.try_join_next().is_some() {}
             if !group_ready {
@@ -141,7 +142,7 @@ impl Consumer {
             // the sweeper's leader finds it from Postgres (a job published and not
             // started) and publishes the job again.
             let read = tokio::select! {
-                read = self.read(&mut reader, free) => read,
+                read = reader.read(free, stream::From::New(self.config.block)) => read,
                 _ = stop.changed() => continue,
             };
             match read {
@@ -292,22 +293,6 @@ impl Consumer {
         }
     }
 
-    async fn read(
-        &self,
-        reader: &mut group::Reader,
-        count: usize,
-    ) -> Result<Vec<Entry>, RedisError> {
-        reader
-            .read(
-                &self.redis,
-                &self.redis.keys.job_stream(),
-                &self.name,
-                count,
-                group::From::New(self.config.block),
-            )
-            .await
-    }
-
     async fn handle(
         &self,
         entry_id: String,
@@ -326,7 +311,7 @@ impl Consumer {
             metrics::histogram!("queue_start_lag_seconds").record(lag.as_secs_f64());
             tracing::info!(job_id = %lease.job.id, attempt = lease.attempt, "processing your book | book_id={}", lease.job.book_id);
             let settled = self
-                .run_job(&lease, &entry_id, hand_back, &completions)
+                .run_job(message.kind, &lease, &entry_id, hand_back, &completions)
                 .await;
             if matches!(settled, Settled::Done) {
                 let _ = acks.send(entry_id.clone());
@@ -338,6 +323,7 @@ impl Consumer {
 
     async fn run_job(
         &self,
+        kind: JobKind,
         lease: &Lease,
         entry_id: &str,
         mut hand_back: watch::Receiver<bool>,
@@ -345,8 +331,12 @@ impl Consumer {
     ) -> Settled {
         let progress = Progress::default();
         let started = Instant::now();
+        // Dispatch on what the message asks for; a new kind must be handled here to compile.
+        let work = match kind {
+            JobKind::ProcessBook => self.pipeline.run(lease, &progress),
+        };
         let outcome = tokio::select! {
-            r = self.pipeline.run(lease, &progress) => Some(r),
+            r = work => Some(r),
             () = self.heartbeat(lease, entry_id, &progress) => Some(Err(PipelineError::LostLease)),
             _ = hand_back.wait_for(|v| *v) => None,
         };
@@ -474,222 +464,18 @@ impl Consumer {
             }
             if due {
                 last_claim = Instant::now();
-                if let Err(e) = self.touch(entry_id).await {
+                if let Err(e) = self.stream().touch(&self.name, entry_id).await {
                     tracing::warn!(error = %error_chain(&e), "could not refresh the stream entry");
                 }
             }
         }
     }
 
-    async fn touch(&self, entry_id: &str) -> Result<(), RedisError> {
-        let mut conn = self.redis.conn().await?;
-        let _: Value = redis::cmd("XCLAIM")
-            .arg(self.redis.keys.job_stream())
-            .arg(WORKER_GROUP)
-            .arg(&self.name)
-            .arg(0)
-            .arg(entry_id)
-            .arg("JUSTID")
-            .query_async(&mut conn)
-            .await?;
-        Ok(())
-    }
-
     /// XACK + XDEL in one round trip; a failure leaves the entries to be reclaimed and dropped.
     async fn ack(&self, entry_ids: &[String]) {
-        if let Err(e) = group::ack(&self.redis, &self.redis.keys.job_stream(), entry_ids).await {
+        if let Err(e) = self.stream().ack(entry_ids).await {
             tracing::warn!(count = entry_ids.len(), error = %error_chain(&e), "could not acknowledge entries; they will be reclaimed and dropped");
         }
-    }
-}
-
-/// XADD a dead letter (the job row already says `dead`): job id, book id, the
-/// error and how many deliveries it had; then record in the row that it is
-/// written. If either step fails the sweeper writes it later (`dead_lettered_at`
-/// is the outbox), so an entry may repeat but is never missing.
-pub async fn dead_letter(redis: &Redis, db: &Pool, job: &jobs::Job, error: &str, deliveries: i32) {
-    let written = async {
-        let mut conn = redis.conn().await?;
-        let _: String = redis::cmd("XADD")
-            .arg(redis.keys.dead_letter_stream())
-            .arg("*")
-            .arg("job_id")
-            .arg(job.id.to_string())
-            .arg("book_id")
-            .arg(job.book_id.to_string())
-            .arg("error")
-            .arg(error)
-            .arg("deliveries")
-            .arg(deliveries)
-            .arg("failed_at")
-            .arg(
-                job.finished_at
-                    .unwrap_or_else(chrono::Utc::now)
-                    .to_rfc3339(),
-            )
-            .query_async(&mut conn)
-            .await?;
-        Ok::<_, RedisError>(())
-    };
-    if let Err(e) = written.await {
-        tracing::warn!(job_id = %job.id, error = %error_chain(&e), "could not write the dead letter yet (the job row says dead); the sweeper will");
-        return;
-    }
-    let marked = match db.get().await {
-        Ok(client) => jobs::mark_dead_lettered(&client, job.id).await,
-        Err(e) => Err(DbError::from(e)),
-    };
-    if let Err(e) = marked {
-        tracing::warn!(job_id = %job.id, error = %error_chain(&e), "dead letter written but not recorded; the sweeper may write it again");
-    }
-}
-
-/// The consumer-group commands both of the worker's streams use (the job stream
-/// and the positions stream), each on the stream it is given, in the group
-/// `workers`.
-pub(crate) mod group {
-    use std::time::Duration;
-
-    use redis::Value;
-    use redis::aio::MultiplexedConnection;
-    use shared_domain::redis::{Redis, RedisError, WORKER_GROUP};
-
-    use super::{Entry, parse_entries, parse_read_reply};
-
-    /// Which entries a read asks for.
-    pub(crate) enum From {
-        /// New entries, waiting up to this long for one.
-        New(Duration),
-        /// This consumer's own entries read and not yet acknowledged (at once).
-        OwnPending,
-    }
-
-    /// Create the group (from the stream's beginning, so entries added before any
-    /// worker existed are delivered) unless it exists.
-    pub(crate) async fn ensure(redis: &Redis, stream: &str) -> Result<(), RedisError> {
-        let mut conn = redis.conn().await?;
-        let created: Result<(), redis::RedisError> = redis::cmd("XGROUP")
-            .arg("CREATE")
-            .arg(stream)
-            .arg(WORKER_GROUP)
-            .arg("0")
-            .arg("MKSTREAM")
-            .query_async(&mut conn)
-            .await;
-        match created {
-            Err(e) if e.code() == Some("BUSYGROUP") => Ok(()),
-            other => Ok(other?),
-        }
-    }
-
-    /// How much longer than its `BLOCK` a read may take before its connection is
-    /// taken for dead (a peer or a middlebox that dropped it silently).
-    const READ_MARGIN: Duration = Duration::from_secs(15);
-
-    /// One loop's connection for `XREADGROUP`, made from the blocking pool's
-    /// settings (no response timeout: the server stays silent while a read
-    /// blocks) and then held, so an idle read costs one command: a pooled
-    /// checkout would add an `UNWATCH` and a `PING` to every read, which is most
-    /// of what an idle worker costs on a per-command-billed Redis. Any failure,
-    /// and a read cancelled part-way (its reply may still come), closes it; the
-    /// next read makes a new one.
-    #[derive(Default)]
-    pub(crate) struct Reader {
-        conn: Option<MultiplexedConnection>,
-    }
-
-    impl Reader {
-        pub(crate) async fn read(
-            &mut self,
-            redis: &Redis,
-            stream: &str,
-            consumer: &str,
-            count: usize,
-            from: From,
-        ) -> Result<Vec<Entry>, RedisError> {
-            // Taken out while the read is in flight: dropped with the future if it
-            // is cancelled, so a connection with a reply still owed is never reused.
-            let mut conn = match self.conn.take() {
-                Some(conn) => conn,
-                None => redis.blocking_connection().await?,
-            };
-            let mut cmd = redis::cmd("XREADGROUP");
-            cmd.arg("GROUP")
-                .arg(WORKER_GROUP)
-                .arg(consumer)
-                .arg("COUNT")
-                .arg(count);
-            let (id, wait) = match from {
-                From::New(block) => {
-                    cmd.arg("BLOCK")
-                        .arg(u64::try_from(block.as_millis()).unwrap_or(u64::MAX));
-                    (">", block + READ_MARGIN)
-                }
-                From::OwnPending => ("0", READ_MARGIN),
-            };
-            cmd.arg("STREAMS").arg(stream).arg(id);
-            match tokio::time::timeout(wait, cmd.query_async::<Value>(&mut conn)).await {
-                Ok(Ok(reply)) => {
-                    self.conn = Some(conn);
-                    Ok(parse_read_reply(reply))
-                }
-                Ok(Err(e)) => Err(e.into()),
-                Err(_) => Err(redis::RedisError::from(std::io::Error::new(
-                    std::io::ErrorKind::TimedOut,
-                    "no reply to a blocking read within its BLOCK time; reconnecting",
-                ))
-                .into()),
-            }
-        }
-    }
-
-    /// Take over entries any consumer read and left unacknowledged for `idle`.
-    pub(crate) async fn autoclaim(
-        redis: &Redis,
-        stream: &str,
-        consumer: &str,
-        idle: Duration,
-        count: usize,
-    ) -> Result<Vec<Entry>, RedisError> {
-        let mut conn = redis.conn().await?;
-        let reply: Value = redis::cmd("XAUTOCLAIM")
-            .arg(stream)
-            .arg(WORKER_GROUP)
-            .arg(consumer)
-            .arg(u64::try_from(idle.as_millis()).unwrap_or(u64::MAX))
-            .arg("0-0")
-            .arg("COUNT")
-            .arg(count)
-            .query_async(&mut conn)
-            .await?;
-        // [next-cursor, [entries…], [deleted ids…]]
-        let Value::Array(parts) = reply else {
-            return Ok(Vec::new());
-        };
-        Ok(parts
-            .into_iter()
-            .nth(1)
-            .map(parse_entries)
-            .unwrap_or_default())
-    }
-
-    /// XACK + XDEL in one round trip.
-    pub(crate) async fn ack(redis: &Redis, stream: &str, ids: &[String]) -> Result<(), RedisError> {
-        if ids.is_empty() {
-            return Ok(());
-        }
-        let mut conn = redis.conn().await?;
-        let _: Value = redis::pipe()
-            .cmd("XACK")
-            .arg(stream)
-            .arg(WORKER_GROUP)
-            .arg(ids)
-            .cmd("XDEL")
-            .arg(stream)
-            .arg(ids)
-            .query_async(&mut conn)
-            .await?;
-        Ok(())
     }
 }
 
@@ -703,58 +489,4 @@ pub fn backoff_delay(config: &QueueConfig, attempt: i32) -> Duration {
         .saturating_mul(2u32.saturating_pow(exp))
         .min(config.retry_max);
     raw.mul_f64(rand::rng().random_range(0.5..=1.0))
-}
-
-/// Waiting between failed attempts at Redis: 0.2 s doubling to 5 s.
-pub(crate) fn backoff(errors: u32) -> Duration {
-    Duration::from_millis(200u64.saturating_mul(1 << errors.min(5))).min(Duration::from_secs(5))
-}
-
-pub(crate) async fn pause(stop: &mut watch::Receiver<bool>, d: Duration) {
-    tokio::select! {
-        () = tokio::time::sleep(d) => {}
-        _ = stop.changed() => {}
-    }
-}
-
-fn parse_read_reply(reply: Value) -> Vec<Entry> {
-    // [[stream, [entries…]]] (RESP2) or {stream: [entries…]} (RESP3); nil on timeout.
-    match reply {
-        Value::Array(streams) => streams
-            .into_iter()
-            .filter_map(|s| match s {
-                Value::Array(mut pair) if pair.len() == 2 => pair.pop(),
-                _ => None,
-            })
-            .flat_map(parse_entries)
-            .collect(),
-        Value::Map(streams) => streams
-            .into_iter()
-            .flat_map(|(_, v)| parse_entries(v))
-            .collect(),
-        _ => Vec::new(),
-    }
-}
-
-fn parse_entries(value: Value) -> Vec<Entry> {
-    let Value::Array(entries) = value else {
-        return Vec::new();
-    };
-    entries
-        .into_iter()
-        .filter_map(|e| {
-            let Value::Array(mut parts) = e else {
-                return None;
-            };
-            if parts.len() != 2 {
-                return None;
-            }
-            let fields = parts.pop()?;
-            let id: String = redis::from_redis_value(parts.pop()?).ok()?;
-            // A deleted entry comes back with nil fields: an empty map, dropped as malformed.
-            let fields: HashMap<String, String> =
-                redis::from_redis_value(fields).unwrap_or_default();
-            Some((id, fields))
-        })
-        .collect()
 }

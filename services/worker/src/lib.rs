@@ -5,6 +5,7 @@ pub mod config;
 pub mod consumer;
 pub mod extract;
 pub mod health;
+mod pacing;
 pub mod pipeline;
 pub mod positions;
 pub mod resources;

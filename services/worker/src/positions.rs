@@ -18,9 +18,10 @@ use shared_domain::db::positions::{self, SaveError};
 use shared_domain::error::error_chain;
 use shared_domain::position_events::{CLAIM_IDLE, PositionEvent};
 use shared_domain::redis::{Redis, RedisError};
+use shared_domain::stream::{self, Entry, GroupStream};
 use tokio::sync::watch;
 
-use crate::consumer::{Entry, backoff, group, pause};
+use crate::pacing::{backoff, pause};
 
 /// Events read and stored per round trip.
 const BATCH: usize = 100;
@@ -56,7 +57,7 @@ impl Persister {
         let mut group_ready = false;
         let mut errors = 0u32;
         let mut last_claim: Option<Instant> = None;
-        let mut reader = group::Reader::default();
+        let mut reader = self.stream().reader(&self.name);
         // After a Postgres failure, this consumer's own unacknowledged entries
         // are read again first.
         let mut own_pending = false;
@@ -109,44 +110,33 @@ impl Persister {
         }
     }
 
+    fn stream(&self) -> GroupStream {
+        GroupStream::positions(&self.redis)
+    }
+
     async fn ensure_group(&self) -> Result<(), RedisError> {
-        group::ensure(&self.redis, &self.redis.keys.positions_stream()).await
+        self.stream().ensure_group().await
     }
 
     /// New entries, waiting up to `block` for one; or, with `own_pending`, the
     /// entries this consumer read and has not acknowledged (at once).
     async fn read(
         &self,
-        reader: &mut group::Reader,
+        reader: &mut stream::Reader,
         own_pending: bool,
     ) -> Result<Vec<Entry>, RedisError> {
         let from = if own_pending {
-            group::From::OwnPending
+            stream::From::OwnPending
         } else {
-            group::From::New(self.block)
+            stream::From::New(self.block)
         };
-        reader
-            .read(
-                &self.redis,
-                &self.redis.keys.positions_stream(),
-                &self.name,
-                BATCH,
-                from,
-            )
-            .await
+        reader.read(BATCH, from).await
     }
 
     /// Entries read by any consumer (a worker that died, or this one after a
     /// Postgres outage) and not acknowledged for [`CLAIM_IDLE`].
     async fn autoclaim(&self) -> Result<Vec<Entry>, RedisError> {
-        group::autoclaim(
-            &self.redis,
-            &self.redis.keys.positions_stream(),
-            &self.name,
-            CLAIM_IDLE,
-            BATCH,
-        )
-        .await
+        self.stream().autoclaim(&self.name, CLAIM_IDLE, BATCH).await
     }
 
     async fn store(&self, entries: Vec<Entry>) -> Stored {
@@ -195,7 +185,7 @@ impl Persister {
     /// XACK + XDEL; a failure leaves the entries to be taken over and stored
     /// again, which changes nothing.
     async fn ack(&self, ids: &[String]) {
-        if let Err(e) = group::ack(&self.redis, &self.redis.keys.positions_stream(), ids).await {
+        if let Err(e) = self.stream().ack(ids).await {
             tracing::warn!(count = ids.len(), error = %error_chain(&e), "could not acknowledge position events; they will be stored again");
         }
     }

@@ -24,23 +24,21 @@
 //! stopped workers, deletes idle consumers with nothing pending) and runs
 //! retention.
 
-use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use deadpool_postgres::{ClientWrapper, Pool};
-use redis::Value;
 use shared_domain::db::DbError;
 use shared_domain::db::{jobs, leases};
 use shared_domain::error::error_chain;
-use shared_domain::queue::{self, JobMessage, PublishError};
-use shared_domain::redis::{Redis, RedisError, WORKER_GROUP};
+use shared_domain::queue::{self, PublishError, dead_letter};
+use shared_domain::redis::{Redis, RedisError};
+use shared_domain::stream::{GroupStream, JobMessage, JobStream};
 use shared_domain::{Storage, storage::StorageError};
 use tokio::sync::watch;
 
 use crate::config::{QueueConfig, SweeperConfig};
-use crate::consumer::{dead_letter, group};
 
 mod retention;
 pub use retention::Retention;
@@ -344,16 +342,11 @@ impl Sweeper {
     /// outbox publishes them again at once. Live workers refresh the entries of
     /// jobs they run, so none of theirs is taken.
     async fn recover_entries(&self, client: &deadpool_postgres::Object) -> Result<(), SweepError> {
-        let stream = self.redis.keys.job_stream();
+        let stream = JobStream::new(&self.redis);
         loop {
-            let entries = match group::autoclaim(
-                &self.redis,
-                &stream,
-                &self.name,
-                self.queue.visibility_timeout,
-                BATCH as usize,
-            )
-            .await
+            let entries = match stream
+                .autoclaim(&self.name, self.queue.visibility_timeout, BATCH as usize)
+                .await
             {
                 Ok(entries) => entries,
                 Err(RedisError::Command(e)) if e.code() == Some("NOGROUP") => return Ok(()),
@@ -368,7 +361,7 @@ impl Sweeper {
                 .filter_map(|(_, fields)| JobMessage::from_fields(fields).ok().map(|m| m.job_id))
                 .collect();
             let republishing = jobs::unpublish(client, &job_ids).await?;
-            group::ack(&self.redis, &stream, &ids).await?;
+            stream.ack(&ids).await?;
             metrics::counter!("queue_reclaimed_total").increment(ids.len() as u64);
             tracing::info!(
                 entries = ids.len(),
@@ -394,77 +387,21 @@ impl Sweeper {
     /// Delete consumers idle for long with nothing pending (workers that stopped),
     /// in the job stream's group and the positions stream's.
     async fn reap_consumers(&self) -> Result<(), SweepError> {
-        for stream in [
-            self.redis.keys.job_stream(),
-            self.redis.keys.positions_stream(),
-        ] {
-            self.reap_consumers_of(&stream).await?;
-        }
-        Ok(())
-    }
-
-    async fn reap_consumers_of(&self, stream: &str) -> Result<(), SweepError> {
-        let mut conn = self.redis.conn().await?;
-        let reply: Result<Value, redis::RedisError> = redis::cmd("XINFO")
-            .arg("CONSUMERS")
-            .arg(stream)
-            .arg(WORKER_GROUP)
-            .query_async(&mut conn)
-            .await;
-        let consumers = match reply {
-            Ok(Value::Array(list)) => list,
-            Ok(_) => return Ok(()),
-            Err(e) if e.code() == Some("NOGROUP") => return Ok(()),
-            Err(e) => return Err(e.into()),
-        };
         // A live worker's consumer looks idle for up to one blocking read.
         let idle_limit = (self.queue.visibility_timeout * 4)
             .max(self.queue.block * 2)
             .max(Duration::from_secs(600));
-        for c in consumers {
-            let info = as_map(c);
-            let name = info
-                .get("name")
-                .and_then(|v| redis::from_redis_value::<String>(v.clone()).ok());
-            let pending = info
-                .get("pending")
-                .and_then(|v| redis::from_redis_value::<i64>(v.clone()).ok());
-            let idle = info
-                .get("idle")
-                .and_then(|v| redis::from_redis_value::<u64>(v.clone()).ok());
-            if let (Some(name), Some(0), Some(idle)) = (name, pending, idle)
-                && Duration::from_millis(idle) > idle_limit
-            {
-                let _: i64 = redis::cmd("XGROUP")
-                    .arg("DELCONSUMER")
-                    .arg(stream)
-                    .arg(WORKER_GROUP)
-                    .arg(&name)
-                    .query_async(&mut conn)
-                    .await?;
-                tracing::info!(consumer = %name, stream, idle_seconds = idle / 1000, "deleted an idle consumer with nothing pending");
+        for stream in [
+            GroupStream::clone(&JobStream::new(&self.redis)),
+            GroupStream::positions(&self.redis),
+        ] {
+            for c in stream.consumers().await? {
+                if c.pending == 0 && c.idle > idle_limit {
+                    stream.delete_consumer(&c.name).await?;
+                    tracing::info!(consumer = %c.name, stream = stream.key(), idle_seconds = c.idle.as_secs(), "deleted an idle consumer with nothing pending");
+                }
             }
         }
         Ok(())
-    }
-}
-
-fn as_map(v: Value) -> HashMap<String, Value> {
-    match v {
-        Value::Map(pairs) => pairs
-            .into_iter()
-            .filter_map(|(k, v)| redis::from_redis_value::<String>(k).ok().map(|k| (k, v)))
-            .collect(),
-        Value::Array(flat) => {
-            let mut out = HashMap::new();
-            let mut it = flat.into_iter();
-            while let (Some(k), Some(v)) = (it.next(), it.next()) {
-                if let Ok(k) = redis::from_redis_value::<String>(k) {
-                    out.insert(k, v);
-                }
-            }
-            out
-        }
-        _ => HashMap::new(),
     }
 }

@@ -5,9 +5,9 @@
 //! deletes nothing and reports what it would.
 
 use futures::TryStreamExt;
-use redis::Value;
 use shared_domain::db::DbError;
 use shared_domain::db::books;
+use shared_domain::stream::JobStream;
 
 use super::{BATCH, SweepError, Sweeper};
 
@@ -30,25 +30,10 @@ impl Sweeper {
         self.keep_lease().await?;
         let days = self.config.dead_letter_retention_days;
         if days > 0 {
-            let cutoff = chrono::Utc::now().timestamp_millis() - i64::from(days) * 86_400_000;
-            let stream = self.redis.keys.dead_letter_stream();
-            let mut conn = self.redis.conn().await?;
-            let removed: u64 = if dry {
-                let old: Vec<Value> = redis::cmd("XRANGE")
-                    .arg(&stream)
-                    .arg("-")
-                    .arg(format!("({cutoff}-0"))
-                    .query_async(&mut conn)
-                    .await?;
-                old.len() as u64
-            } else {
-                redis::cmd("XTRIM")
-                    .arg(&stream)
-                    .arg("MINID")
-                    .arg(cutoff)
-                    .query_async(&mut conn)
-                    .await?
-            };
+            let cutoff = chrono::Utc::now() - chrono::Duration::days(i64::from(days));
+            let removed = JobStream::new(&self.redis)
+                .trim_dead_letters(cutoff, dry)
+                .await?;
             if removed > 0 {
                 tracing::info!(count = removed, days, "retention: {verb} old dead letters");
             }
