@@ -1,5 +1,5 @@
-//! Jobs/s through the real consumer (stream delivery + Postgres claim + batched
-//! success write + XACK/XDEL) with a no-op job body, for 1 and 2 consumers, beside a raw
+//! Jobs/s through the real consumer (stream delivery + Postgres claim + the job's
+//! success recorded by its body, as the pipeline does + XACK/XDEL) with a no-op job body, for 1 and 2 consumers, beside a raw
 //! XADD → XREADGROUP → XACK loop; and enqueue→start latency at a steady rate.
 //!
 //! Consumers run in this process (each with its own consumer name, as separate
@@ -19,7 +19,7 @@ use shared_domain::{DatabaseConfig, RedisConfig, Vars};
 use tokio::sync::watch;
 use worker::config::QueueConfig;
 use worker::consumer::{Consumer, Runner};
-use worker::pipeline::{Done, PipelineError, Progress};
+use worker::pipeline::{Done, PipelineError, Progress, finish_error};
 
 use crate::stats::percentile;
 
@@ -27,22 +27,32 @@ pub struct Options {
     pub jobs: usize,
 }
 
-/// The job body of the benchmark: nothing. Its success is recorded by the
-/// consumer, batched with the others that finished meanwhile.
-struct Noop;
+/// The job body of the benchmark: nothing but recording its success, fenced on
+/// its lease in one transaction, as the book pipeline does with its output.
+struct Noop {
+    db: Pool,
+}
 
 impl Runner for Noop {
     fn run<'a>(
         &'a self,
-        _: &'a Lease,
+        lease: &'a Lease,
         _: &'a Progress,
     ) -> BoxFuture<'a, Result<Done, PipelineError>> {
-        Box::pin(async {
+        Box::pin(async move {
+            let db = |e: anyhow::Error| PipelineError::Transient {
+                stage: "database",
+                source: e,
+            };
+            let mut client = self.db.get().await.map_err(|e| db(e.into()))?;
+            let tx = client.transaction().await.map_err(|e| db(e.into()))?;
+            jobs::lock_lease(&tx, lease).await.map_err(finish_error)?;
+            jobs::succeed(&tx, lease).await.map_err(finish_error)?;
+            tx.commit().await.map_err(|e| db(e.into()))?;
             Ok(Done {
                 pages: 0,
                 chunks: 0,
                 engine: "noop".into(),
-                recorded: false,
             })
         })
     }
@@ -231,7 +241,7 @@ async fn through_consumers(
             name: format!("bench-{i}"),
             redis: redis.clone(),
             db: db.clone(),
-            pipeline: Arc::new(Noop),
+            pipeline: Arc::new(Noop { db: db.clone() }),
             config: QueueConfig {
                 visibility_timeout: Duration::from_secs(60),
                 retry_base: Duration::from_secs(1),

@@ -10,7 +10,7 @@
 //! in Postgres the entry is acknowledged; if it cannot be recorded the entry stays
 //! pending, and the sweeper's leader publishes the job again.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -18,12 +18,12 @@ use deadpool_postgres::Pool;
 use rand::Rng;
 use shared_domain::db::DbError;
 use shared_domain::db::jobs::{self, AfterFailure, FinishError, Lease};
-use shared_domain::domain::{JobId, JobKind};
+use shared_domain::domain::JobKind;
 use shared_domain::error::error_chain;
 use shared_domain::queue::dead_letter;
 use shared_domain::redis::{Redis, RedisError};
 use shared_domain::stream::{self, Entry, JobMessage, JobStream};
-use tokio::sync::{Semaphore, mpsc, oneshot, watch};
+use tokio::sync::{Semaphore, mpsc, watch};
 use tokio::task::JoinSet;
 use tracing::Instrument;
 
@@ -32,8 +32,10 @@ use crate::pacing::{backoff, pause};
 use crate::pipeline::{Done, Pipeline, PipelineError, Progress};
 use futures::future::BoxFuture;
 
-/// The work a claimed job does: the PDF pipeline in production, a no-op in the
-/// queue benchmark.
+/// The work a claimed job does: the book pipeline in production, a no-op in the
+/// queue benchmark. A runner records its job's success itself, fenced on the
+/// lease and in the transaction that stores its output; the consumer records
+/// failures, retries and hand-backs.
 pub trait Runner: Send + Sync + 'static {
     fn run<'a>(
         &'a self,
@@ -72,16 +74,20 @@ pub fn consumer_name() -> String {
     format!("{host}-{}-{suffix:08x}", std::process::id())
 }
 
-/// Entry ids whose outcome is recorded, for the batching acknowledger.
-type Acks = mpsc::UnboundedSender<String>;
-/// Successes the runner left to the consumer, for the batching completer.
-type Completions = mpsc::UnboundedSender<Completion>;
+/// What one [`Consumer::try_execute_one`] step did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// An entry was read and settled: its job ran (whatever its result), or it
+    /// was not claimable (a duplicate, finished or running elsewhere) and dropped.
+    Done,
+    /// Nothing was waiting on the stream.
+    Empty,
+}
 
-/// A job that finished without recording its success (see [`Done::recorded`]).
-struct Completion {
-    job: JobId,
-    attempt: i32,
-    recorded: oneshot::Sender<Settled>,
+/// Deliveries claimed in Postgres, and the entry ids to drop unclaimed.
+struct Claimed {
+    runs: Vec<(String, JobMessage, Lease)>,
+    drop: Vec<String>,
 }
 
 /// How a job's run ended, as far as the stream entry is concerned.
@@ -110,8 +116,6 @@ impl Consumer {
         let (hand_back, hand_back_rx) = watch::channel(false);
         let (acks, ack_rx) = mpsc::unbounded_channel();
         let acker = tokio::spawn(Arc::clone(&self).ack_loop(ack_rx));
-        let (completions, completion_rx) = mpsc::unbounded_channel();
-        let completer = tokio::spawn(Arc::clone(&self).complete_loop(completion_rx));
         let mut tasks = JoinSet::new();
         let mut errors = 0u32;
         let mut group_ready = false;
@@ -148,17 +152,23 @@ impl Consumer {
             match read {
                 Ok(entries) => {
                     errors = 0;
-                    for (entry_id, message, lease) in self.claim_batch(entries, &acks).await {
+                    let claimed = self.claim_batch(entries).await;
+                    for entry_id in claimed.drop {
+                        let _ = acks.send(entry_id);
+                    }
+                    for (entry_id, message, lease) in claimed.runs {
                         let Ok(permit) = Arc::clone(&slots).try_acquire_owned() else {
                             break; // cannot happen: we read at most `free` entries
                         };
                         let me = Arc::clone(&self);
                         let hand_back = hand_back_rx.clone();
                         let acks = acks.clone();
-                        let completions = completions.clone();
                         tasks.spawn(async move {
-                            me.handle(entry_id, message, lease, hand_back, acks, completions)
-                                .await;
+                            if let Settled::Done =
+                                me.handle(&entry_id, &message, &lease, hand_back).await
+                            {
+                                let _ = acks.send(entry_id);
+                            }
                             drop(permit);
                         });
                     }
@@ -188,19 +198,46 @@ impl Consumer {
             let _ = hand_back.send(true);
             while tasks.join_next().await.is_some() {}
         }
-        drop(completions);
-        let _ = completer.await;
         drop(acks);
-        let _ = acker.await;
+        if let Err(e) = acker.await {
+            tracing::error!(error = %e, "the acknowledging task failed; unacknowledged entries will be reclaimed and dropped");
+        }
+    }
+
+    /// One deterministic step, for tests and tools: read at most one new entry
+    /// without waiting, claim it, run it, record the outcome and acknowledge it,
+    /// all before returning. Shutdown never interrupts it.
+    pub async fn try_execute_one(&self) -> Result<Outcome, RedisError> {
+        let entries = self
+            .stream()
+            .reader(&self.name)
+            .read(1, stream::From::NewNow)
+            .await?;
+        if entries.is_empty() {
+            return Ok(Outcome::Empty);
+        }
+        let claimed = self.claim_batch(entries).await;
+        let mut settled = claimed.drop;
+        let (_keep, never) = watch::channel(false);
+        for (entry_id, message, lease) in claimed.runs {
+            if let Settled::Done = self
+                .handle(&entry_id, &message, &lease, never.clone())
+                .await
+            {
+                settled.push(entry_id);
+            }
+        }
+        self.stream().ack(&settled).await?;
+        Ok(Outcome::Done)
     }
 
     /// Parse and claim a batch of deliveries in one statement; everything not
     /// claimed (malformed, duplicate, finished, running elsewhere) is acked and dropped.
-    async fn claim_batch(
-        &self,
-        entries: Vec<Entry>,
-        acks: &Acks,
-    ) -> Vec<(String, JobMessage, Lease)> {
+    async fn claim_batch(&self, entries: Vec<Entry>) -> Claimed {
+        let mut out = Claimed {
+            runs: Vec::new(),
+            drop: Vec::new(),
+        };
         let mut messages = Vec::with_capacity(entries.len());
         for (entry_id, fields) in entries {
             match JobMessage::from_fields(&fields) {
@@ -208,12 +245,12 @@ impl Consumer {
                 Err(e) => {
                     // Postgres holds the job; a malformed entry carries nothing to lose.
                     tracing::warn!(entry_id, error = %e, "dropping a malformed stream entry");
-                    let _ = acks.send(entry_id);
+                    out.drop.push(entry_id);
                 }
             }
         }
         if messages.is_empty() {
-            return Vec::new();
+            return out;
         }
         let ids: Vec<_> = messages.iter().map(|(_, m)| m.job_id).collect();
         let stale = self.config.visibility_timeout.as_secs_f64();
@@ -236,18 +273,17 @@ impl Consumer {
                         tracing::warn!(error = %error_chain(&e), "cannot claim jobs: database unavailable");
                     }
                 }
-                return Vec::new();
+                return out;
             }
         };
         let mut by_job: HashMap<_, Lease> = leases.into_iter().map(|l| (l.job.id, l)).collect();
-        let mut out = Vec::with_capacity(by_job.len());
         for (entry_id, message) in messages {
             match by_job.remove(&message.job_id) {
-                Some(lease) => out.push((entry_id, message, lease)),
+                Some(lease) => out.runs.push((entry_id, message, lease)),
                 None => {
                     tracing::debug!(job_id = %message.job_id, "not claimable (duplicate delivery, running elsewhere, finished or deleted); dropping");
                     metrics::counter!("queue_duplicates_total").increment(1);
-                    let _ = acks.send(entry_id);
+                    out.drop.push(entry_id);
                 }
             }
         }
@@ -263,45 +299,14 @@ impl Consumer {
         }
     }
 
-    /// Record successes in batches: whatever finished while the previous batch was
-    /// committing goes in one fenced UPDATE and one commit (as River's batch
-    /// completer does), so short jobs are not bound by one commit each. A job whose
-    /// lease is gone, or a batch Postgres refused, is left pending for reclaim.
-    async fn complete_loop(self: Arc<Self>, mut rx: mpsc::UnboundedReceiver<Completion>) {
-        let mut batch = Vec::new();
-        while rx.recv_many(&mut batch, 1024).await > 0 {
-            let leases: Vec<(JobId, i32)> = batch.iter().map(|c| (c.job, c.attempt)).collect();
-            let result = match self.db.get().await {
-                Ok(client) => jobs::succeed_many(&client, &leases).await,
-                Err(e) => Err(DbError::from(e)),
-            };
-            let succeeded: HashSet<JobId> = match result {
-                Ok(ids) => ids.into_iter().collect(),
-                Err(e) => {
-                    self.unrecorded(&e);
-                    HashSet::new()
-                }
-            };
-            for c in batch.drain(..) {
-                let settled = if succeeded.contains(&c.job) {
-                    Settled::Done
-                } else {
-                    Settled::Leave
-                };
-                let _ = c.recorded.send(settled);
-            }
-        }
-    }
-
+    /// Run one claimed job in its span; how its entry is to be settled.
     async fn handle(
         &self,
-        entry_id: String,
-        message: JobMessage,
-        lease: Lease,
+        entry_id: &str,
+        message: &JobMessage,
+        lease: &Lease,
         hand_back: watch::Receiver<bool>,
-        acks: Acks,
-        completions: Completions,
-    ) {
+    ) -> Settled {
         let span = tracing::info_span!("job", job_id = %message.job_id, book_id = %message.book_id, entry_id = %entry_id);
         if let Some(tp) = &message.traceparent {
             shared_domain::telemetry::set_remote_parent(&span, tp);
@@ -310,15 +315,10 @@ impl Consumer {
             let lag = (chrono::Utc::now() - message.enqueued_at).to_std().unwrap_or_default();
             metrics::histogram!("queue_start_lag_seconds").record(lag.as_secs_f64());
             tracing::info!(job_id = %lease.job.id, attempt = lease.attempt, "processing your book | book_id={}", lease.job.book_id);
-            let settled = self
-                .run_job(message.kind, &lease, &entry_id, hand_back, &completions)
-                .await;
-            if matches!(settled, Settled::Done) {
-                let _ = acks.send(entry_id.clone());
-            }
+            self.run_job(message.kind, lease, entry_id, hand_back).await
         }
         .instrument(span)
-        .await;
+        .await
     }
 
     async fn run_job(
@@ -327,7 +327,6 @@ impl Consumer {
         lease: &Lease,
         entry_id: &str,
         mut hand_back: watch::Receiver<bool>,
-        completions: &Completions,
     ) -> Settled {
         let progress = Progress::default();
         let started = Instant::now();
@@ -346,19 +345,6 @@ impl Consumer {
         };
         match outcome {
             Ok(done) => {
-                if !done.recorded {
-                    let (recorded, reply) = oneshot::channel();
-                    let completion = Completion {
-                        job: lease.job.id,
-                        attempt: lease.attempt,
-                        recorded,
-                    };
-                    if completions.send(completion).is_err()
-                        || !matches!(reply.await, Ok(Settled::Done))
-                    {
-                        return Settled::Leave;
-                    }
-                }
                 metrics::counter!("jobs_total", "outcome" => "succeeded").increment(1);
                 metrics::histogram!("job_seconds").record(elapsed);
                 tracing::info!(pages = done.pages, chunks = done.chunks, engine = %done.engine, seconds = elapsed, "job succeeded");

@@ -60,10 +60,6 @@ pub struct Done {
     pub pages: usize,
     pub chunks: usize,
     pub engine: String,
-    /// The runner stored the job's success itself, in the transaction with its
-    /// output (the book pipeline). `false` leaves it to the consumer, which
-    /// group-commits the successes of many jobs in one statement.
-    pub recorded: bool,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -172,7 +168,6 @@ impl Pipeline {
             pages,
             chunks: chunks.len(),
             engine,
-            recorded: true,
         })
     }
 

@@ -314,27 +314,6 @@ pub async fn succeed(tx: &impl GenericClient, lease: &Lease) -> Result<(), Finis
     Ok(())
 }
 
-/// Mark many leased jobs succeeded in one statement (jobs with no output of their
-/// own, recorded by the consumer in batches): each row only if its lease still
-/// holds. Returns the ids that were ours and are now `succeeded`.
-pub async fn succeed_many(
-    client: &impl GenericClient,
-    leases: &[(JobId, i32)],
-) -> Result<Vec<JobId>, DbError> {
-    let ids: Vec<Uuid> = leases.iter().map(|(id, _)| id.0).collect();
-    let attempts: Vec<i32> = leases.iter().map(|(_, a)| *a).collect();
-    let statement = client
-        .prepare_cached(
-            "UPDATE jobs j SET status = 'succeeded', finished_at = now(), heartbeat_at = now(), last_error = NULL, \
-             progress_done = COALESCE(j.progress_total, j.progress_done) \
-             FROM unnest($1::uuid[], $2::int4[]) AS d(id, attempt) \
-             WHERE j.id = d.id AND j.status = 'running' AND j.attempts = d.attempt RETURNING j.id",
-        )
-        .await?;
-    let rows = client.query(&statement, &[&ids, &attempts]).await?;
-    Ok(rows.iter().map(|r| JobId(r.get(0))).collect())
-}
-
 /// A permanent failure: the job is `failed` and so is its book (unless the book
 /// is ready from an earlier run and keeps its chunks).
 pub async fn fail(

@@ -54,6 +54,8 @@ const READ_MARGIN: Duration = Duration::from_secs(15);
 pub enum From {
     /// New entries, waiting up to this long for one.
     New(Duration),
+    /// New entries, without waiting.
+    NewNow,
     /// This consumer's own entries read and not yet acknowledged (at once).
     OwnPending,
 }
@@ -250,6 +252,7 @@ impl Reader {
                 cmd.arg("BLOCK").arg(millis(block));
                 (">", block + READ_MARGIN)
             }
+            From::NewNow => (">", READ_MARGIN),
             From::OwnPending => ("0", READ_MARGIN),
         };
         cmd.arg("STREAMS").arg(&self.stream.key).arg(id);

@@ -527,15 +527,16 @@ async fn an_entry_a_worker_read_and_died_before_claiming_is_published_again_by_t
     assert!(pending.is_empty(), "the ghost's entry is gone: {pending:?}");
 }
 
-/// A job body that records nothing itself: the consumer group-commits its success.
-/// For one chosen job it first gives the job to "another worker" (bumps the
-/// attempt, as the sweeper's requeue and a new claim would).
-struct Unrecorded {
+/// A job body that records only its success, as the pipeline does: fenced on the
+/// lease in one transaction. For one chosen job it first gives the job to
+/// "another worker" (bumps the attempt, as the sweeper's requeue and a new claim
+/// would).
+struct RecordsItsSuccess {
     db: deadpool_postgres::Pool,
-    stolen: shared_domain::domain::JobId,
+    stolen: Option<shared_domain::domain::JobId>,
 }
 
-impl worker::consumer::Runner for Unrecorded {
+impl worker::consumer::Runner for RecordsItsSuccess {
     fn run<'a>(
         &'a self,
         lease: &'a shared_domain::db::jobs::Lease,
@@ -544,9 +545,11 @@ impl worker::consumer::Runner for Unrecorded {
         'a,
         Result<worker::pipeline::Done, worker::pipeline::PipelineError>,
     > {
+        use shared_domain::db::jobs;
+        use worker::pipeline::finish_error;
         Box::pin(async move {
-            if lease.job.id == self.stolen {
-                let client = self.db.get().await.unwrap();
+            let mut client = self.db.get().await.unwrap();
+            if Some(lease.job.id) == self.stolen {
                 client
                     .execute(
                         "UPDATE jobs SET attempts = attempts + 1 WHERE id = $1",
@@ -555,18 +558,21 @@ impl worker::consumer::Runner for Unrecorded {
                     .await
                     .unwrap();
             }
+            let tx = client.transaction().await.unwrap();
+            jobs::lock_lease(&tx, lease).await.map_err(finish_error)?;
+            jobs::succeed(&tx, lease).await.map_err(finish_error)?;
+            tx.commit().await.unwrap();
             Ok(worker::pipeline::Done {
                 pages: 0,
                 chunks: 0,
                 engine: "none".into(),
-                recorded: false,
             })
         })
     }
 }
 
 #[tokio::test]
-async fn successes_left_to_the_consumer_are_recorded_fenced_on_the_lease_and_acked() {
+async fn successes_are_fenced_on_the_lease_and_only_recorded_ones_acked() {
     use shared_domain::db::jobs;
 
     let env = test_support::TestEnv::new().await;
@@ -597,9 +603,9 @@ async fn successes_left_to_the_consumer_are_recorded_fenced_on_the_lease_and_ack
         name: "batched".into(),
         redis: redis.clone(),
         db: db.clone(),
-        pipeline: Arc::new(Unrecorded {
+        pipeline: Arc::new(RecordsItsSuccess {
             db: db.clone(),
-            stolen,
+            stolen: Some(stolen),
         }),
         config: worker::config::QueueConfig {
             visibility_timeout: Duration::from_secs(60),
@@ -734,4 +740,91 @@ async fn a_dead_letter_its_worker_could_not_write_is_written_by_the_sweeper() {
         },
     )
     .await;
+}
+
+#[tokio::test]
+async fn try_execute_one_settles_one_delivery_per_call_then_reports_the_stream_empty() {
+    use shared_domain::db::jobs;
+    use worker::consumer::Outcome;
+
+    let env = test_support::TestEnv::new().await;
+    let vars = Vars::from_pairs(env.vars());
+    let db =
+        shared_domain::db::pool(&shared_domain::DatabaseConfig::from_vars(&vars).unwrap()).unwrap();
+    let redis = shared_domain::redis::Redis::connect(
+        &shared_domain::RedisConfig::from_vars(&vars).unwrap(),
+    )
+    .unwrap();
+    let client = db.get().await.unwrap();
+    let household = uuid::Uuid::new_v4();
+    client
+        .execute(
+            "WITH b AS (INSERT INTO books (id, household_id, title, storage_path, content_sha256, byte_size) \
+               SELECT gen_random_uuid(), $1, 't', 'x/' || g || '.pdf', encode(sha256(g::text::bytea), 'hex'), 1 \
+               FROM generate_series(1, 3) g RETURNING id) \
+             INSERT INTO jobs (id, book_id, kind) SELECT gen_random_uuid(), id, 'process_book' FROM b",
+            &[&household],
+        )
+        .await
+        .unwrap();
+    let queued = jobs::due_for_publishing(&client, 0.0, 10).await.unwrap();
+    assert_eq!(queued.len(), 3);
+    let consumer = worker::consumer::Consumer {
+        name: "stepper".into(),
+        redis: redis.clone(),
+        db: db.clone(),
+        pipeline: Arc::new(RecordsItsSuccess {
+            db: db.clone(),
+            stolen: None,
+        }),
+        config: worker::config::QueueConfig {
+            visibility_timeout: Duration::from_secs(60),
+            retry_base: Duration::from_secs(1),
+            retry_max: Duration::from_secs(1),
+            block: Duration::from_secs(300),
+        },
+        concurrency: 1,
+    };
+    consumer.ensure_group().await.unwrap();
+    assert_eq!(consumer.try_execute_one().await.unwrap(), Outcome::Empty);
+
+    // Three jobs, and the first published twice (a duplicate delivery).
+    shared_domain::queue::publish_many(&client, &redis, &queued)
+        .await
+        .unwrap();
+    shared_domain::queue::publish_many(&client, &redis, &queued[..1])
+        .await
+        .unwrap();
+    let succeeded = || async {
+        let n: i64 = client
+            .query_one(
+                "SELECT count(*) FROM jobs j JOIN books b ON b.id = j.book_id \
+                 WHERE b.household_id = $1 AND j.status = 'succeeded'",
+                &[&household],
+            )
+            .await
+            .unwrap()
+            .get(0);
+        n
+    };
+    for done in 1..=3 {
+        assert_eq!(consumer.try_execute_one().await.unwrap(), Outcome::Done);
+        assert_eq!(
+            succeeded().await,
+            done,
+            "one job per step, recorded before it returns"
+        );
+    }
+    // The duplicate: read, not claimable, dropped.
+    assert_eq!(consumer.try_execute_one().await.unwrap(), Outcome::Done);
+    assert_eq!(succeeded().await, 3);
+    assert_eq!(consumer.try_execute_one().await.unwrap(), Outcome::Empty);
+
+    let mut conn = redis.conn().await.unwrap();
+    let left: usize = redis::cmd("XLEN")
+        .arg(redis.keys.job_stream())
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!(left, 0, "every entry acknowledged and deleted");
 }
