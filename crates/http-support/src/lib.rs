@@ -2,7 +2,12 @@
 //! nothing of HTTP frameworks; this crate is where the two HTTP services meet.
 
 pub mod body;
+pub mod error;
 pub mod metrics;
+pub mod server;
+
+pub use error::ErrorResponse;
+pub use server::serve;
 
 use actix_cors::Cors;
 use actix_web::http::{Method, header};
@@ -47,6 +52,17 @@ enum Refusal {
 impl MetricsAccess {
     pub fn new(token: Option<&SecretString>) -> Self {
         Self(token.map(StaticToken::new))
+    }
+
+    /// [`MetricsAccess::new`], warning at start when no token guards `/metrics`.
+    pub fn at_start(token: Option<&SecretString>) -> Self {
+        let access = Self::new(token);
+        if !access.is_guarded() {
+            tracing::warn!(
+                "METRICS_TOKEN is not set: /metrics answers only requests that come without a proxy's forwarding header (the private network), not those through a public domain"
+            );
+        }
+        access
     }
 
     /// Whether a token is required.

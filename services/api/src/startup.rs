@@ -5,7 +5,7 @@ use std::net::TcpListener;
 use actix_web::dev::Server;
 use actix_web::http::Method;
 use actix_web::middleware::from_fn;
-use actix_web::{App, HttpServer, web};
+use actix_web::{App, web};
 use anyhow::Context;
 use deadpool_postgres::Pool;
 use shared_domain::auth::{JwtVerifier, StaticToken};
@@ -59,14 +59,9 @@ impl Application {
         let port = listener.local_addr()?.port();
         let grace = config.http.shutdown_grace;
         let origins = config.allowed_origins.clone();
-        let metrics_access = web::Data::new(http_support::MetricsAccess::new(
+        let metrics_access = web::Data::new(http_support::MetricsAccess::at_start(
             config.http.metrics_token.as_ref(),
         ));
-        if !metrics_access.is_guarded() {
-            tracing::warn!(
-                "METRICS_TOKEN is not set: /metrics answers only requests that come without a proxy's forwarding header (the private network), not those through a public domain"
-            );
-        }
         let state = web::Data::new(AppState {
             config,
             db,
@@ -74,7 +69,7 @@ impl Application {
             storage,
             auth,
         });
-        let server = HttpServer::new(move || {
+        let server = http_support::serve(listener, grace, move || {
             App::new()
                 .wrap(http_support::cors(
                     &origins,
@@ -87,13 +82,7 @@ impl Application {
                 .app_data(metrics_access.clone())
                 .configure(error::extractor_configs)
                 .configure(routes::configure)
-        })
-        // Answers go out at once, not held back by Nagle until the last one is ACKed.
-        .tcp_nodelay(true)
-        .listen(listener)?
-        .disable_signals()
-        .shutdown_timeout(grace.as_secs())
-        .run();
+        })?;
         tracing::info!(port, "api listening");
         Ok(Self { port, server })
     }

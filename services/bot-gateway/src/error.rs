@@ -1,42 +1,23 @@
-//! The gateway's error body: `{"error": code, "message": text, "info": text}`, plus
-//! `upstreamCode` when the provider gave one. `info` repeats the message because
-//! the Pipecat JS client shows `info` to users (`StartBotError`).
+//! The gateway's errors: the shared renderer's body ([`http_support::ErrorResponse`])
+//! with `info` repeating the message, because the Pipecat JS client shows `info` to
+//! users (`StartBotError`), and `upstreamCode` when the provider gave one.
 
 use std::time::Duration;
 
 use actix_web::http::StatusCode;
-use actix_web::http::header::{self, HeaderValue};
 use actix_web::{HttpResponse, ResponseError};
-use serde::Serialize;
+use http_support::ErrorResponse;
 use shared_domain::ErrorCode;
 
-#[derive(Debug)]
-pub struct GatewayError {
-    pub code: ErrorCode,
-    pub message: String,
-    retry_after: Option<Duration>,
-    upstream_code: Option<String>,
-    source: Option<anyhow::Error>,
-}
+use crate::upstream::{DEFAULT_RETRY_AFTER, UpstreamError};
 
-#[derive(Serialize)]
-struct Body<'a> {
-    error: &'a str,
-    message: &'a str,
-    info: &'a str,
-    #[serde(rename = "upstreamCode", skip_serializing_if = "Option::is_none")]
-    upstream_code: Option<&'a str>,
-}
+#[derive(Debug)]
+pub struct GatewayError(ErrorResponse);
 
 impl GatewayError {
     pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
-        Self {
-            code,
-            message: message.into(),
-            retry_after: None,
-            upstream_code: None,
-            source: None,
-        }
+        let message = message.into();
+        Self(ErrorResponse::new(code, message.clone()).with_field("info", message))
     }
 
     pub fn internal(source: impl Into<anyhow::Error>) -> Self {
@@ -44,56 +25,106 @@ impl GatewayError {
     }
 
     #[must_use]
-    pub fn with_source(mut self, source: impl Into<anyhow::Error>) -> Self {
-        self.source = Some(source.into());
-        self
+    pub fn with_source(self, source: impl Into<anyhow::Error>) -> Self {
+        Self(self.0.with_source(source))
     }
 
     #[must_use]
-    pub fn retry_after(mut self, after: Duration) -> Self {
-        self.retry_after = Some(after);
-        self
+    pub fn retry_after(self, after: Duration) -> Self {
+        Self(self.0.retry_after(after))
     }
 
     #[must_use]
-    pub fn upstream_code(mut self, code: String) -> Self {
-        self.upstream_code = Some(code);
-        self
+    pub fn upstream_code(self, code: String) -> Self {
+        self.with_field("upstreamCode", code)
+    }
+
+    #[must_use]
+    pub fn with_field(self, name: &str, value: impl Into<serde_json::Value>) -> Self {
+        Self(self.0.with_field(name, value))
     }
 }
 
 impl std::fmt::Display for GatewayError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}: {}", self.code, self.message)?;
-        if let Some(source) = &self.source {
-            write!(f, " ({source:#})")?;
-        }
-        Ok(())
+        self.0.fmt(f)
     }
 }
 
 impl ResponseError for GatewayError {
     fn status_code(&self) -> StatusCode {
-        StatusCode::from_u16(self.code.http_status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
+        self.0.status_code()
     }
 
     fn error_response(&self) -> HttpResponse {
-        metrics::counter!("http_errors_total", "code" => self.code.as_str()).increment(1);
-        if self.code.is_server_error() {
-            tracing::error!(code = %self.code, error = %self, "request failed");
+        self.0.error_response()
+    }
+}
+
+/// Redis (call state) is down: 503.
+pub fn redis_down(e: impl Into<anyhow::Error>) -> GatewayError {
+    GatewayError::new(
+        ErrorCode::ServiceUnavailable,
+        "The reader is temporarily unavailable; try again shortly.",
+    )
+    .with_source(e)
+}
+
+/// The error map of DESIGN.md §6. Details go to the log, never the key.
+impl From<UpstreamError> for GatewayError {
+    fn from(e: UpstreamError) -> Self {
+        let message = e.to_string();
+        let (code, info) = match &e {
+            UpstreamError::AtCapacity { .. } => (
+                ErrorCode::AtCapacity,
+                "All readers are busy right now; try again in a moment.",
+            ),
+            UpstreamError::Unavailable { .. } => (
+                ErrorCode::BotUnavailable,
+                "The reader is not available right now; try again later.",
+            ),
+            UpstreamError::Misconfigured { .. } => (
+                ErrorCode::UpstreamMisconfigured,
+                "The reader is misconfigured; we have been told.",
+            ),
+            UpstreamError::TooLarge => (ErrorCode::PayloadTooLarge, "The request is too large."),
+            UpstreamError::Timeout(_) | UpstreamError::Unreachable(_) => (
+                ErrorCode::UpstreamTimeout,
+                "The reader took too long to answer; try again.",
+            ),
+            UpstreamError::Bad(_) => (
+                ErrorCode::UpstreamError,
+                "The reader could not be started; try again.",
+            ),
+            UpstreamError::NoSession => {
+                (ErrorCode::NotFound, "That reading session is not running.")
+            }
+        };
+        let upstream_code = match &e {
+            UpstreamError::AtCapacity { code, .. } | UpstreamError::Unavailable { code, .. } => {
+                code.clone()
+            }
+            _ => None,
+        };
+        let retry = match &e {
+            UpstreamError::AtCapacity { retry_after, .. } => {
+                Some(retry_after.map_or(DEFAULT_RETRY_AFTER, Duration::from_secs))
+            }
+            _ => None,
+        };
+        let detail = match &e {
+            UpstreamError::Unavailable { detail, .. }
+            | UpstreamError::Misconfigured { detail, .. } => Some(detail.as_str()),
+            _ => None,
+        };
+        tracing::warn!(code = %code, upstream = %message, detail, "upstream call failed");
+        let mut error = GatewayError::new(code, info).with_source(e);
+        if let Some(c) = upstream_code {
+            error = error.upstream_code(c);
         }
-        let mut response = HttpResponse::build(self.status_code());
-        if let Some(after) = self.retry_after {
-            response.insert_header(crate::routes::start::retry_after_header(after));
+        if let Some(r) = retry {
+            error = error.retry_after(r);
         }
-        if self.code == ErrorCode::Unauthorized {
-            response.insert_header((header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer")));
-        }
-        response.json(Body {
-            error: self.code.as_str(),
-            message: &self.message,
-            info: &self.message,
-            upstream_code: self.upstream_code.as_deref(),
-        })
+        error
     }
 }

@@ -5,7 +5,7 @@ use std::net::TcpListener;
 use actix_web::dev::Server;
 use actix_web::http::Method;
 use actix_web::middleware::from_fn;
-use actix_web::{App, HttpServer, web};
+use actix_web::{App, web};
 use anyhow::Context;
 use shared_domain::ErrorCode;
 use shared_domain::auth::{JwtVerifier, StaticToken};
@@ -76,16 +76,11 @@ impl Application {
         let port = listener.local_addr()?.port();
         let grace = state.config.http.shutdown_grace;
         let origins = state.config.allowed_origins.clone();
-        let metrics_access = web::Data::new(http_support::MetricsAccess::new(
+        let metrics_access = web::Data::new(http_support::MetricsAccess::at_start(
             state.config.http.metrics_token.as_ref(),
         ));
-        if !metrics_access.is_guarded() {
-            tracing::warn!(
-                "METRICS_TOKEN is not set: /metrics answers only requests that come without a proxy's forwarding header (the private network), not those through a public domain"
-            );
-        }
         let state = std::sync::Arc::new(state);
-        let server = HttpServer::new(move || {
+        let server = http_support::serve(listener, grace, move || {
             // Each worker thread gets its own Redis connection and upstream
             // connection pool, driven on its own runtime: shared ones would cross
             // threads (a wake-up and a context switch) on every call.
@@ -104,13 +99,7 @@ impl Application {
                     GatewayError::new(ErrorCode::BadRequest, format!("invalid path: {err}")).into()
                 }))
                 .configure(routes::configure)
-        })
-        // Answers go out at once, not held back by Nagle until the last one is ACKed.
-        .tcp_nodelay(true)
-        .listen(listener)?
-        .disable_signals()
-        .shutdown_timeout(grace.as_secs())
-        .run();
+        })?;
         tracing::info!(port, "bot-gateway listening");
         Ok(Self { port, server })
     }

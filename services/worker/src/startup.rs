@@ -78,12 +78,7 @@ impl Worker {
                     // Three rounds: a leader whose rounds fail stops reporting.
                     depth_fresh_for: config.sweeper.interval * 3 + Duration::from_secs(5),
                 };
-                let metrics = http_support::MetricsAccess::new(config.metrics_token.as_ref());
-                if !metrics.is_guarded() {
-                    tracing::warn!(
-                        "METRICS_TOKEN is not set: /metrics answers only requests that come without a proxy's forwarding header (the private network), not those through a public domain"
-                    );
-                }
+                let metrics = http_support::MetricsAccess::at_start(config.metrics_token.as_ref());
                 Some((port, health::server(listener, status, metrics)?))
             }
             None => None,

@@ -4,10 +4,9 @@
 use actix_web::{HttpResponse, web};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use shared_domain::ErrorCode;
 use shared_domain::db::books::{self, Book};
 use shared_domain::db::chunks::{self, Chunk};
-use shared_domain::db::jobs::{self, EnqueueError, Job};
+use shared_domain::db::jobs::{self, Job};
 use shared_domain::db::positions::{self, Position};
 use shared_domain::domain::{BookId, ChunkKind, HouseholdId, JobId};
 use utoipa::{IntoParams, ToSchema};
@@ -421,7 +420,7 @@ pub async fn reprocess(
     let mut client = state.db.get().await?;
     let job = jobs::enqueue_reprocess(&mut client, id, JobId::new(), state.config.max_job_attempts)
         .await
-        .map_err(enqueue_error("book"))?;
+        .map_err(crate::error::enqueue_error("book"))?;
     drop(client);
     super::jobs::publish_or_defer(&state, &job).await;
     Ok(HttpResponse::Accepted().json(ReprocessResponse {
@@ -429,19 +428,4 @@ pub async fn reprocess(
         job_id: job.id.0,
         status: job.status.to_string(),
     }))
-}
-
-pub(super) fn enqueue_error(what: &'static str) -> impl Fn(EnqueueError) -> ApiError {
-    move |e| match e {
-        EnqueueError::NotFound => ApiError::not_found(what),
-        EnqueueError::AlreadyActive => ApiError::new(
-            ErrorCode::Conflict,
-            "the book already has a job queued or running",
-        ),
-        EnqueueError::NotRetryable(status) => ApiError::new(
-            ErrorCode::Conflict,
-            format!("the job is {status}; only failed or dead jobs can be retried"),
-        ),
-        EnqueueError::Db(e) => e.into(),
-    }
 }

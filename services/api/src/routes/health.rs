@@ -1,9 +1,10 @@
 //! `GET /health` (liveness) and `GET /health/ready` (dependencies).
 
-use actix_web::{HttpResponse, web};
+use actix_web::{HttpResponse, ResponseError, web};
 use serde_json::json;
+use shared_domain::ErrorCode;
 
-use crate::error::ErrorBody;
+use crate::error::{ApiError, ErrorBody};
 use crate::startup::AppState;
 
 /// Liveness: the process answers.
@@ -51,10 +52,11 @@ pub async fn ready(state: web::Data<AppState>) -> HttpResponse {
             .collect();
         HttpResponse::Ok().json(json!({"status": "ready", "checks": ok}))
     } else {
-        HttpResponse::ServiceUnavailable().json(json!({
-            "error": "service_unavailable",
-            "message": format!("unavailable: {}", down.join(", ")),
-            "down": down,
-        }))
+        ApiError::new(
+            ErrorCode::ServiceUnavailable,
+            format!("unavailable: {}", down.join(", ")),
+        )
+        .with_field("down", down)
+        .error_response()
     }
 }

@@ -9,8 +9,8 @@ use shared_domain::domain::{JobId, JobStatus};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
-use super::books::enqueue_error;
 use crate::auth::{Admin, Caller};
+use crate::error::enqueue_error;
 use crate::error::{ApiError, ErrorBody};
 use crate::pagination;
 use crate::startup::AppState;

@@ -1,9 +1,11 @@
 //! `GET /health` (liveness) and `GET /health/ready` (Redis, and the JWT signing
 //! keys when configured).
 
-use actix_web::{HttpResponse, web};
+use actix_web::{HttpResponse, ResponseError, web};
 use serde_json::json;
+use shared_domain::ErrorCode;
 
+use crate::error::GatewayError;
 use crate::startup::AppState;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -47,11 +49,10 @@ async fn ready(state: web::Data<AppState>) -> HttpResponse {
         }
         return HttpResponse::Ok().json(json!({"status": "ready", "checks": checks}));
     }
-    let message = format!("unavailable: {}", down.join(", "));
-    HttpResponse::ServiceUnavailable().json(json!({
-        "error": "service_unavailable",
-        "message": message,
-        "info": message,
-        "down": down,
-    }))
+    GatewayError::new(
+        ErrorCode::ServiceUnavailable,
+        format!("unavailable: {}", down.join(", ")),
+    )
+    .with_field("down", down)
+    .error_response()
 }

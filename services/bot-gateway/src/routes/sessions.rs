@@ -10,10 +10,9 @@ use shared_domain::db::positions;
 use shared_domain::domain::{BookId, HouseholdId};
 use shared_domain::position_events::PositionEvent;
 
-use super::start::{redis_down, upstream_error};
 use crate::auth::{Bot, SignedIn};
 use crate::calls::CallState;
-use crate::error::GatewayError;
+use crate::error::{GatewayError, redis_down};
 use crate::startup::AppState;
 
 /// Largest event the bot may report.
@@ -88,7 +87,7 @@ pub async fn end(
             .upstream
             .stop(&call.session_id)
             .await
-            .map_err(upstream_error)?;
+            .map_err(GatewayError::from)?;
         state.calls.end(&call).await.map_err(redis_down)?;
         tracing::info!(session_id = %call.session_id, "bot session ended by its user");
     }
@@ -123,7 +122,7 @@ pub async fn offer(
         .upstream
         .offer(&call.session_id, method, content_type, body)
         .await
-        .map_err(upstream_error)?;
+        .map_err(GatewayError::from)?;
     let mut response = HttpResponse::build(
         actix_web::http::StatusCode::from_u16(status).map_err(GatewayError::internal)?,
     );

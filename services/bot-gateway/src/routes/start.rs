@@ -2,7 +2,6 @@
 
 use std::time::Duration;
 
-use actix_web::http::header::RETRY_AFTER;
 use actix_web::{HttpResponse, web};
 use serde::Deserialize;
 use serde_json::{Map, Value};
@@ -11,9 +10,9 @@ use shared_domain::ErrorCode;
 use crate::auth::SignedIn;
 use crate::calls::{Begin, CallState};
 use crate::config::Transport;
-use crate::error::GatewayError;
+use crate::error::{GatewayError, redis_down};
 use crate::startup::AppState;
-use crate::upstream::{DEFAULT_RETRY_AFTER, UpstreamError};
+use crate::upstream::UpstreamError;
 
 /// The largest browser body accepted (Pipecat's own limit on `body`).
 pub const MAX_START_BODY: usize = 1024 * 1024;
@@ -121,11 +120,9 @@ pub async fn start(
     let started = match state.upstream.start(transport, &start_body).await {
         Ok(started) => started,
         Err(e) => {
-            if let Err(release) = state.calls.release(&user.id, &lock_token).await {
-                tracing::error!(error = %release, "could not release a call lock after a failed start; it expires on its own");
-            }
+            release_after_failure(&state, &user.id, &lock_token).await;
             metrics::counter!("bot_starts_total", "outcome" => outcome(&e)).increment(1);
-            return Err(upstream_error(e));
+            return Err(GatewayError::from(e));
         }
     };
 
@@ -142,8 +139,8 @@ pub async fn start(
         Ok(true) => {}
         Ok(false) => {
             // A session id we already track would hand one user's call to another.
-            let _ = state.calls.release(&user.id, &lock_token).await;
-            return Err(upstream_error(UpstreamError::Bad(format!(
+            release_after_failure(&state, &user.id, &lock_token).await;
+            return Err(GatewayError::from(UpstreamError::Bad(format!(
                 "session id {} is already in use",
                 call.session_id
             ))));
@@ -151,8 +148,10 @@ pub async fn start(
         Err(e) => {
             // The bot runs but we cannot track it: stop it rather than leave it unowned.
             tracing::error!(session_id = %call.session_id, error = %e, "could not record a started call; stopping it");
-            let _ = state.upstream.stop(&call.session_id).await;
-            let _ = state.calls.release(&user.id, &lock_token).await;
+            if let Err(stop) = state.upstream.stop(&call.session_id).await {
+                tracing::error!(session_id = %call.session_id, error = %stop, "could not stop the untracked bot; it ends when its session times out");
+            }
+            release_after_failure(&state, &user.id, &lock_token).await;
             return Err(redis_down(e));
         }
     }
@@ -172,71 +171,10 @@ fn outcome(e: &UpstreamError) -> &'static str {
     }
 }
 
-pub(crate) fn redis_down(e: impl Into<anyhow::Error>) -> GatewayError {
-    GatewayError::new(
-        ErrorCode::ServiceUnavailable,
-        "The reader is temporarily unavailable; try again shortly.",
-    )
-    .with_source(e)
-}
-
-/// The error map of DESIGN.md §6. Details go to the log, never the key.
-pub(crate) fn upstream_error(e: UpstreamError) -> GatewayError {
-    let message = e.to_string();
-    let (code, info) = match &e {
-        UpstreamError::AtCapacity { .. } => (
-            ErrorCode::AtCapacity,
-            "All readers are busy right now; try again in a moment.",
-        ),
-        UpstreamError::Unavailable { .. } => (
-            ErrorCode::BotUnavailable,
-            "The reader is not available right now; try again later.",
-        ),
-        UpstreamError::Misconfigured { .. } => (
-            ErrorCode::UpstreamMisconfigured,
-            "The reader is misconfigured; we have been told.",
-        ),
-        UpstreamError::TooLarge => (ErrorCode::PayloadTooLarge, "The request is too large."),
-        UpstreamError::Timeout(_) | UpstreamError::Unreachable(_) => (
-            ErrorCode::UpstreamTimeout,
-            "The reader took too long to answer; try again.",
-        ),
-        UpstreamError::Bad(_) => (
-            ErrorCode::UpstreamError,
-            "The reader could not be started; try again.",
-        ),
-        UpstreamError::NoSession => (ErrorCode::NotFound, "That reading session is not running."),
-    };
-    let upstream_code = match &e {
-        UpstreamError::AtCapacity { code, .. } | UpstreamError::Unavailable { code, .. } => {
-            code.clone()
-        }
-        _ => None,
-    };
-    let retry = match &e {
-        UpstreamError::AtCapacity { retry_after, .. } => {
-            Some(retry_after.map_or(DEFAULT_RETRY_AFTER, Duration::from_secs))
-        }
-        _ => None,
-    };
-    let detail = match &e {
-        UpstreamError::Unavailable { detail, .. } | UpstreamError::Misconfigured { detail, .. } => {
-            Some(detail.as_str())
-        }
-        _ => None,
-    };
-    tracing::warn!(code = %code, upstream = %message, detail, "upstream call failed");
-    let mut error = GatewayError::new(code, info).with_source(e);
-    if let Some(c) = upstream_code {
-        error = error.upstream_code(c);
+/// Free the user's call lock after a start that failed; a lock that cannot be
+/// freed expires on its own.
+async fn release_after_failure(state: &AppState, user: &str, lock_token: &str) {
+    if let Err(e) = state.calls.release(user, lock_token).await {
+        tracing::error!(error = %e, "could not release a call lock after a failed start; it expires on its own");
     }
-    if let Some(r) = retry {
-        error = error.retry_after(r);
-    }
-    error
-}
-
-/// `Retry-After` in whole seconds.
-pub(crate) fn retry_after_header(d: Duration) -> (actix_web::http::header::HeaderName, String) {
-    (RETRY_AFTER, d.as_secs().max(1).to_string())
 }
