@@ -2,20 +2,21 @@
 //! tokens compared in constant time, and the verifier of users' Supabase JWTs
 //! (the legacy HS256 secret, the project's published signing keys, or both).
 
-use std::collections::HashMap;
 use std::fmt;
-use std::sync::{Arc, PoisonError, RwLock};
-use std::time::{Duration, Instant};
+use std::sync::Arc;
 
-use jsonwebtoken::jwk::{AlgorithmParameters, EllipticCurve, Jwk, PublicKeyUse};
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use secrecy::{ExposeSecret, SecretString};
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
-use tokio::sync::Notify;
 
 use crate::config::JwtConfig;
+
+mod jwks;
+
 use crate::domain::HouseholdId;
+use jwks::ASYMMETRIC;
+pub use jwks::SigningKeys;
 
 /// A static bearer token (admin, service). Held as its SHA-256 so comparison takes
 /// the same time whatever the candidate's length or content.
@@ -96,19 +97,6 @@ impl fmt::Debug for JwtVerifier {
             .finish_non_exhaustive()
     }
 }
-
-/// The asymmetric algorithms a signing key may have.
-const ASYMMETRIC: &[Algorithm] = &[
-    Algorithm::ES256,
-    Algorithm::ES384,
-    Algorithm::RS256,
-    Algorithm::RS384,
-    Algorithm::RS512,
-    Algorithm::PS256,
-    Algorithm::PS384,
-    Algorithm::PS512,
-    Algorithm::EdDSA,
-];
 
 impl JwtVerifier {
     /// With a JWKS URL configured, the signing keys are fetched in the background
@@ -197,162 +185,6 @@ impl JwtVerifier {
     }
 }
 
-/// One verification key from a JWKS.
-struct SigningKey {
-    algorithm: Algorithm,
-    key: DecodingKey,
-}
-
-type KeySet = HashMap<String, SigningKey>;
-
-/// A project's signing keys, by key id, kept fresh from its JWKS URL: fetched at
-/// start, every [`SigningKeys::REFRESH`] (every [`SigningKeys::RETRY`] while
-/// fetches fail), and soon after a token names a key not yet known (a rotation),
-/// at most once per [`SigningKeys::MIN_GAP`] however many such tokens arrive.
-pub struct SigningKeys {
-    url: url::Url,
-    keys: RwLock<Arc<KeySet>>,
-    wake: Notify,
-}
-
-impl SigningKeys {
-    pub const REFRESH: Duration = Duration::from_secs(600);
-    pub const RETRY: Duration = Duration::from_secs(30);
-    pub const MIN_GAP: Duration = Duration::from_secs(5);
-    const FETCH_TIMEOUT: Duration = Duration::from_secs(10);
-
-    /// Start fetching `url` in the background (inside a Tokio runtime).
-    pub fn fetching(url: url::Url) -> Arc<Self> {
-        let keys = Arc::new(Self {
-            url,
-            keys: RwLock::new(Arc::default()),
-            wake: Notify::new(),
-        });
-        tokio::spawn(keys.clone().keep_fresh());
-        keys
-    }
-
-    /// A fixed key set from a JWKS document.
-    #[cfg(test)]
-    fn from_jwks(url: url::Url, jwks: &[u8]) -> Result<Arc<Self>, serde_json::Error> {
-        Ok(Arc::new(Self {
-            url,
-            keys: RwLock::new(Arc::new(parse_jwks(jwks)?)),
-            wake: Notify::new(),
-        }))
-    }
-
-    fn current(&self) -> Arc<KeySet> {
-        self.keys
-            .read()
-            .unwrap_or_else(PoisonError::into_inner)
-            .clone()
-    }
-
-    fn refresh_soon(&self) {
-        self.wake.notify_one();
-    }
-
-    async fn keep_fresh(self: Arc<Self>) {
-        let client = match reqwest::Client::builder()
-            .timeout(Self::FETCH_TIMEOUT)
-            .build()
-        {
-            Ok(client) => client,
-            Err(e) => {
-                tracing::error!(error = %e, "could not build the HTTP client for the JWT signing keys");
-                return;
-            }
-        };
-        loop {
-            let fetched = Instant::now();
-            let wait = match self.fetch(&client).await {
-                Ok(Fetched { count: 0, .. }) => {
-                    tracing::warn!(url = %self.url, "the JWKS lists no usable signing key; tokens signed with keys are refused");
-                    Self::REFRESH
-                }
-                Ok(Fetched { count, changed }) => {
-                    if changed {
-                        tracing::info!(url = %self.url, count, "JWT signing keys loaded");
-                    }
-                    Self::REFRESH
-                }
-                Err(e) => {
-                    tracing::warn!(url = %self.url, error = %e, "could not fetch the JWT signing keys; tokens signed with unknown keys are refused until they are fetched");
-                    Self::RETRY
-                }
-            };
-            tokio::select! {
-                () = tokio::time::sleep(wait) => {}
-                () = self.wake.notified() => {
-                    tokio::time::sleep_until((fetched + Self::MIN_GAP).into()).await;
-                }
-            }
-        }
-    }
-
-    async fn fetch(&self, client: &reqwest::Client) -> Result<Fetched, anyhow::Error> {
-        let body = client
-            .get(self.url.clone())
-            .send()
-            .await?
-            .error_for_status()?
-            .bytes()
-            .await?;
-        let keys = parse_jwks(&body)?;
-        let count = keys.len();
-        let mut current = self.keys.write().unwrap_or_else(PoisonError::into_inner);
-        let changed = current.len() != count || keys.keys().any(|kid| !current.contains_key(kid));
-        *current = Arc::new(keys);
-        Ok(Fetched { count, changed })
-    }
-}
-
-struct Fetched {
-    count: usize,
-    /// The key ids differ from the previous set.
-    changed: bool,
-}
-
-/// The verification keys of a JWKS document, by `kid`. Keys without an id, for
-/// encryption, symmetric (a secret has no business in a published set) or of a
-/// kind we cannot use are left out; one bad key does not spoil the others.
-fn parse_jwks(body: &[u8]) -> Result<KeySet, serde_json::Error> {
-    #[derive(serde::Deserialize)]
-    struct Document {
-        keys: Vec<serde_json::Value>,
-    }
-    let document: Document = serde_json::from_slice(body)?;
-    Ok(document
-        .keys
-        .into_iter()
-        .filter_map(|raw| {
-            let jwk: Jwk = serde_json::from_value(raw).ok()?;
-            if jwk.common.public_key_use == Some(PublicKeyUse::Encryption) {
-                return None;
-            }
-            let algorithm = match (&jwk.common.key_algorithm, &jwk.algorithm) {
-                (_, AlgorithmParameters::OctetKey(_)) => return None,
-                (Some(alg), _) => Algorithm::try_from(*alg).ok()?,
-                (None, AlgorithmParameters::EllipticCurve(ec)) => match ec.curve {
-                    EllipticCurve::P256 => Algorithm::ES256,
-                    EllipticCurve::P384 => Algorithm::ES384,
-                    _ => return None,
-                },
-                (None, AlgorithmParameters::RSA(_)) => Algorithm::RS256,
-                (None, AlgorithmParameters::OctetKeyPair(_)) => Algorithm::EdDSA,
-                (None, _) => return None,
-            };
-            if !ASYMMETRIC.contains(&algorithm) {
-                return None;
-            }
-            let kid = jwk.common.key_id.clone()?;
-            let key = DecodingKey::from_jwk(&jwk).ok()?;
-            Some((kid, SigningKey { algorithm, key }))
-        })
-        .collect())
-}
-
 /// Sign a user token (HS256). For tests, `scripts/dev` and tools; services only verify.
 pub fn sign_user_token(
     secret: &SecretString,
@@ -367,6 +199,7 @@ pub fn sign_user_token(
 
 #[cfg(test)]
 mod tests {
+    use super::jwks::parse_jwks;
     use super::*;
     use base64::Engine;
     use serde_json::json;
