@@ -245,33 +245,31 @@ stack::ensure_browser_driver() {
   export CHROMIUM_PATH
 }
 
-# stack::ensure_schemathesis DIR: Schemathesis (PyPI) in DIR/venv, for the api's
-# and the gateway's conformance tests; exports SCHEMATHESIS_BIN.
-stack::ensure_schemathesis() {
-  local dir=$1 version=4.32.5
-  if ! "$dir/venv/bin/st" --version 2>/dev/null | grep -q "$version"; then
-    stack::log "installing schemathesis==$version into $dir/venv"
+# stack::ensure_pip_tool DIR PACKAGE VERSION: PACKAGE==VERSION (PyPI) in its own
+# venv, DIR/venv, made again when the installed version differs.
+stack::ensure_pip_tool() {
+  local dir=$1 package=$2 version=$3
+  if ! "$dir/venv/bin/python" -c "import importlib.metadata as m, sys; sys.exit(m.version('$package') != '$version')" 2>/dev/null; then
+    stack::log "installing $package==$version into $dir/venv"
     rm -rf "$dir/venv"
     mkdir -p "$dir"
     python3 -m venv "$dir/venv"
-    "$dir/venv/bin/pip" install --quiet --disable-pip-version-check "schemathesis==$version"
+    "$dir/venv/bin/pip" install --quiet --disable-pip-version-check "$package==$version"
   fi
-  export SCHEMATHESIS_BIN=$dir/venv/bin/st
 }
 
-# stack::ensure_gcs_emulator DIR: gcp-storage-emulator (PyPI) in DIR/venv, the GCS
-# server of the gs:// tests (crates/test-support/gcs adds the XML API to it);
-# exports GCS_EMULATOR_PYTHON.
+# stack::ensure_schemathesis DIR: Schemathesis for the api's and the gateway's
+# conformance tests; exports SCHEMATHESIS_BIN.
+stack::ensure_schemathesis() {
+  stack::ensure_pip_tool "$1" schemathesis 4.32.5
+  export SCHEMATHESIS_BIN=$1/venv/bin/st
+}
+
+# stack::ensure_gcs_emulator DIR: gcp-storage-emulator, the GCS server of the gs://
+# tests (crates/test-support/gcs adds the XML API to it); exports GCS_EMULATOR_PYTHON.
 stack::ensure_gcs_emulator() {
-  local dir=$1 version=2026.7.19
-  if ! "$dir/venv/bin/python" -c "import importlib.metadata as m, sys; sys.exit(m.version('gcp-storage-emulator') != '$version')" 2>/dev/null; then
-    stack::log "installing gcp-storage-emulator==$version into $dir/venv"
-    rm -rf "$dir/venv"
-    mkdir -p "$dir"
-    python3 -m venv "$dir/venv"
-    "$dir/venv/bin/pip" install --quiet --disable-pip-version-check "gcp-storage-emulator==$version"
-  fi
-  export GCS_EMULATOR_PYTHON=$dir/venv/bin/python
+  stack::ensure_pip_tool "$1" gcp-storage-emulator 2026.7.19
+  export GCS_EMULATOR_PYTHON=$1/venv/bin/python
 }
 
 stack::ensure_pipecat_peers() {

@@ -245,22 +245,9 @@ async fn an_aborted_write_leaves_nothing_behind() {
     ]);
     assert!(storage.put_stream("h/books/x.pdf", failing).await.is_err());
     assert_eq!(storage.head("h/books/x.pdf").await.unwrap(), None);
-    let leftovers: Vec<_> = walk(dir.path());
+    let leftovers: Vec<_> = test_support::files_under(dir.path());
     assert!(
         leftovers.is_empty(),
         "staging files left behind: {leftovers:?}"
     );
-}
-
-fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
-    let mut files = Vec::new();
-    for entry in std::fs::read_dir(dir).unwrap().flatten() {
-        let path = entry.path();
-        if path.is_dir() {
-            files.extend(walk(&path));
-        } else {
-            files.push(path);
-        }
-    }
-    files
 }

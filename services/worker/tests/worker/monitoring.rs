@@ -388,7 +388,10 @@ async fn a_real_prometheus_scrapes_every_service_and_finds_every_metric_the_rule
         "crates/http-support/src",
     ]
     .iter()
-    .flat_map(|d| walk(&Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").join(d)))
+    .flat_map(|d| {
+        test_support::files_under(&Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").join(d))
+    })
+    .filter(|p| p.extension().is_some_and(|e| e == "rs"))
     .map(|f| std::fs::read_to_string(f).unwrap_or_default())
     .collect::<String>();
     let missing: Vec<&String> = wanted
@@ -427,17 +430,4 @@ async fn a_real_prometheus_scrapes_every_service_and_finds_every_metric_the_rule
     for process in [api, gateway, worker] {
         assert!(process.terminate().await.success());
     }
-}
-
-fn walk(dir: &Path) -> Vec<PathBuf> {
-    let mut files = Vec::new();
-    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
-        let path = entry.path();
-        if path.is_dir() {
-            files.extend(walk(&path));
-        } else if path.extension().is_some_and(|e| e == "rs") {
-            files.push(path);
-        }
-    }
-    files
 }

@@ -571,10 +571,17 @@ impl worker::consumer::Runner for RecordsItsSuccess {
     }
 }
 
-#[tokio::test]
-async fn successes_are_fenced_on_the_lease_and_only_recorded_ones_acked() {
-    use shared_domain::db::jobs;
+/// A database and Redis namespace of their own, and `n` queued, unpublished jobs
+/// of one household.
+struct Jobs {
+    _env: test_support::TestEnv,
+    db: deadpool_postgres::Pool,
+    redis: shared_domain::redis::Redis,
+    household: uuid::Uuid,
+    queued: Vec<shared_domain::db::jobs::Job>,
+}
 
+async fn queued_jobs(n: i64) -> Jobs {
     let env = test_support::TestEnv::new().await;
     let vars = Vars::from_pairs(env.vars());
     let db =
@@ -589,15 +596,36 @@ async fn successes_are_fenced_on_the_lease_and_only_recorded_ones_acked() {
         .execute(
             "WITH b AS (INSERT INTO books (id, household_id, title, storage_path, content_sha256, byte_size) \
                SELECT gen_random_uuid(), $1, 't', 'x/' || g || '.pdf', encode(sha256(g::text::bytea), 'hex'), 1 \
-               FROM generate_series(1, 300) g RETURNING id) \
+               FROM generate_series(1, $2::int8) g RETURNING id) \
              INSERT INTO jobs (id, book_id, kind) SELECT gen_random_uuid(), id, 'process_book' FROM b",
-            &[&household],
+            &[&household, &n],
         )
         .await
         .unwrap();
-    // Published as the sweeper's outbox publishes them.
-    let queued = jobs::due_for_publishing(&client, 0.0, 1000).await.unwrap();
-    assert_eq!(queued.len(), 300);
+    // Due for publishing, as the sweeper's outbox finds them.
+    let queued = shared_domain::db::jobs::due_for_publishing(&client, 0.0, n + 10)
+        .await
+        .unwrap();
+    assert_eq!(queued.len() as i64, n);
+    Jobs {
+        _env: env,
+        db,
+        redis,
+        household,
+        queued,
+    }
+}
+
+#[tokio::test]
+async fn successes_are_fenced_on_the_lease_and_only_recorded_ones_acked() {
+    let Jobs {
+        _env,
+        db,
+        redis,
+        household,
+        queued,
+    } = queued_jobs(300).await;
+    let client = db.get().await.unwrap();
     let stolen = queued[17].id;
     let consumer = Arc::new(worker::consumer::Consumer {
         name: "batched".into(),
@@ -744,31 +772,16 @@ async fn a_dead_letter_its_worker_could_not_write_is_written_by_the_sweeper() {
 
 #[tokio::test]
 async fn try_execute_one_settles_one_delivery_per_call_then_reports_the_stream_empty() {
-    use shared_domain::db::jobs;
     use worker::consumer::Outcome;
 
-    let env = test_support::TestEnv::new().await;
-    let vars = Vars::from_pairs(env.vars());
-    let db =
-        shared_domain::db::pool(&shared_domain::DatabaseConfig::from_vars(&vars).unwrap()).unwrap();
-    let redis = shared_domain::redis::Redis::connect(
-        &shared_domain::RedisConfig::from_vars(&vars).unwrap(),
-    )
-    .unwrap();
+    let Jobs {
+        _env,
+        db,
+        redis,
+        household,
+        queued,
+    } = queued_jobs(3).await;
     let client = db.get().await.unwrap();
-    let household = uuid::Uuid::new_v4();
-    client
-        .execute(
-            "WITH b AS (INSERT INTO books (id, household_id, title, storage_path, content_sha256, byte_size) \
-               SELECT gen_random_uuid(), $1, 't', 'x/' || g || '.pdf', encode(sha256(g::text::bytea), 'hex'), 1 \
-               FROM generate_series(1, 3) g RETURNING id) \
-             INSERT INTO jobs (id, book_id, kind) SELECT gen_random_uuid(), id, 'process_book' FROM b",
-            &[&household],
-        )
-        .await
-        .unwrap();
-    let queued = jobs::due_for_publishing(&client, 0.0, 10).await.unwrap();
-    assert_eq!(queued.len(), 3);
     let consumer = worker::consumer::Consumer {
         name: "stepper".into(),
         redis: redis.clone(),

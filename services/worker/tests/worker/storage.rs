@@ -46,7 +46,7 @@ async fn a_book_on_s3_is_stored_read_and_made_ready() {
     let s3 = S3Server::start().await;
     let _stack = a_book_becomes_ready_on(&s3.vars("readme/dev")).await;
     let dir = s3.root.path().join(&s3.bucket).join("readme/dev");
-    let pdfs: Vec<_> = walk(&dir)
+    let pdfs: Vec<_> = test_support::files_under(&dir)
         .into_iter()
         .filter(|p| p.extension().is_some_and(|e| e == "pdf"))
         .collect();
@@ -57,17 +57,4 @@ async fn a_book_on_s3_is_stored_read_and_made_ready() {
         std::fs::read(pdf).unwrap(),
         std::fs::read(corpus("gofpdf_multicolumn.pdf")).unwrap()
     );
-}
-
-fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
-    let mut files = Vec::new();
-    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
-        let path = entry.path();
-        if path.is_dir() {
-            files.extend(walk(&path));
-        } else {
-            files.push(path);
-        }
-    }
-    files
 }
