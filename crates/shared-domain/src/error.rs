@@ -167,6 +167,17 @@ impl BookErrorCode {
     }
 }
 
+impl std::str::FromStr for BookErrorCode {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Self::ALL
+            .into_iter()
+            .find(|c| c.as_str() == s)
+            .ok_or_else(|| format!("unknown book error code {s:?}"))
+    }
+}
+
 impl fmt::Display for BookErrorCode {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())

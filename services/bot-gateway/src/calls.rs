@@ -64,10 +64,32 @@ pub struct CallState {
     pub user_id: String,
     pub household_id: String,
     pub transport: String,
-    /// `active` or `ended`.
-    pub status: String,
+    pub status: CallStatus,
     pub started_at: String,
     pub ended_at: Option<String>,
+}
+
+/// Where a call is; stored as its lowercase name in the call's hash.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum CallStatus {
+    Active,
+    Ended,
+}
+
+impl CallStatus {
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Active => "active",
+            Self::Ended => "ended",
+        }
+    }
+
+    fn parse(s: &str) -> Option<Self> {
+        [Self::Active, Self::Ended]
+            .into_iter()
+            .find(|status| status.as_str() == s)
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -189,7 +211,7 @@ impl Calls {
                     Some(transport),
                     Some(status),
                     Some(started_at),
-                ) => Some(CallState {
+                ) => CallStatus::parse(&status).map(|status| CallState {
                     session_id: session_id.to_owned(),
                     user_id,
                     household_id,
@@ -282,7 +304,7 @@ impl Calls {
         let () = redis::cmd("HSET")
             .arg(self.redis.keys.call_state(&state.session_id))
             .arg("status")
-            .arg("ended")
+            .arg(CallStatus::Ended.as_str())
             .arg("ended_at")
             .arg(chrono::Utc::now().to_rfc3339())
             .query_async(&mut conn)

@@ -7,6 +7,7 @@ use uuid::Uuid;
 
 use super::DbError;
 use super::jobs::{self, Job};
+use crate::BookErrorCode;
 use crate::domain::{BookId, BookStatus, HouseholdId, JobId, JobKind};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -18,7 +19,7 @@ pub struct Book {
     pub content_sha256: String,
     pub byte_size: i64,
     pub status: BookStatus,
-    pub error_code: Option<String>,
+    pub error_code: Option<BookErrorCode>,
     pub error_message: Option<String>,
     pub page_count: Option<i32>,
     pub chunk_count: Option<i32>,
@@ -49,7 +50,10 @@ impl Book {
             status: status
                 .parse()
                 .map_err(|e| DbError::Corrupt(format!("{e}")))?,
-            error_code: row.try_get("error_code")?,
+            error_code: row
+                .try_get::<_, Option<String>>("error_code")?
+                .map(|code| code.parse().map_err(DbError::Corrupt))
+                .transpose()?,
             error_message: row.try_get("error_message")?,
             page_count: row.try_get("page_count")?,
             chunk_count: row.try_get("chunk_count")?,

@@ -105,7 +105,7 @@ impl BookStatusResponse {
                 pages_total: j.progress_total,
             }),
             error: book.error_code.map(|code| BookError {
-                code,
+                code: code.to_string(),
                 message: book.error_message,
             }),
             byte_size: book.byte_size,

@@ -11,7 +11,7 @@ use shared_domain::domain::{BookId, HouseholdId};
 use shared_domain::position_events::PositionEvent;
 
 use crate::auth::{Bot, SignedIn};
-use crate::calls::CallState;
+use crate::calls::{CallState, CallStatus};
 use crate::error::{GatewayError, redis_down};
 use crate::startup::AppState;
 
@@ -82,7 +82,7 @@ pub async fn end(
     sid: web::Path<String>,
 ) -> Result<HttpResponse, GatewayError> {
     let call = owned(&state, &sid, &user).await?;
-    if call.status != "ended" {
+    if call.status != CallStatus::Ended {
         state
             .upstream
             .stop(&call.session_id)
@@ -105,7 +105,7 @@ pub async fn offer(
 ) -> Result<HttpResponse, GatewayError> {
     let call = owned(&state, &sid, &user).await?;
     let body = super::read_body(&req, payload, MAX_OFFER_BYTES).await?;
-    if call.status == "ended" {
+    if call.status == CallStatus::Ended {
         return Err(GatewayError::new(
             ErrorCode::NotFound,
             "That reading session has ended.",
@@ -237,7 +237,7 @@ pub async fn report(
         .append_event(&call, &kind, &event, position.as_ref())
         .await
         .map_err(redis_down)?;
-    if kind == "ended" && call.status != "ended" {
+    if kind == "ended" && call.status != CallStatus::Ended {
         state.calls.end(&call).await.map_err(redis_down)?;
     }
     Ok(HttpResponse::Accepted().json(json!({"id": id})))

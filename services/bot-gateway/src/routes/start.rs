@@ -8,7 +8,7 @@ use serde_json::{Map, Value};
 use shared_domain::ErrorCode;
 
 use crate::auth::SignedIn;
-use crate::calls::{Begin, CallState};
+use crate::calls::{Begin, CallState, CallStatus};
 use crate::config::Transport;
 use crate::error::{GatewayError, redis_down};
 use crate::startup::AppState;
@@ -131,7 +131,7 @@ pub async fn start(
         user_id: user.id.clone(),
         household_id: user.household.to_string(),
         transport: transport.as_str().to_owned(),
-        status: "active".to_owned(),
+        status: CallStatus::Active,
         started_at,
         ended_at: None,
     };

@@ -80,7 +80,7 @@ impl Consumer {
                     Ok(c) => c,
                     Err(err) => return self.unrecorded(&DbError::from(err)),
                 };
-                match jobs::fail(&mut client, lease, e.code.as_str(), &e.message).await {
+                match jobs::fail(&mut client, lease, e.code, &e.message).await {
                     Ok(()) => {
                         metrics::counter!("jobs_total", "outcome" => "failed").increment(1);
                         tracing::info!(code = %e.code, reason = %e.message, "book failed");

@@ -8,6 +8,7 @@ use deadpool_postgres::GenericClient;
 use uuid::Uuid;
 
 use super::{COLUMNS, Job};
+use crate::BookErrorCode;
 use crate::db::DbError;
 use crate::domain::{BookId, JobId, JobStatus};
 
@@ -78,7 +79,7 @@ pub async fn succeed(tx: &impl GenericClient, lease: &Lease) -> Result<(), Finis
 pub async fn fail(
     client: &mut deadpool_postgres::Object,
     lease: &Lease,
-    code: &str,
+    code: BookErrorCode,
     message: &str,
 ) -> Result<(), FinishError> {
     let tx = client.transaction().await?;
@@ -96,12 +97,12 @@ pub async fn fail(
 async fn fail_book(
     tx: &impl GenericClient,
     book: BookId,
-    code: &str,
+    code: BookErrorCode,
     message: &str,
 ) -> Result<(), DbError> {
     tx.execute(
         "UPDATE books SET status = 'failed', error_code = $2, error_message = $3 WHERE id = $1 AND status = 'processing'",
-        &[&book.0, &code, &message],
+        &[&book.0, &code.as_str(), &message],
     )
     .await?;
     Ok(())
@@ -145,7 +146,7 @@ pub async fn retry_later(
         fail_book(
             &tx,
             lease.job.book_id,
-            "retries_exhausted",
+            BookErrorCode::RetriesExhausted,
             RETRIES_EXHAUSTED_MESSAGE,
         )
         .await?;
@@ -255,7 +256,7 @@ pub async fn requeue_expired(
             fail_book(
                 &tx,
                 job.book_id,
-                "retries_exhausted",
+                BookErrorCode::RetriesExhausted,
                 RETRIES_EXHAUSTED_MESSAGE,
             )
             .await?;
