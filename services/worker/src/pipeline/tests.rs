@@ -1,4 +1,4 @@
-use super::*;
+use super::read::*;
 
 #[test]
 fn a_book_is_unreadable_when_most_pages_have_no_text() {
