@@ -54,8 +54,6 @@ const READ_MARGIN: Duration = Duration::from_secs(15);
 pub enum From {
     /// New entries, waiting up to this long for one.
     New(Duration),
-    /// New entries, without waiting.
-    NewNow,
     /// This consumer's own entries read and not yet acknowledged (at once).
     OwnPending,
 }
@@ -113,6 +111,24 @@ impl GroupStream {
             consumer: consumer.to_owned(),
             conn: None,
         }
+    }
+
+    /// Up to `count` new entries for `consumer`, without waiting: on the shared
+    /// command connection, since a read that does not block cannot hold it up.
+    pub async fn read_now(&self, consumer: &str, count: usize) -> Result<Vec<Entry>, RedisError> {
+        let mut conn = self.redis.conn().await?;
+        let reply: Value = redis::cmd("XREADGROUP")
+            .arg("GROUP")
+            .arg(WORKER_GROUP)
+            .arg(consumer)
+            .arg("COUNT")
+            .arg(count)
+            .arg("STREAMS")
+            .arg(&self.key)
+            .arg(">")
+            .query_async(&mut conn)
+            .await?;
+        Ok(parse_read_reply(reply))
     }
 
     /// Take over entries any consumer read and left unacknowledged for `idle`.
@@ -252,7 +268,6 @@ impl Reader {
                 cmd.arg("BLOCK").arg(millis(block));
                 (">", block + READ_MARGIN)
             }
-            From::NewNow => (">", READ_MARGIN),
             From::OwnPending => ("0", READ_MARGIN),
         };
         cmd.arg("STREAMS").arg(&self.stream.key).arg(id);

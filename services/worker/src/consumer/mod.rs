@@ -207,11 +207,7 @@ impl Consumer {
     /// without waiting, claim it, run it, record the outcome and acknowledge it,
     /// all before returning. Shutdown never interrupts it.
     pub async fn try_execute_one(&self) -> Result<Outcome, RedisError> {
-        let entries = self
-            .stream()
-            .reader(&self.name)
-            .read(1, stream::From::NewNow)
-            .await?;
+        let entries = self.stream().read_now(&self.name, 1).await?;
         if entries.is_empty() {
             return Ok(Outcome::Empty);
         }

@@ -616,6 +616,33 @@ async fn queued_jobs(n: i64) -> Jobs {
     }
 }
 
+/// An in-process consumer whose jobs record their own success (`stolen`: the one
+/// given to "another worker" first), reading with a short block.
+fn consumer(
+    db: &deadpool_postgres::Pool,
+    redis: &shared_domain::redis::Redis,
+    name: &str,
+    stolen: Option<shared_domain::domain::JobId>,
+    concurrency: usize,
+) -> worker::consumer::Consumer {
+    worker::consumer::Consumer {
+        name: name.into(),
+        redis: redis.clone(),
+        db: db.clone(),
+        pipeline: Arc::new(RecordsItsSuccess {
+            db: db.clone(),
+            stolen,
+        }),
+        config: worker::config::QueueConfig {
+            visibility_timeout: Duration::from_secs(60),
+            retry_base: Duration::from_secs(1),
+            retry_max: Duration::from_secs(1),
+            block: Duration::from_millis(100),
+        },
+        concurrency,
+    }
+}
+
 #[tokio::test]
 async fn successes_are_fenced_on_the_lease_and_only_recorded_ones_acked() {
     let Jobs {
@@ -627,22 +654,7 @@ async fn successes_are_fenced_on_the_lease_and_only_recorded_ones_acked() {
     } = queued_jobs(300).await;
     let client = db.get().await.unwrap();
     let stolen = queued[17].id;
-    let consumer = Arc::new(worker::consumer::Consumer {
-        name: "batched".into(),
-        redis: redis.clone(),
-        db: db.clone(),
-        pipeline: Arc::new(RecordsItsSuccess {
-            db: db.clone(),
-            stolen: Some(stolen),
-        }),
-        config: worker::config::QueueConfig {
-            visibility_timeout: Duration::from_secs(60),
-            retry_base: Duration::from_secs(1),
-            retry_max: Duration::from_secs(1),
-            block: Duration::from_millis(100),
-        },
-        concurrency: 64,
-    });
+    let consumer = Arc::new(consumer(&db, &redis, "batched", Some(stolen), 64));
     consumer.ensure_group().await.unwrap();
     let (stop, stop_rx) = tokio::sync::watch::channel(false);
     let running = tokio::spawn(Arc::clone(&consumer).run(stop_rx, Duration::from_secs(5)));
@@ -782,22 +794,7 @@ async fn try_execute_one_settles_one_delivery_per_call_then_reports_the_stream_e
         queued,
     } = queued_jobs(3).await;
     let client = db.get().await.unwrap();
-    let consumer = worker::consumer::Consumer {
-        name: "stepper".into(),
-        redis: redis.clone(),
-        db: db.clone(),
-        pipeline: Arc::new(RecordsItsSuccess {
-            db: db.clone(),
-            stolen: None,
-        }),
-        config: worker::config::QueueConfig {
-            visibility_timeout: Duration::from_secs(60),
-            retry_base: Duration::from_secs(1),
-            retry_max: Duration::from_secs(1),
-            block: Duration::from_secs(300),
-        },
-        concurrency: 1,
-    };
+    let consumer = consumer(&db, &redis, "stepper", None, 1);
     consumer.ensure_group().await.unwrap();
     assert_eq!(consumer.try_execute_one().await.unwrap(), Outcome::Empty);
 
