@@ -177,6 +177,14 @@ async fn a_killed_workers_download_is_removed_by_the_next_worker_and_a_live_ones
     let killed = stack.spawn_worker(&vars).await;
     let book = stack.upload(&corpus(LONG_BOOK)).await;
     wait_running(&stack, &book).await;
+    // The job turns running when it is claimed, a moment before its download
+    // directory is made: wait for the directory, then kill.
+    eventually(
+        "the download directory exists",
+        Duration::from_secs(60),
+        || async { (!job_dirs(work.path()).is_empty()).then_some(()) },
+    )
+    .await;
     killed.process.kill();
     let left = job_dirs(work.path());
     assert_eq!(
