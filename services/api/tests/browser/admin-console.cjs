@@ -107,6 +107,8 @@ async function main() {
     await row(env("BOOK_PDF")).getByRole("link", { name: "Open the book" }).click();
     await page.locator("#book-facts").getByText("ready", { exact: true }).waitFor();
     await page.locator("#chunks li").first().waitFor();
+    // The chapters arrive on their own request: wait for the list or its "none" line.
+    await page.locator("#chapters li, #chapters-empty:not([hidden])").first().waitFor();
     const chapters = await page.locator("#chapters li").count();
     expect(chapters > 0, "the book's chapters are listed");
     const firstChunks = await page.locator("#chunks li .meta strong").allTextContents();
