@@ -7,7 +7,7 @@ pub mod metrics;
 pub mod server;
 
 pub use error::ErrorResponse;
-pub use server::serve;
+pub use server::{BoundServer, serve};
 
 use actix_cors::Cors;
 use actix_web::http::{Method, header};

@@ -9,4 +9,5 @@ pub mod routes;
 pub mod startup;
 
 pub use config::Config;
-pub use startup::{AppState, Application};
+pub use http_support::BoundServer;
+pub use startup::{AppState, build};

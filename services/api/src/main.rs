@@ -1,6 +1,6 @@
 use std::process::ExitCode;
 
-use api::{Application, Config};
+use api::Config;
 
 fn main() -> ExitCode {
     let migrate_only = match std::env::args().nth(1).as_deref() {
@@ -20,7 +20,7 @@ fn main() -> ExitCode {
                 shared_domain::db::migrate(&config.database).await?;
                 return Ok(());
             }
-            Application::build(config).await?.run_until_stopped().await
+            api::build(config).await?.run_until_stopped().await
         },
     )
 }

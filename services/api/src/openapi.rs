@@ -1,31 +1,21 @@
-//! The OpenAPI document, generated from the handlers' annotations. The tests check
-//! that it lists exactly the routes of `routes::specs()`.
+//! The OpenAPI document: its frame (info, security schemes, shared schemas) here,
+//! its paths collected by utoipa-actix-web from the same registrations that serve
+//! them ([`routes::configure`]), so a route cannot be served undocumented.
 
+use std::sync::LazyLock;
+
+use actix_web::App;
+use actix_web::http::StatusCode;
+use utoipa::openapi::RefOr;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
+use utoipa_actix_web::AppExt;
 
-use crate::error::ErrorBody;
 use crate::routes;
 
 #[derive(OpenApi)]
 #[openapi(
     info(title = "readme API", description = "Upload PDF and EPUB books; read their speakable chunks, chapters and reading positions."),
-    paths(
-        routes::health::live, routes::health::ready, routes::meta::metrics, routes::meta::openapi,
-        routes::upload::upload, routes::books::delete, routes::books::reprocess,
-        routes::jobs::list, routes::jobs::retry,
-        routes::books::status, routes::books::chunk_page, routes::books::chunk, routes::books::household_books,
-        routes::listening::get_position, routes::listening::put_position,
-        routes::listening::continue_reading, routes::listening::chapters,
-        routes::jobs::get,
-        routes::console::redirect, routes::console::index, routes::console::script, routes::console::style,
-    ),
-    components(schemas(
-        ErrorBody, routes::UploadResponse, routes::UploadForm, routes::BookStatusResponse, routes::BookList,
-        routes::ChunkPage, routes::ChunkResponse, routes::ReprocessResponse, routes::JobResponse, routes::JobList,
-        routes::ReadingProgress, routes::PositionRequest, routes::PositionResponse, routes::PositionSaved,
-        routes::ReadingStart, routes::ContinueResponse, routes::ChapterResponse, routes::ChapterList,
-    )),
     modifiers(&Security),
 )]
 struct ApiDoc;
@@ -67,6 +57,50 @@ impl Modify for Security {
     }
 }
 
-pub fn document() -> utoipa::openapi::OpenApi {
-    ApiDoc::openapi()
+/// The document, built once: the routes registered on an app that never serves.
+pub fn document() -> &'static utoipa::openapi::OpenApi {
+    static DOCUMENT: LazyLock<utoipa::openapi::OpenApi> = LazyLock::new(|| {
+        let mut document = App::new()
+            .into_utoipa_app()
+            .openapi(ApiDoc::openapi())
+            .configure(routes::configure)
+            .split_for_parts()
+            .1;
+        describe_responses(&mut document);
+        document
+    });
+    &DOCUMENT
+}
+
+/// utoipa 6 leaves a response's description out when its annotation gives none
+/// (OpenAPI 3.2 made it optional), but this document is OpenAPI 3.1, where every
+/// response needs one: those get their status's reason phrase ("Not Found").
+fn describe_responses(document: &mut utoipa::openapi::OpenApi) {
+    for item in document.paths.paths.values_mut() {
+        let operations = [
+            &mut item.get,
+            &mut item.put,
+            &mut item.post,
+            &mut item.delete,
+            &mut item.options,
+            &mut item.head,
+            &mut item.patch,
+            &mut item.trace,
+        ];
+        for operation in operations.into_iter().flatten() {
+            for (status, response) in &mut operation.responses.responses {
+                if let RefOr::T(response) = response
+                    && response.description.is_empty()
+                {
+                    response.description = status
+                        .parse::<u16>()
+                        .ok()
+                        .and_then(|code| StatusCode::from_u16(code).ok())
+                        .and_then(|code| code.canonical_reason())
+                        .unwrap_or("Response")
+                        .to_owned();
+                }
+            }
+        }
+    }
 }

@@ -2,16 +2,17 @@
 
 use std::net::TcpListener;
 
-use actix_web::dev::Server;
 use actix_web::http::Method;
 use actix_web::middleware::from_fn;
 use actix_web::{App, web};
 use anyhow::Context;
 use deadpool_postgres::Pool;
+use http_support::BoundServer;
 use shared_domain::auth::{JwtVerifier, StaticToken};
 use shared_domain::redis::Redis;
 use shared_domain::{Storage, lifecycle};
 use tracing_actix_web::TracingLogger;
+use utoipa_actix_web::AppExt;
 
 use crate::config::Config;
 use crate::{error, routes};
@@ -33,72 +34,56 @@ pub struct AppState {
     pub auth: AuthState,
 }
 
-pub struct Application {
-    port: u16,
-    server: Server,
-}
+/// Connect, migrate (unless disabled) and bind; the server starts on
+/// [`BoundServer::run_until_stopped`]. `PORT=0` picks a free port.
+pub async fn build(config: Config) -> anyhow::Result<BoundServer> {
+    lifecycle::prepare_schema(&config.database, config.migrate_on_start).await?;
+    let db = shared_domain::db::pool(&config.database).context("building the Postgres pool")?;
+    let redis = Redis::connect(&config.redis).context("building the Redis pools")?;
+    let storage = Storage::from_config(&config.storage).context("opening object storage")?;
+    let auth = AuthState {
+        admin: StaticToken::new(&config.auth.admin_token),
+        service: StaticToken::new(&config.auth.service_token),
+        jwt: JwtVerifier::new(&config.auth.jwt),
+    };
+    metrics::handle();
+    shared_domain::db::register_metrics();
 
-impl Application {
-    /// Connect, migrate (unless disabled) and bind; the server starts on
-    /// [`run_until_stopped`](Self::run_until_stopped). `PORT=0` picks a free port.
-    pub async fn build(config: Config) -> anyhow::Result<Self> {
-        lifecycle::prepare_schema(&config.database, config.migrate_on_start).await?;
-        let db = shared_domain::db::pool(&config.database).context("building the Postgres pool")?;
-        let redis = Redis::connect(&config.redis).context("building the Redis pools")?;
-        let storage = Storage::from_config(&config.storage).context("opening object storage")?;
-        let auth = AuthState {
-            admin: StaticToken::new(&config.auth.admin_token),
-            service: StaticToken::new(&config.auth.service_token),
-            jwt: JwtVerifier::new(&config.auth.jwt),
-        };
-        metrics::handle();
-        shared_domain::db::register_metrics();
-
-        let listener = TcpListener::bind((config.http.host, config.http.port))
-            .with_context(|| format!("binding {}:{}", config.http.host, config.http.port))?;
-        let port = listener.local_addr()?.port();
-        let grace = config.http.shutdown_grace;
-        let origins = config.allowed_origins.clone();
-        let metrics_access = web::Data::new(http_support::MetricsAccess::at_start(
-            config.http.metrics_token.as_ref(),
-        ));
-        let state = web::Data::new(AppState {
-            config,
-            db,
-            redis,
-            storage,
-            auth,
-        });
-        let server = http_support::serve(listener, grace, move || {
-            App::new()
-                .wrap(http_support::cors(
-                    &origins,
-                    &[Method::GET, Method::POST, Method::PUT, Method::DELETE],
-                ))
-                .wrap(from_fn(http_support::json_errors))
-                .wrap(from_fn(metrics::track))
-                .wrap(TracingLogger::default())
-                .app_data(state.clone())
-                .app_data(metrics_access.clone())
-                .configure(error::extractor_configs)
-                .configure(routes::configure)
-        })?;
-        tracing::info!(port, "api listening");
-        Ok(Self { port, server })
-    }
-
-    pub fn port(&self) -> u16 {
-        self.port
-    }
-
-    /// Stops the server from outside (tests stop one in process this way).
-    pub fn handle(&self) -> actix_web::dev::ServerHandle {
-        self.server.handle()
-    }
-
-    /// Serve until SIGTERM/SIGINT, then drain in-flight requests within the grace period.
-    pub async fn run_until_stopped(self) -> anyhow::Result<()> {
-        let handle = self.server.handle();
-        lifecycle::serve_until_shutdown(self.server, move || handle.stop(true)).await
-    }
+    let listener = TcpListener::bind((config.http.host, config.http.port))
+        .with_context(|| format!("binding {}:{}", config.http.host, config.http.port))?;
+    let grace = config.http.shutdown_grace;
+    let origins = config.allowed_origins.clone();
+    let metrics_access = web::Data::new(http_support::MetricsAccess::at_start(
+        config.http.metrics_token.as_ref(),
+    ));
+    let methods = web::Data::new(routes::Methods::from_document(crate::openapi::document()));
+    let state = web::Data::new(AppState {
+        config,
+        db,
+        redis,
+        storage,
+        auth,
+    });
+    let server = http_support::serve(listener, grace, move || {
+        App::new()
+            // Innermost, so CORS answers a preflight before it and labels its 405s.
+            .wrap(from_fn(routes::allowed_methods))
+            .wrap(http_support::cors(
+                &origins,
+                &[Method::GET, Method::POST, Method::PUT, Method::DELETE],
+            ))
+            .wrap(from_fn(http_support::json_errors))
+            .wrap(from_fn(metrics::track))
+            .wrap(TracingLogger::default())
+            .app_data(state.clone())
+            .app_data(metrics_access.clone())
+            .app_data(methods.clone())
+            .configure(error::extractor_configs)
+            .into_utoipa_app()
+            .configure(routes::configure)
+            .into_app()
+            .default_service(web::to(routes::unknown_route))
+    })?;
+    tracing::info!(port = server.port(), "api listening");
+    Ok(server)
 }

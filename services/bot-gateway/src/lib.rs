@@ -12,4 +12,5 @@ pub mod startup;
 pub mod upstream;
 
 pub use config::Config;
-pub use startup::{AppState, Application};
+pub use http_support::BoundServer;
+pub use startup::{AppState, build};

@@ -1,6 +1,6 @@
 use std::process::ExitCode;
 
-use bot_gateway::{Application, Config};
+use bot_gateway::Config;
 
 /// Every start allocates dozens of small objects across threads (HTTP, JSON, Redis
 /// and upstream buffers); glibc's allocator spent about 15% of the gateway's CPU on
@@ -13,6 +13,6 @@ fn main() -> ExitCode {
         "bot-gateway",
         Config::from_vars,
         |c| &c.telemetry,
-        |config| async move { Application::build(config).await?.run_until_stopped().await },
+        |config| async move { bot_gateway::build(config).await?.run_until_stopped().await },
     )
 }

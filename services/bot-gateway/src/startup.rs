@@ -2,14 +2,13 @@
 
 use std::net::TcpListener;
 
-use actix_web::dev::Server;
 use actix_web::http::Method;
 use actix_web::middleware::from_fn;
 use actix_web::{App, web};
 use anyhow::Context;
+use http_support::BoundServer;
 use shared_domain::ErrorCode;
 use shared_domain::auth::{JwtVerifier, StaticToken};
-use shared_domain::lifecycle;
 use shared_domain::redis::Redis;
 use tracing_actix_web::TracingLogger;
 
@@ -47,74 +46,54 @@ impl AppState {
     }
 }
 
-pub struct Application {
-    port: u16,
-    server: Server,
-}
-
-impl Application {
-    pub async fn build(config: Config) -> anyhow::Result<Self> {
-        let redis = Redis::connect(&config.redis).context("building the Redis pools")?;
-        let upstream =
-            Upstream::new(config.upstream.clone()).context("building the upstream HTTP client")?;
-        let state = AppState {
-            calls: Calls::new(redis.clone(), config.calls.clone()),
-            jwt: JwtVerifier::new(&config.jwt),
-            service_token: StaticToken::new(&config.service_token),
-            redis,
-            upstream,
-            config,
-        };
-        http_support::metrics::handle();
-        let listener = TcpListener::bind((state.config.http.host, state.config.http.port))
-            .with_context(|| {
-                format!(
-                    "binding {}:{}",
-                    state.config.http.host, state.config.http.port
-                )
-            })?;
-        let port = listener.local_addr()?.port();
-        let grace = state.config.http.shutdown_grace;
-        let origins = state.config.allowed_origins.clone();
-        let metrics_access = web::Data::new(http_support::MetricsAccess::at_start(
-            state.config.http.metrics_token.as_ref(),
-        ));
-        let state = std::sync::Arc::new(state);
-        let server = http_support::serve(listener, grace, move || {
-            // Each worker thread gets its own Redis connection and upstream
-            // connection pool, driven on its own runtime: shared ones would cross
-            // threads (a wake-up and a context switch) on every call.
-            let state = web::Data::new(state.for_worker());
-            App::new()
-                .wrap(http_support::cors(
-                    &origins,
-                    &[Method::GET, Method::POST, Method::PATCH, Method::DELETE],
-                ))
-                .wrap(from_fn(http_support::json_errors_with_info))
-                .wrap(from_fn(http_support::metrics::track))
-                .wrap(TracingLogger::default())
-                .app_data(state)
-                .app_data(metrics_access.clone())
-                .app_data(web::PathConfig::default().error_handler(|err, _| {
-                    GatewayError::new(ErrorCode::BadRequest, format!("invalid path: {err}")).into()
-                }))
-                .configure(routes::configure)
+/// Connect and bind; the server starts on [`BoundServer::run_until_stopped`].
+/// `PORT=0` picks a free port.
+pub async fn build(config: Config) -> anyhow::Result<BoundServer> {
+    let redis = Redis::connect(&config.redis).context("building the Redis pools")?;
+    let upstream =
+        Upstream::new(config.upstream.clone()).context("building the upstream HTTP client")?;
+    let state = AppState {
+        calls: Calls::new(redis.clone(), config.calls.clone()),
+        jwt: JwtVerifier::new(&config.jwt),
+        service_token: StaticToken::new(&config.service_token),
+        redis,
+        upstream,
+        config,
+    };
+    http_support::metrics::handle();
+    let listener = TcpListener::bind((state.config.http.host, state.config.http.port))
+        .with_context(|| {
+            format!(
+                "binding {}:{}",
+                state.config.http.host, state.config.http.port
+            )
         })?;
-        tracing::info!(port, "bot-gateway listening");
-        Ok(Self { port, server })
-    }
-
-    pub fn port(&self) -> u16 {
-        self.port
-    }
-
-    /// Stops the server from outside (tests stop one in process this way).
-    pub fn handle(&self) -> actix_web::dev::ServerHandle {
-        self.server.handle()
-    }
-
-    pub async fn run_until_stopped(self) -> anyhow::Result<()> {
-        let handle = self.server.handle();
-        lifecycle::serve_until_shutdown(self.server, move || handle.stop(true)).await
-    }
+    let grace = state.config.http.shutdown_grace;
+    let origins = state.config.allowed_origins.clone();
+    let metrics_access = web::Data::new(http_support::MetricsAccess::at_start(
+        state.config.http.metrics_token.as_ref(),
+    ));
+    let state = std::sync::Arc::new(state);
+    let server = http_support::serve(listener, grace, move || {
+        // Each worker thread gets its own Redis connection and upstream
+        // connection pool, driven on its own runtime: shared ones would cross
+        // threads (a wake-up and a context switch) on every call.
+        let state = web::Data::new(state.for_worker());
+        App::new()
+            .wrap(http_support::cors(
+                &origins,
+                &[Method::GET, Method::POST, Method::PATCH, Method::DELETE],
+            ))
+            .wrap(from_fn(http_support::json_errors_with_info))
+            .wrap(from_fn(http_support::metrics::track))
+            .wrap(TracingLogger::default())
+            .app_data(state)
+            .app_data(metrics_access.clone())
+            .app_data(web::PathConfig::default().error_handler(|err, _| {
+                GatewayError::new(ErrorCode::BadRequest, format!("invalid path: {err}")).into()
+            }))
+            .configure(routes::configure)
+    })?;
+    tracing::info!(port = server.port(), "bot-gateway listening");
+    Ok(server)
 }

@@ -2,6 +2,7 @@
 //! delete and reprocess.
 
 use actix_web::{HttpResponse, web};
+use actix_web::{delete, get, post};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use shared_domain::db::books::{self, Book};
@@ -16,6 +17,17 @@ use crate::auth::{Admin, Caller};
 use crate::error::{ApiError, ErrorBody};
 use crate::pagination;
 use crate::startup::AppState;
+use utoipa_actix_web::service_config::ServiceConfig;
+
+/// The book routes: status, chunks, a household's library, and the admin's delete and reprocess.
+pub(crate) fn configure(cfg: &mut ServiceConfig) {
+    cfg.service(status)
+        .service(chunk_page)
+        .service(chunk)
+        .service(household_books)
+        .service(delete)
+        .service(reprocess);
+}
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Progress {
@@ -244,13 +256,14 @@ async fn load_book(state: &AppState, id: BookId) -> Result<Book, ApiError> {
 }
 
 /// A book's processing status.
-#[utoipa::path(get, path = "/books/{id}/status", tag = "books", security(("bearer" = [])),
+#[utoipa::path(tag = "books", security(("bearer" = [])),
     params(("id" = Uuid, Path, description = "Book id")),
     responses(
         (status = 200, body = BookStatusResponse),
         (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
         (status = 404, body = ErrorBody), (status = 503, body = ErrorBody),
     ))]
+#[get("/books/{id}/status")]
 #[tracing::instrument(skip_all, fields(book_id = %id))]
 pub async fn status(
     caller: Caller,
@@ -272,13 +285,14 @@ pub async fn status(
 
 /// A page of a book's chunks, in reading order: by default the body, the text a
 /// listener hears when they press play (`kind` selects others, or `all`).
-#[utoipa::path(get, path = "/books/{id}/chunks", tag = "books", security(("bearer" = [])),
+#[utoipa::path(tag = "books", security(("bearer" = [])),
     params(("id" = Uuid, Path, description = "Book id"), ChunkQuery),
     responses(
         (status = 200, body = ChunkPage),
         (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
         (status = 404, body = ErrorBody), (status = 503, body = ErrorBody),
     ))]
+#[get("/books/{id}/chunks")]
 #[tracing::instrument(skip_all, fields(book_id = %id))]
 pub async fn chunk_page(
     caller: Caller,
@@ -309,13 +323,14 @@ pub async fn chunk_page(
 }
 
 /// One chunk by ordinal.
-#[utoipa::path(get, path = "/books/{id}/chunks/{ordinal}", tag = "books", security(("bearer" = [])),
+#[utoipa::path(tag = "books", security(("bearer" = [])),
     params(("id" = Uuid, Path, description = "Book id"), ("ordinal" = i32, Path, description = "Chunk ordinal, from 0")),
     responses(
         (status = 200, body = ChunkResponse),
         (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
         (status = 404, body = ErrorBody), (status = 503, body = ErrorBody),
     ))]
+#[get("/books/{id}/chunks/{ordinal}")]
 #[tracing::instrument(skip_all, fields(book_id = %path.0, ordinal = path.1))]
 pub async fn chunk(
     caller: Caller,
@@ -333,13 +348,14 @@ pub async fn chunk(
 }
 
 /// A household's books, newest first.
-#[utoipa::path(get, path = "/households/{id}/books", tag = "books", security(("bearer" = [])),
+#[utoipa::path(tag = "books", security(("bearer" = [])),
     params(("id" = Uuid, Path, description = "Household id"), ListQuery),
     responses(
         (status = 200, body = BookList),
         (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
         (status = 503, body = ErrorBody),
     ))]
+#[get("/households/{id}/books")]
 #[tracing::instrument(skip_all, fields(household_id = %id))]
 pub async fn household_books(
     caller: Caller,
@@ -375,13 +391,14 @@ pub async fn household_books(
 }
 
 /// Delete a book: its object, chunks, jobs and reading positions.
-#[utoipa::path(delete, path = "/admin/books/{id}", tag = "admin", security(("admin_token" = [])),
+#[utoipa::path(tag = "admin", security(("admin_token" = [])),
     params(("id" = Uuid, Path, description = "Book id")),
     responses(
         (status = 204, description = "Deleted"),
         (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
         (status = 404, body = ErrorBody), (status = 503, body = ErrorBody),
     ))]
+#[delete("/admin/books/{id}")]
 #[tracing::instrument(skip_all, fields(book_id = %id))]
 pub async fn delete(
     _admin: Admin,
@@ -402,7 +419,7 @@ pub async fn delete(
 }
 
 /// Process a book again with a new job. Its current chunks stay until the new run succeeds.
-#[utoipa::path(post, path = "/admin/books/{id}/reprocess", tag = "admin", security(("admin_token" = [])),
+#[utoipa::path(tag = "admin", security(("admin_token" = [])),
     params(("id" = Uuid, Path, description = "Book id")),
     responses(
         (status = 202, body = ReprocessResponse),
@@ -410,6 +427,7 @@ pub async fn delete(
         (status = 404, body = ErrorBody), (status = 409, description = "A job is already queued or running", body = ErrorBody),
         (status = 503, body = ErrorBody),
     ))]
+#[post("/admin/books/{id}/reprocess")]
 #[tracing::instrument(skip_all, fields(book_id = %id))]
 pub async fn reprocess(
     _admin: Admin,

@@ -4,8 +4,18 @@
 //! JSON routes, never in a URL. A strict Content-Security-Policy allows only these
 //! files (no inline script or style, no other origin).
 
+use actix_web::get;
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::{HttpResponse, HttpResponseBuilder};
+use utoipa_actix_web::service_config::ServiceConfig;
+
+/// The admin console's page and files.
+pub(crate) fn configure(cfg: &mut ServiceConfig) {
+    cfg.service(redirect)
+        .service(index)
+        .service(script)
+        .service(style);
+}
 
 const INDEX: &str = include_str!("../../admin/index.html");
 const SCRIPT: &str = include_str!("../../admin/app.js");
@@ -39,15 +49,17 @@ fn page(content_type: &'static str, body: &'static str) -> HttpResponse {
 }
 
 /// The admin console.
-#[utoipa::path(get, path = "/admin/", tag = "console",
+#[utoipa::path(tag = "console",
     responses((status = 200, description = "The console's page", content_type = "text/html")))]
+#[get("/admin/")]
 pub async fn index() -> HttpResponse {
     page("text/html; charset=utf-8", INDEX)
 }
 
 /// `/admin` → `/admin/`, so the page's relative links resolve.
-#[utoipa::path(get, path = "/admin", tag = "console",
+#[utoipa::path(tag = "console",
     responses((status = 308, description = "To /admin/")))]
+#[get("/admin")]
 pub async fn redirect() -> HttpResponse {
     HttpResponse::PermanentRedirect()
         .insert_header((header::LOCATION, "/admin/"))
@@ -55,15 +67,17 @@ pub async fn redirect() -> HttpResponse {
 }
 
 /// The console's script.
-#[utoipa::path(get, path = "/admin/app.js", tag = "console",
+#[utoipa::path(tag = "console",
     responses((status = 200, description = "JavaScript", content_type = "text/javascript")))]
+#[get("/admin/app.js")]
 pub async fn script() -> HttpResponse {
     page("text/javascript; charset=utf-8", SCRIPT)
 }
 
 /// The console's style sheet.
-#[utoipa::path(get, path = "/admin/app.css", tag = "console",
+#[utoipa::path(tag = "console",
     responses((status = 200, description = "CSS", content_type = "text/css")))]
+#[get("/admin/app.css")]
 pub async fn style() -> HttpResponse {
     page("text/css; charset=utf-8", STYLE)
 }

@@ -1,24 +1,33 @@
 //! `GET /health` (liveness) and `GET /health/ready` (dependencies).
 
+use actix_web::get;
 use actix_web::{HttpResponse, ResponseError, web};
 use serde_json::json;
 use shared_domain::ErrorCode;
 
 use crate::error::{ApiError, ErrorBody};
 use crate::startup::AppState;
+use utoipa_actix_web::service_config::ServiceConfig;
+
+/// Liveness and readiness.
+pub(crate) fn configure(cfg: &mut ServiceConfig) {
+    cfg.service(live).service(ready);
+}
 
 /// Liveness: the process answers.
-#[utoipa::path(get, path = "/health", tag = "operations", responses((status = 200, description = "`{\"status\":\"ok\",...}`")))]
+#[utoipa::path(tag = "operations", responses((status = 200, description = "`{\"status\":\"ok\",...}`")))]
+#[get("/health")]
 pub async fn live() -> HttpResponse {
     HttpResponse::Ok()
         .json(json!({"status": "ok", "service": "api", "version": env!("CARGO_PKG_VERSION")}))
 }
 
 /// Readiness: Postgres, Redis and storage answer. 503 names whatever is down.
-#[utoipa::path(get, path = "/health/ready", tag = "operations", responses(
+#[utoipa::path(tag = "operations", responses(
     (status = 200, description = "All dependencies answer"),
     (status = 503, description = "`down` lists what does not", body = ErrorBody),
 ))]
+#[get("/health/ready")]
 pub async fn ready(state: web::Data<AppState>) -> HttpResponse {
     let (db, redis, storage) = tokio::join!(
         shared_domain::db::ping(&state.db),

@@ -1,6 +1,7 @@
 //! Jobs: one job's state, the admin's list by status, and retry.
 
 use actix_web::{HttpResponse, web};
+use actix_web::{get, post};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use shared_domain::db::books;
@@ -14,6 +15,12 @@ use crate::error::enqueue_error;
 use crate::error::{ApiError, ErrorBody};
 use crate::pagination;
 use crate::startup::AppState;
+use utoipa_actix_web::service_config::ServiceConfig;
+
+/// The job routes: one job, the admin's list and retry.
+pub(crate) fn configure(cfg: &mut ServiceConfig) {
+    cfg.service(get).service(list).service(retry);
+}
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct JobResponse {
@@ -80,13 +87,14 @@ pub struct JobList {
 }
 
 /// One job.
-#[utoipa::path(get, path = "/jobs/{id}", tag = "jobs", security(("bearer" = [])),
+#[utoipa::path(tag = "jobs", security(("bearer" = [])),
     params(("id" = Uuid, Path, description = "Job id")),
     responses(
         (status = 200, body = JobResponse),
         (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
         (status = 404, body = ErrorBody), (status = 503, body = ErrorBody),
     ))]
+#[get("/jobs/{id}")]
 #[tracing::instrument(skip_all, fields(job_id = %id))]
 pub async fn get(
     caller: Caller,
@@ -107,13 +115,14 @@ pub async fn get(
 }
 
 /// Jobs by status, newest first (the dead-letter view by default).
-#[utoipa::path(get, path = "/admin/jobs", tag = "admin", security(("admin_token" = [])),
+#[utoipa::path(tag = "admin", security(("admin_token" = [])),
     params(JobListQuery),
     responses(
         (status = 200, body = JobList),
         (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
         (status = 503, body = ErrorBody),
     ))]
+#[get("/admin/jobs")]
 #[tracing::instrument(skip_all)]
 pub async fn list(
     _admin: Admin,
@@ -148,7 +157,7 @@ pub async fn list(
 }
 
 /// Bring a failed or dead job back: queued with a fresh attempt budget, and published.
-#[utoipa::path(post, path = "/admin/jobs/{id}/retry", tag = "admin", security(("admin_token" = [])),
+#[utoipa::path(tag = "admin", security(("admin_token" = [])),
     params(("id" = Uuid, Path, description = "Job id")),
     responses(
         (status = 202, body = JobResponse),
@@ -156,6 +165,7 @@ pub async fn list(
         (status = 404, body = ErrorBody), (status = 409, description = "The job is not failed or dead, or the book has another active job", body = ErrorBody),
         (status = 503, body = ErrorBody),
     ))]
+#[post("/admin/jobs/{id}/retry")]
 #[tracing::instrument(skip_all, fields(job_id = %id))]
 pub async fn retry(
     _admin: Admin,

@@ -3,6 +3,7 @@
 //! and the book's chapters for "go to chapter three".
 
 use actix_web::{HttpResponse, web};
+use actix_web::{get, put};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use shared_domain::ErrorCode;
@@ -17,6 +18,15 @@ use crate::auth::Caller;
 use crate::error::{ApiError, ErrorBody};
 use crate::pagination;
 use crate::startup::AppState;
+use utoipa_actix_web::service_config::ServiceConfig;
+
+/// The listening routes: the household's place in a book, where to continue, the chapters.
+pub(crate) fn configure(cfg: &mut ServiceConfig) {
+    cfg.service(get_position)
+        .service(put_position)
+        .service(continue_reading)
+        .service(chapters);
+}
 
 /// A saved reading position.
 #[derive(Debug, Serialize, ToSchema)]
@@ -187,7 +197,7 @@ fn listener_of(listener: Option<&str>) -> Result<String, ApiError> {
 }
 
 /// A book's saved reading position.
-#[utoipa::path(get, path = "/books/{id}/position", tag = "listening", security(("bearer" = [])),
+#[utoipa::path(tag = "listening", security(("bearer" = [])),
     params(("id" = Uuid, Path, description = "Book id"), ListenerQuery),
     responses(
         (status = 200, body = PositionResponse),
@@ -195,6 +205,7 @@ fn listener_of(listener: Option<&str>) -> Result<String, ApiError> {
         (status = 404, description = "No such book, or no position saved", body = ErrorBody),
         (status = 503, body = ErrorBody),
     ))]
+#[get("/books/{id}/position")]
 #[tracing::instrument(skip_all, fields(book_id = %id))]
 pub async fn get_position(
     caller: Caller,
@@ -217,7 +228,7 @@ pub async fn get_position(
 
 /// Save where a listener is in a book. Idempotent and cheap: save after every
 /// sentence if you like. The save with the greatest `seq` wins.
-#[utoipa::path(put, path = "/books/{id}/position", tag = "listening", security(("bearer" = [])),
+#[utoipa::path(tag = "listening", security(("bearer" = [])),
     params(("id" = Uuid, Path, description = "Book id")),
     request_body = PositionRequest,
     responses(
@@ -227,6 +238,7 @@ pub async fn get_position(
         (status = 409, description = "The book has no chunks yet", body = ErrorBody),
         (status = 503, body = ErrorBody),
     ))]
+#[put("/books/{id}/position")]
 #[tracing::instrument(skip_all, fields(book_id = %id))]
 pub async fn put_position(
     caller: Caller,
@@ -316,7 +328,7 @@ fn save_error(e: SaveError) -> ApiError {
 
 /// Continue reading: the saved position and the chunks from it onward, or, the
 /// first time, the book's body from its first chunk. One call resumes the bot.
-#[utoipa::path(get, path = "/books/{id}/continue", tag = "listening", security(("bearer" = [])),
+#[utoipa::path(tag = "listening", security(("bearer" = [])),
     params(("id" = Uuid, Path, description = "Book id"), ContinueQuery),
     responses(
         (status = 200, body = ContinueResponse),
@@ -325,6 +337,7 @@ fn save_error(e: SaveError) -> ApiError {
         (status = 409, description = "The book has no chunks yet", body = ErrorBody),
         (status = 503, body = ErrorBody),
     ))]
+#[get("/books/{id}/continue")]
 #[tracing::instrument(skip_all, fields(book_id = %id))]
 pub async fn continue_reading(
     caller: Caller,
@@ -377,13 +390,14 @@ pub async fn continue_reading(
 }
 
 /// A book's chapters in reading order, each with the chunk it starts at.
-#[utoipa::path(get, path = "/books/{id}/chapters", tag = "listening", security(("bearer" = [])),
+#[utoipa::path(tag = "listening", security(("bearer" = [])),
     params(("id" = Uuid, Path, description = "Book id")),
     responses(
         (status = 200, body = ChapterList),
         (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
         (status = 404, body = ErrorBody), (status = 503, body = ErrorBody),
     ))]
+#[get("/books/{id}/chapters")]
 #[tracing::instrument(skip_all, fields(book_id = %id))]
 pub async fn chapters(
     caller: Caller,

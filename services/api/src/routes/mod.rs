@@ -1,5 +1,10 @@
-//! Every route of the API, in one table that `Application`, the OpenAPI document
-//! and the tests share: [`specs`] is the single list of what the app serves.
+//! Every route of the API. Each handler declares its method and path once, in its
+//! actix-web attribute (`#[actix_web::get("/books/{id}/status")]`), beside its
+//! OpenAPI annotation; each resource module's `configure` registers its handlers;
+//! and utoipa-actix-web builds the OpenAPI document from those same registrations.
+//! The document is then the table of what is served: [`Methods`] reads from it the
+//! methods a path takes, so a request with another method is a JSON 405 with
+//! `Allow`, and one on no path a JSON 404.
 
 pub(crate) mod books;
 pub(crate) mod console;
@@ -9,9 +14,15 @@ pub(crate) mod listening;
 pub(crate) mod meta;
 pub(crate) mod upload;
 
-use actix_web::http::Method;
-use actix_web::{HttpResponse, Route, web};
+use actix_web::body::{BoxBody, MessageBody};
+use actix_web::dev::{ResourceDef, ServiceRequest, ServiceResponse};
+use actix_web::http::header::{ALLOW, HeaderValue};
+use actix_web::middleware::Next;
+use actix_web::{HttpResponse, ResponseError, web};
 use shared_domain::ErrorCode;
+use utoipa::openapi::OpenApi;
+use utoipa::openapi::path::PathItem;
+use utoipa_actix_web::service_config::ServiceConfig;
 
 use crate::error::ApiError;
 
@@ -24,105 +35,97 @@ pub use listening::{
 };
 pub use upload::{UploadForm, UploadResponse};
 
-/// One served route: its method, path pattern and handler.
-pub struct RouteSpec {
-    pub method: Method,
-    pub path: &'static str,
-    make: fn(Route) -> Route,
+/// Register every route, resource module by resource module.
+pub fn configure(cfg: &mut ServiceConfig) {
+    cfg.configure(health::configure)
+        .configure(meta::configure)
+        .configure(console::configure)
+        .configure(upload::configure)
+        .configure(books::configure)
+        .configure(jobs::configure)
+        .configure(listening::configure);
 }
 
-const fn route(method: Method, path: &'static str, make: fn(Route) -> Route) -> RouteSpec {
-    RouteSpec { method, path, make }
+/// For each documented path, the methods it takes, as an `Allow` header value.
+/// Concrete paths come before templated ones, as OpenAPI resolves them: `DELETE
+/// /admin/books/upload` is a 405 from `/admin/books/upload`, not a delete of a
+/// book whose id is "upload".
+#[derive(Debug)]
+pub struct Methods(Vec<(ResourceDef, Vec<&'static str>, HeaderValue)>);
+
+impl Methods {
+    pub fn from_document(document: &OpenApi) -> Self {
+        let mut paths: Vec<(ResourceDef, Vec<&'static str>, HeaderValue)> = document
+            .paths
+            .paths
+            .iter()
+            .filter_map(|(path, item)| {
+                let methods = methods_of(item);
+                let allow = HeaderValue::from_str(&methods.join(", ")).ok()?;
+                Some((ResourceDef::new(path.as_str()), methods, allow))
+            })
+            .collect();
+        paths.sort_by_key(|(def, _, _)| def.pattern().is_some_and(|p| p.contains('{')));
+        Self(paths)
+    }
+
+    /// `None` when no documented path matches; else whether `method` is one it
+    /// takes, with the `Allow` value.
+    fn check(&self, path: &str, method: &str) -> Option<(bool, &HeaderValue)> {
+        self.0
+            .iter()
+            .find(|(def, _, _)| def.is_match(path))
+            .map(|(_, methods, allow)| (methods.contains(&method), allow))
+    }
 }
 
-/// Everything the API serves.
-pub fn specs() -> Vec<RouteSpec> {
-    vec![
-        route(Method::GET, "/health", |r| r.to(health::live)),
-        route(Method::GET, "/health/ready", |r| r.to(health::ready)),
-        route(Method::GET, "/metrics", |r| r.to(meta::metrics)),
-        route(Method::GET, "/openapi.json", |r| r.to(meta::openapi)),
-        route(Method::GET, "/admin", |r| r.to(console::redirect)),
-        route(Method::GET, "/admin/", |r| r.to(console::index)),
-        route(Method::GET, "/admin/app.js", |r| r.to(console::script)),
-        route(Method::GET, "/admin/app.css", |r| r.to(console::style)),
-        route(Method::POST, "/admin/books/upload", |r| {
-            r.to(upload::upload)
-        }),
-        route(Method::DELETE, "/admin/books/{id}", |r| r.to(books::delete)),
-        route(Method::POST, "/admin/books/{id}/reprocess", |r| {
-            r.to(books::reprocess)
-        }),
-        route(Method::GET, "/admin/jobs", |r| r.to(jobs::list)),
-        route(Method::POST, "/admin/jobs/{id}/retry", |r| {
-            r.to(jobs::retry)
-        }),
-        route(Method::GET, "/books/{id}/status", |r| r.to(books::status)),
-        route(Method::GET, "/books/{id}/chunks", |r| {
-            r.to(books::chunk_page)
-        }),
-        route(Method::GET, "/books/{id}/chunks/{ordinal}", |r| {
-            r.to(books::chunk)
-        }),
-        route(Method::GET, "/books/{id}/position", |r| {
-            r.to(listening::get_position)
-        }),
-        route(Method::PUT, "/books/{id}/position", |r| {
-            r.to(listening::put_position)
-        }),
-        route(Method::GET, "/books/{id}/continue", |r| {
-            r.to(listening::continue_reading)
-        }),
-        route(Method::GET, "/books/{id}/chapters", |r| {
-            r.to(listening::chapters)
-        }),
-        route(Method::GET, "/households/{id}/books", |r| {
-            r.to(books::household_books)
-        }),
-        route(Method::GET, "/jobs/{id}", |r| r.to(jobs::get)),
+fn methods_of(item: &PathItem) -> Vec<&'static str> {
+    [
+        ("GET", &item.get),
+        ("POST", &item.post),
+        ("PUT", &item.put),
+        ("PATCH", &item.patch),
+        ("DELETE", &item.delete),
+        ("HEAD", &item.head),
+        ("OPTIONS", &item.options),
+        ("TRACE", &item.trace),
     ]
+    .into_iter()
+    .filter_map(|(name, operation)| operation.as_ref().map(|_| name))
+    .collect()
 }
 
-/// Register every route, one resource per path so a wrong method is a JSON 405.
-pub fn configure(cfg: &mut web::ServiceConfig) {
-    let mut paths: Vec<&'static str> = Vec::new();
-    let specs = specs();
-    for spec in &specs {
-        if !paths.contains(&spec.path) {
-            paths.push(spec.path);
-        }
+/// Middleware, inside CORS (a preflight never reaches it): a request whose path
+/// is documented but not for its method is answered 405 with `Allow` here.
+pub async fn allowed_methods(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
+    let refused = req
+        .app_data::<web::Data<Methods>>()
+        .and_then(|methods| methods.check(req.match_info().as_str(), req.method().as_str()))
+        .and_then(|(allowed, allow)| (!allowed).then(|| allow.clone()));
+    match refused {
+        None => Ok(next.call(req).await?.map_into_boxed_body()),
+        Some(allow) => Ok(req.into_response(method_not_allowed(allow))),
     }
-    for path in paths {
-        let mut resource = web::resource(path);
-        let mut allow = Vec::new();
-        for spec in specs.iter().filter(|s| s.path == path) {
-            resource = resource.route((spec.make)(web::method(spec.method.clone())));
-            allow.push(spec.method.as_str());
-        }
-        let allow = allow.join(", ");
-        cfg.service(resource.default_service(web::to(move || {
-            let allow = allow.clone();
-            async move { method_not_allowed(&allow) }
-        })));
-    }
-    cfg.default_service(web::to(unknown_route));
 }
 
-async fn unknown_route() -> Result<HttpResponse, ApiError> {
+/// What no route answers.
+pub async fn unknown_route() -> Result<HttpResponse, ApiError> {
     Err(ApiError::new(ErrorCode::NotFound, "no such route"))
 }
 
 /// 405 with the `Allow` header RFC 9110 requires: the methods the route takes.
-fn method_not_allowed(allow: &str) -> HttpResponse {
+fn method_not_allowed(allow: HeaderValue) -> HttpResponse {
     let error = ApiError::new(
         ErrorCode::MethodNotAllowed,
-        format!("this route accepts only {allow}"),
+        format!(
+            "this route accepts only {}",
+            allow.to_str().unwrap_or_default()
+        ),
     );
-    let mut response = actix_web::ResponseError::error_response(&error);
-    if let Ok(value) = actix_web::http::header::HeaderValue::from_str(allow) {
-        response
-            .headers_mut()
-            .insert(actix_web::http::header::ALLOW, value);
-    }
+    let mut response = error.error_response();
+    response.headers_mut().insert(ALLOW, allow);
     response
 }

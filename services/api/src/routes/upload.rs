@@ -15,6 +15,7 @@
 
 use actix_multipart::{Field, Multipart};
 use actix_web::http::header::CONTENT_LENGTH;
+use actix_web::post;
 use actix_web::{HttpRequest, HttpResponse, web};
 use bytes::{Bytes, BytesMut};
 use futures::TryStreamExt;
@@ -36,6 +37,12 @@ use fields::{
     SNIFF_BYTES, multipart_error, ocr_languages, read_text, repeated, sniff, title_from_filename,
     too_large, truncate, validate_title,
 };
+use utoipa_actix_web::service_config::ServiceConfig;
+
+/// The upload route.
+pub(crate) fn configure(cfg: &mut ServiceConfig) {
+    cfg.service(upload);
+}
 
 /// Room for the multipart framing and text fields on top of the file limit.
 const FORM_OVERHEAD: u64 = 64 * 1024;
@@ -75,8 +82,6 @@ pub struct UploadForm {
 
 /// Upload a book (PDF or EPUB).
 #[utoipa::path(
-    post,
-    path = "/admin/books/upload",
     tag = "admin",
     security(("admin_token" = [])),
     request_body(content = UploadForm, content_type = "multipart/form-data"),
@@ -90,6 +95,7 @@ pub struct UploadForm {
         (status = 503, description = "Database or storage unavailable", body = ErrorBody),
     )
 )]
+#[post("/admin/books/upload")]
 #[tracing::instrument(skip_all, fields(book_id = tracing::field::Empty, household_id = tracing::field::Empty))]
 pub async fn upload(
     _admin: Admin,

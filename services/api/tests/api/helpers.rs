@@ -1,7 +1,7 @@
 //! `spawn_app()`: the real API on a free port with its own database, Redis
 //! namespace and storage folder; plus request and fixture helpers.
 
-use api::{Application, Config};
+use api::Config;
 use reqwest::multipart::{Form, Part};
 use secrecy::SecretString;
 use serde_json::{Value, json};
@@ -50,7 +50,7 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&TestEnv, &mut Vec<(String, Stri
 /// Start the app in a prepared environment with exactly these variables.
 pub async fn spawn_app_in(env: TestEnv, vars: Vec<(String, String)>) -> TestApp {
     let config = Config::from_vars(&Vars::from_pairs(vars)).expect("test config");
-    let app = Application::build(config).await.expect("build the app");
+    let app = api::build(config).await.expect("build the app");
     let address = format!("http://127.0.0.1:{}", app.port());
     tokio::spawn(app.run_until_stopped());
     TestApp {

@@ -1,4 +1,4 @@
-//! Every route of the gateway, assembled in one place that `Application` and the tests share.
+//! Every route of the gateway, assembled in one place that `build` and the tests share.
 
 mod health;
 pub(crate) mod sessions;

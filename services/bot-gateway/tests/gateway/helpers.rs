@@ -1,7 +1,7 @@
 //! `spawn_app()`: the real gateway on a free port, with its own Redis namespace and
 //! a fake Pipecat upstream (wiremock).
 
-use bot_gateway::{Application, Config};
+use bot_gateway::Config;
 use secrecy::SecretString;
 use serde_json::{Value, json};
 use shared_domain::Vars;
@@ -48,7 +48,7 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut Vec<(String, String)>)) -> 
     let mut vars = vars(&redis, &format!("{}{START_PATH}", upstream.uri()));
     adjust(&mut vars);
     let config = Config::from_vars(&Vars::from_pairs(vars)).expect("test config");
-    let app = Application::build(config).await.expect("build the app");
+    let app = bot_gateway::build(config).await.expect("build the app");
     let address = format!("http://127.0.0.1:{}", app.port());
     tokio::spawn(app.run_until_stopped());
     TestApp {

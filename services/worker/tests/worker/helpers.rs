@@ -230,9 +230,7 @@ impl Stack {
 
 async fn start_api(vars: &[(String, String)]) -> (String, actix_web::dev::ServerHandle) {
     let config = api::Config::from_vars(&Vars::from_pairs(vars.to_vec())).expect("api config");
-    let app = api::Application::build(config)
-        .await
-        .expect("build the api");
+    let app = api::build(config).await.expect("build the api");
     let address = format!("http://127.0.0.1:{}", app.port());
     let handle = app.handle();
     tokio::spawn(app.run_until_stopped());

@@ -46,9 +46,7 @@ impl Gateway {
         }
         let config =
             bot_gateway::Config::from_vars(&Vars::from_pairs(vars)).expect("gateway config");
-        let app = bot_gateway::Application::build(config)
-            .await
-            .expect("build the gateway");
+        let app = bot_gateway::build(config).await.expect("build the gateway");
         let address = format!("http://127.0.0.1:{}", app.port());
         let handle = app.handle();
         tokio::spawn(app.run_until_stopped());
