@@ -21,21 +21,20 @@ use bytes::{Bytes, BytesMut};
 use futures::TryStreamExt;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
-use shared_domain::ErrorCode;
 use shared_domain::db::books::{self, Inserted, NewBook};
 use shared_domain::domain::{BookFormat, BookId, BookStatus, HouseholdId, JobId, book_object_key};
 use tracing::Instrument;
 use utoipa::ToSchema;
 
 use crate::auth::Admin;
-use crate::error::{ApiError, ErrorBody};
+use crate::error::{ApiError, ErrorBody, UploadError};
 use crate::startup::AppState;
 
 mod fields;
 
+pub(crate) use fields::{MAX_TEXT_FIELD, MAX_TITLE_CHARS};
 use fields::{
-    SNIFF_BYTES, multipart_error, ocr_languages, read_text, repeated, sniff, title_from_filename,
-    too_large, truncate, validate_title,
+    SNIFF_BYTES, ocr_languages, read_text, sniff, title_from_filename, truncate, validate_title,
 };
 use utoipa_actix_web::service_config::ServiceConfig;
 
@@ -110,7 +109,7 @@ pub async fn upload(
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
     if declared.is_some_and(|n| n > limit + FORM_OVERHEAD) {
-        return Err(too_large(limit));
+        return Err(UploadError::TooLarge { limit }.into());
     }
 
     // The body must keep coming: a trickle is cut off (408) instead of holding
@@ -136,11 +135,11 @@ pub async fn upload(
         file,
     } = received;
     let Some(file) = file else {
-        return Err(ApiError::bad_request("missing field `file` (the book)"));
+        return Err(UploadError::MissingFile.into());
     };
     let Some(household) = household else {
         discard(&state, &file.key).await;
-        return Err(ApiError::bad_request("missing field `household_id`"));
+        return Err(UploadError::MissingHousehold.into());
     };
     tracing::Span::current().record("household_id", tracing::field::display(household));
     let title = title.unwrap_or_else(|| title_from_filename(file.filename.as_deref()));
@@ -190,20 +189,18 @@ async fn receive_form(
     book_id: BookId,
     received: &mut Received,
 ) -> Result<(), ApiError> {
-    while let Some(field) = form.try_next().await.map_err(multipart_error)? {
+    while let Some(field) = form.try_next().await.map_err(UploadError::from)? {
         let name = field.name().unwrap_or_default().to_owned();
         match name.as_str() {
             "household_id" => {
                 if received.household.is_some() {
-                    return Err(repeated("household_id"));
+                    return Err(UploadError::Repeated("household_id").into());
                 }
                 let text = read_text(field, "household_id").await?;
-                let household = text.trim().parse().map_err(|_| {
-                    ApiError::bad_request(format!(
-                        "field `household_id` is not a UUID: {:?}",
-                        truncate(&text, 64)
-                    ))
-                })?;
+                let household = text
+                    .trim()
+                    .parse()
+                    .map_err(|_| UploadError::NotAUuid(truncate(&text, 64)))?;
                 if let Some(file) = &mut received.file {
                     // The file came first and waits in staging: move it under its household.
                     let key = book_object_key(household, book_id, file.format);
@@ -214,19 +211,19 @@ async fn receive_form(
             }
             "title" => {
                 if received.title.is_some() {
-                    return Err(repeated("title"));
+                    return Err(UploadError::Repeated("title").into());
                 }
                 received.title = Some(validate_title(&read_text(field, "title").await?)?);
             }
             "language" => {
                 if received.ocr_languages.is_some() {
-                    return Err(repeated("language"));
+                    return Err(UploadError::Repeated("language").into());
                 }
                 received.ocr_languages = Some(ocr_languages(&read_text(field, "language").await?)?);
             }
             "file" => {
                 if received.file.is_some() {
-                    return Err(repeated("file"));
+                    return Err(UploadError::Repeated("file").into());
                 }
                 let key = |format: BookFormat| match received.household {
                     Some(h) => book_object_key(h, book_id, format),
@@ -234,13 +231,8 @@ async fn receive_form(
                 };
                 received.file = Some(receive_file(state, field, key).await?);
             }
-            "" => return Err(ApiError::bad_request("a form field has no name")),
-            other => {
-                return Err(ApiError::bad_request(format!(
-                    "unknown field `{}`; expected household_id, file and optionally title and language",
-                    truncate(other, 64)
-                )));
-            }
+            "" => return Err(UploadError::UnnamedField.into()),
+            other => return Err(UploadError::UnknownField(truncate(other, 64)).into()),
         }
     }
     Ok(())
@@ -260,10 +252,10 @@ async fn receive_file(
         .map(str::to_owned);
     let mut hasher = Sha256::new();
     let mut size = 0u64;
-    let mut count = |chunk: &Bytes| -> Result<(), ApiError> {
+    let mut count = |chunk: &Bytes| -> Result<(), UploadError> {
         size += chunk.len() as u64;
         if size > limit {
-            return Err(too_large(limit));
+            return Err(UploadError::TooLarge { limit });
         }
         hasher.update(chunk);
         Ok(())
@@ -274,7 +266,7 @@ async fn receive_file(
     // A field must not be polled again once it has ended.
     let mut ended = false;
     while head.len() < SNIFF_BYTES {
-        match field.try_next().await.map_err(multipart_error)? {
+        match field.try_next().await.map_err(UploadError::from)? {
             Some(chunk) => {
                 count(&chunk)?;
                 head.extend_from_slice(&chunk);
@@ -286,16 +278,12 @@ async fn receive_file(
         }
     }
     let Some(format) = sniff(&head) else {
-        return Err(ApiError::new(
-            ErrorCode::UnsupportedMediaType,
-            if head.is_empty() {
-                "the file is empty".to_owned()
-            } else {
-                "the file is neither a PDF (no %PDF-n.n header in its first KiB) nor an EPUB \
-                 (a ZIP archive starting with its `mimetype` or `META-INF/container.xml`)"
-                    .to_owned()
-            },
-        ));
+        return Err(if head.is_empty() {
+            UploadError::EmptyFile
+        } else {
+            UploadError::NotABook
+        }
+        .into());
     };
     let key = key(format);
 
@@ -309,14 +297,14 @@ async fn receive_file(
                 Ok(Some(chunk)) => {
                     if let Err(e) = count(&chunk) {
                         writer.abort().await;
-                        return Err(e);
+                        return Err(e.into());
                     }
                     chunk
                 }
                 Ok(None) => break,
                 Err(e) => {
                     writer.abort().await;
-                    return Err(multipart_error(e));
+                    return Err(UploadError::from(e).into());
                 }
             },
         };

@@ -1,36 +1,32 @@
-//! The upload form's parts, checked: text fields, the title, OCR languages, the
-//! file's kind by its first bytes, and the errors each refusal answers.
+//! The upload form's parts, checked: text fields, the title, OCR languages and
+//! the file's kind by its first bytes; each refusal an [`UploadError`].
 
-use actix_multipart::{Field, MultipartError};
+use actix_multipart::Field;
 use bytes::BytesMut;
 use futures::TryStreamExt;
-use shared_domain::ErrorCode;
 use shared_domain::domain::BookFormat;
 
-use crate::error::ApiError;
+use crate::error::UploadError;
 
 /// How far into the file a PDF header may start (as PDF readers allow); an
 /// EPUB's first ZIP entry is within it too.
 pub(super) const SNIFF_BYTES: usize = 1024;
 /// Longest accepted text field, in bytes.
-pub(super) const MAX_TEXT_FIELD: usize = 4096;
+pub(crate) const MAX_TEXT_FIELD: usize = 4096;
 /// Longest title, in characters.
-pub(super) const MAX_TITLE_CHARS: usize = 500;
-pub(super) async fn read_text(mut field: Field, name: &str) -> Result<String, ApiError> {
+pub(crate) const MAX_TITLE_CHARS: usize = 500;
+pub(super) async fn read_text(mut field: Field, name: &'static str) -> Result<String, UploadError> {
     let mut buf = BytesMut::new();
-    while let Some(chunk) = field.try_next().await.map_err(multipart_error)? {
+    while let Some(chunk) = field.try_next().await? {
         if buf.len() + chunk.len() > MAX_TEXT_FIELD {
-            return Err(ApiError::bad_request(format!(
-                "field `{name}` is longer than {MAX_TEXT_FIELD} bytes"
-            )));
+            return Err(UploadError::TextTooLong(name));
         }
         buf.extend_from_slice(&chunk);
     }
-    String::from_utf8(buf.to_vec())
-        .map_err(|_| ApiError::bad_request(format!("field `{name}` is not UTF-8 text")))
+    String::from_utf8(buf.to_vec()).map_err(|_| UploadError::NotText(name))
 }
 
-pub(super) fn validate_title(raw: &str) -> Result<String, ApiError> {
+pub(super) fn validate_title(raw: &str) -> Result<String, UploadError> {
     let title: String = raw
         .chars()
         .map(|c| if c.is_control() { ' ' } else { c })
@@ -38,19 +34,17 @@ pub(super) fn validate_title(raw: &str) -> Result<String, ApiError> {
         .trim()
         .to_owned();
     if title.is_empty() {
-        return Err(ApiError::bad_request("field `title` is empty"));
+        return Err(UploadError::EmptyTitle);
     }
     if title.chars().count() > MAX_TITLE_CHARS {
-        return Err(ApiError::bad_request(format!(
-            "field `title` is longer than {MAX_TITLE_CHARS} characters"
-        )));
+        return Err(UploadError::TitleTooLong);
     }
     Ok(title)
 }
 
 /// The `language` field: ISO 639 codes separated by commas, spaces or "+", each
 /// one OCR reads; Tesseract's codes, in order, without repeats.
-pub(super) fn ocr_languages(raw: &str) -> Result<Vec<String>, ApiError> {
+pub(super) fn ocr_languages(raw: &str) -> Result<Vec<String>, UploadError> {
     let mut out: Vec<String> = Vec::new();
     for code in raw
         .split([',', ' ', '+', ';'])
@@ -62,20 +56,17 @@ pub(super) fn ocr_languages(raw: &str) -> Result<Vec<String>, ApiError> {
                 .iter()
                 .map(|(iso, _, _)| *iso)
                 .collect();
-            return Err(ApiError::bad_request(format!(
-                "field `language`: {:?} is not a language OCR reads here (it reads {})",
-                truncate(code, 32),
-                known.join(", ")
-            )));
+            return Err(UploadError::UnknownLanguage {
+                code: truncate(code, 32),
+                known: known.join(", "),
+            });
         };
         if !out.iter().any(|l| l == tesseract) {
             out.push(tesseract.to_owned());
         }
     }
     if out.is_empty() {
-        return Err(ApiError::bad_request(
-            "field `language` is empty; give ISO 639 codes such as `en` or `fr,de`",
-        ));
+        return Err(UploadError::NoLanguage);
     }
     Ok(out)
 }
@@ -147,32 +138,6 @@ pub(super) fn looks_like_pdf(head: &[u8]) -> bool {
     window.windows(8).any(|w| {
         w.starts_with(b"%PDF-") && w[5].is_ascii_digit() && w[6] == b'.' && w[7].is_ascii_digit()
     })
-}
-
-pub(super) fn too_large(limit: u64) -> ApiError {
-    ApiError::new(
-        ErrorCode::PayloadTooLarge,
-        format!("the file is larger than the {limit}-byte limit"),
-    )
-}
-
-pub(super) fn repeated(field: &str) -> ApiError {
-    ApiError::bad_request(format!("field `{field}` is given more than once"))
-}
-
-pub(super) fn multipart_error(e: MultipartError) -> ApiError {
-    match e {
-        MultipartError::Payload(p) if http_support::body::is_too_slow(&p) => ApiError::new(
-            ErrorCode::RequestTimeout,
-            "the upload is arriving too slowly (see BODY_MIN_BYTES_PER_SECOND); try again on a better connection",
-        ),
-        MultipartError::ContentTypeMissing
-        | MultipartError::ContentTypeParse
-        | MultipartError::ContentTypeIncompatible => {
-            ApiError::bad_request("expected a multipart/form-data body")
-        }
-        other => ApiError::bad_request(format!("malformed multipart body: {other}")),
-    }
 }
 
 pub(super) fn truncate(s: &str, max: usize) -> String {

@@ -80,3 +80,26 @@ fn titles_are_cleaned_and_bounded() {
     assert!(validate_title("   ").is_err());
     assert!(validate_title(&"x".repeat(501)).is_err());
 }
+
+#[test]
+fn each_refusal_answers_its_status_and_names_what_was_wrong() {
+    use crate::error::{ApiError, UploadError};
+    use actix_web::ResponseError;
+    let status = |e: UploadError| ApiError::from(e).status_code().as_u16();
+    assert_eq!(status(UploadError::TooLarge { limit: 10 }), 413);
+    assert_eq!(status(UploadError::NotABook), 415);
+    assert_eq!(status(UploadError::EmptyFile), 415);
+    assert_eq!(status(UploadError::TooSlow), 408);
+    assert_eq!(status(UploadError::Repeated("title")), 400);
+    assert_eq!(status(UploadError::MissingHousehold), 400);
+    assert!(matches!(
+        ocr_languages("en,tlh"),
+        Err(UploadError::UnknownLanguage { code, .. }) if code == "tlh"
+    ));
+    assert!(matches!(ocr_languages(" , "), Err(UploadError::NoLanguage)));
+    assert!(matches!(validate_title("  "), Err(UploadError::EmptyTitle)));
+    assert_eq!(
+        UploadError::TooLarge { limit: 10 }.to_string(),
+        "the file is larger than the 10-byte limit"
+    );
+}
