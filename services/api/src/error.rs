@@ -26,6 +26,24 @@ pub struct ErrorBody {
     pub message: String,
 }
 
+/// The refusals every authenticated route can answer, documented once: list it
+/// in a route's `responses(...)` beside what is particular to the route.
+#[derive(utoipa::IntoResponses)]
+pub enum Refused {
+    /// A path, query or body value is invalid.
+    #[response(status = 400)]
+    BadRequest(ErrorBody),
+    /// No token, or one that is not valid.
+    #[response(status = 401)]
+    Unauthorized(ErrorBody),
+    /// The token may not do this: not the admin's, or another household's.
+    #[response(status = 403)]
+    Forbidden(ErrorBody),
+    /// Postgres, Redis or storage is unavailable; try again shortly.
+    #[response(status = 503)]
+    Unavailable(ErrorBody),
+}
+
 /// A refused enqueue (reprocess a book, retry a job) as an answer; `what` names
 /// the resource a `NotFound` is about.
 pub fn enqueue_error(what: &'static str) -> impl Fn(EnqueueError) -> ApiError {

@@ -14,7 +14,7 @@ use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 use crate::auth::{Admin, Caller};
-use crate::error::{ApiError, ErrorBody};
+use crate::error::{ApiError, ErrorBody, Refused};
 use crate::pagination;
 use crate::startup::AppState;
 use utoipa_actix_web::service_config::ServiceConfig;
@@ -260,8 +260,8 @@ async fn load_book(state: &AppState, id: BookId) -> Result<Book, ApiError> {
     params(("id" = Uuid, Path, description = "Book id")),
     responses(
         (status = 200, body = BookStatusResponse),
-        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
-        (status = 404, body = ErrorBody), (status = 503, body = ErrorBody),
+        (status = 404, description = "No such book", body = ErrorBody),
+        Refused,
     ))]
 #[get("/books/{id}/status")]
 #[tracing::instrument(skip_all, fields(book_id = %id))]
@@ -289,8 +289,8 @@ pub async fn status(
     params(("id" = Uuid, Path, description = "Book id"), ChunkQuery),
     responses(
         (status = 200, body = ChunkPage),
-        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
-        (status = 404, body = ErrorBody), (status = 503, body = ErrorBody),
+        (status = 404, description = "No such book", body = ErrorBody),
+        Refused,
     ))]
 #[get("/books/{id}/chunks")]
 #[tracing::instrument(skip_all, fields(book_id = %id))]
@@ -327,8 +327,8 @@ pub async fn chunk_page(
     params(("id" = Uuid, Path, description = "Book id"), ("ordinal" = i32, Path, description = "Chunk ordinal, from 0")),
     responses(
         (status = 200, body = ChunkResponse),
-        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
-        (status = 404, body = ErrorBody), (status = 503, body = ErrorBody),
+        (status = 404, description = "No such book", body = ErrorBody),
+        Refused,
     ))]
 #[get("/books/{id}/chunks/{ordinal}")]
 #[tracing::instrument(skip_all, fields(book_id = %path.0, ordinal = path.1))]
@@ -352,8 +352,7 @@ pub async fn chunk(
     params(("id" = Uuid, Path, description = "Household id"), ListQuery),
     responses(
         (status = 200, body = BookList),
-        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
-        (status = 503, body = ErrorBody),
+        Refused,
     ))]
 #[get("/households/{id}/books")]
 #[tracing::instrument(skip_all, fields(household_id = %id))]
@@ -395,8 +394,8 @@ pub async fn household_books(
     params(("id" = Uuid, Path, description = "Book id")),
     responses(
         (status = 204, description = "Deleted"),
-        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
-        (status = 404, body = ErrorBody), (status = 503, body = ErrorBody),
+        (status = 404, description = "No such book", body = ErrorBody),
+        Refused,
     ))]
 #[delete("/admin/books/{id}")]
 #[tracing::instrument(skip_all, fields(book_id = %id))]
@@ -423,9 +422,9 @@ pub async fn delete(
     params(("id" = Uuid, Path, description = "Book id")),
     responses(
         (status = 202, body = ReprocessResponse),
-        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
-        (status = 404, body = ErrorBody), (status = 409, description = "A job is already queued or running", body = ErrorBody),
-        (status = 503, body = ErrorBody),
+        (status = 404, description = "No such book", body = ErrorBody),
+        (status = 409, description = "A job is already queued or running", body = ErrorBody),
+        Refused,
     ))]
 #[post("/admin/books/{id}/reprocess")]
 #[tracing::instrument(skip_all, fields(book_id = %id))]

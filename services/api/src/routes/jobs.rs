@@ -12,7 +12,7 @@ use uuid::Uuid;
 
 use crate::auth::{Admin, Caller};
 use crate::error::enqueue_error;
-use crate::error::{ApiError, ErrorBody};
+use crate::error::{ApiError, ErrorBody, Refused};
 use crate::pagination;
 use crate::startup::AppState;
 use utoipa_actix_web::service_config::ServiceConfig;
@@ -91,8 +91,8 @@ pub struct JobList {
     params(("id" = Uuid, Path, description = "Job id")),
     responses(
         (status = 200, body = JobResponse),
-        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
-        (status = 404, body = ErrorBody), (status = 503, body = ErrorBody),
+        (status = 404, description = "No such job", body = ErrorBody),
+        Refused,
     ))]
 #[get("/jobs/{id}")]
 #[tracing::instrument(skip_all, fields(job_id = %id))]
@@ -119,8 +119,7 @@ pub async fn get(
     params(JobListQuery),
     responses(
         (status = 200, body = JobList),
-        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
-        (status = 503, body = ErrorBody),
+        Refused,
     ))]
 #[get("/admin/jobs")]
 #[tracing::instrument(skip_all)]
@@ -161,9 +160,9 @@ pub async fn list(
     params(("id" = Uuid, Path, description = "Job id")),
     responses(
         (status = 202, body = JobResponse),
-        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
-        (status = 404, body = ErrorBody), (status = 409, description = "The job is not failed or dead, or the book has another active job", body = ErrorBody),
-        (status = 503, body = ErrorBody),
+        (status = 404, description = "No such job", body = ErrorBody),
+        (status = 409, description = "The job is not failed or dead, or the book has another active job", body = ErrorBody),
+        Refused,
     ))]
 #[post("/admin/jobs/{id}/retry")]
 #[tracing::instrument(skip_all, fields(job_id = %id))]

@@ -15,7 +15,7 @@ use uuid::Uuid;
 
 use super::books::{ChunkResponse, requested_kinds};
 use crate::auth::Caller;
-use crate::error::{ApiError, ErrorBody};
+use crate::error::{ApiError, ErrorBody, Refused};
 use crate::pagination;
 use crate::startup::AppState;
 use utoipa_actix_web::service_config::ServiceConfig;
@@ -201,9 +201,8 @@ fn listener_of(listener: Option<&str>) -> Result<String, ApiError> {
     params(("id" = Uuid, Path, description = "Book id"), ListenerQuery),
     responses(
         (status = 200, body = PositionResponse),
-        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
         (status = 404, description = "No such book, or no position saved", body = ErrorBody),
-        (status = 503, body = ErrorBody),
+        Refused,
     ))]
 #[get("/books/{id}/position")]
 #[tracing::instrument(skip_all, fields(book_id = %id))]
@@ -234,7 +233,7 @@ pub async fn get_position(
     responses(
         (status = 200, body = PositionSaved),
         (status = 400, description = "Malformed, or past the end of the book or its chunk", body = ErrorBody),
-        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, description = "No such book", body = ErrorBody),
         (status = 409, description = "The book has no chunks yet", body = ErrorBody),
         (status = 503, body = ErrorBody),
     ))]
@@ -332,10 +331,9 @@ fn save_error(e: SaveError) -> ApiError {
     params(("id" = Uuid, Path, description = "Book id"), ContinueQuery),
     responses(
         (status = 200, body = ContinueResponse),
-        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
-        (status = 404, body = ErrorBody),
+        (status = 404, description = "No such book", body = ErrorBody),
         (status = 409, description = "The book has no chunks yet", body = ErrorBody),
-        (status = 503, body = ErrorBody),
+        Refused,
     ))]
 #[get("/books/{id}/continue")]
 #[tracing::instrument(skip_all, fields(book_id = %id))]
@@ -394,8 +392,8 @@ pub async fn continue_reading(
     params(("id" = Uuid, Path, description = "Book id")),
     responses(
         (status = 200, body = ChapterList),
-        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
-        (status = 404, body = ErrorBody), (status = 503, body = ErrorBody),
+        (status = 404, description = "No such book", body = ErrorBody),
+        Refused,
     ))]
 #[get("/books/{id}/chapters")]
 #[tracing::instrument(skip_all, fields(book_id = %id))]
