@@ -248,11 +248,17 @@ pub struct ReprocessResponse {
     pub status: String,
 }
 
-async fn load_book(state: &AppState, id: BookId) -> Result<Book, ApiError> {
-    let client = state.db.get().await?;
-    books::get(&client, id)
+/// The book, if it exists (404) and the caller may read it (403).
+pub(super) async fn readable_book(
+    client: &deadpool_postgres::Client,
+    caller: &Caller,
+    id: BookId,
+) -> Result<Book, ApiError> {
+    let book = books::get(client, id)
         .await?
-        .ok_or_else(|| ApiError::not_found("book"))
+        .ok_or_else(|| ApiError::not_found("book"))?;
+    caller.authorize(book.household_id)?;
+    Ok(book)
 }
 
 /// A book's processing status.
@@ -272,10 +278,7 @@ pub async fn status(
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
     let client = state.db.get().await?;
-    let book = books::get(&client, id)
-        .await?
-        .ok_or_else(|| ApiError::not_found("book"))?;
-    caller.authorize(book.household_id)?;
+    let book = readable_book(&client, &caller, id).await?;
     let job = jobs::latest_for_book(&client, id).await?;
     let position = positions::latest_for_books(&client, &[id])
         .await?
@@ -306,9 +309,8 @@ pub async fn chunk_page(
     if query.after.is_some_and(|a| a < -1) {
         return Err(ApiError::bad_request("after must be -1 or more"));
     }
-    let book = load_book(&state, id).await?;
-    caller.authorize(book.household_id)?;
     let client = state.db.get().await?;
+    readable_book(&client, &caller, id).await?;
     // One extra row tells whether another page follows.
     let (rows, next_after) = pagination::split_page(
         chunks::page(&client, id, query.after, &kinds, limit + 1).await?,
@@ -338,9 +340,8 @@ pub async fn chunk(
     path: web::Path<(BookId, i32)>,
 ) -> Result<HttpResponse, ApiError> {
     let (id, ordinal) = path.into_inner();
-    let book = load_book(&state, id).await?;
-    caller.authorize(book.household_id)?;
     let client = state.db.get().await?;
+    readable_book(&client, &caller, id).await?;
     let chunk = chunks::get(&client, id, ordinal)
         .await?
         .ok_or_else(|| ApiError::not_found("chunk"))?;

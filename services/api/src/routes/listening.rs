@@ -13,7 +13,7 @@ use shared_domain::domain::{BookId, ChunkKind, HouseholdId};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
-use super::books::{ChunkResponse, requested_kinds};
+use super::books::{ChunkResponse, readable_book, requested_kinds};
 use crate::auth::Caller;
 use crate::error::{ApiError, ErrorBody, Refused};
 use crate::pagination;
@@ -215,10 +215,7 @@ pub async fn get_position(
     let id = id.into_inner();
     let listener = listener_of(query.listener.as_deref())?;
     let client = state.db.get().await?;
-    let book = books::get(&client, id)
-        .await?
-        .ok_or_else(|| ApiError::not_found("book"))?;
-    caller.authorize(book.household_id)?;
+    readable_book(&client, &caller, id).await?;
     let position = positions::get(&client, id, &listener)
         .await?
         .ok_or_else(|| ApiError::not_found("reading position"))?;
@@ -348,10 +345,7 @@ pub async fn continue_reading(
     let limit = pagination::limit(query.limit)?;
     let kinds = requested_kinds(query.kind.as_deref())?;
     let client = state.db.get().await?;
-    let book = books::get(&client, id)
-        .await?
-        .ok_or_else(|| ApiError::not_found("book"))?;
-    caller.authorize(book.household_id)?;
+    let book = readable_book(&client, &caller, id).await?;
     let chunk_count = book.chunk_count.unwrap_or(0);
     if chunk_count == 0 {
         return Err(ApiError::new(
@@ -404,10 +398,7 @@ pub async fn chapters(
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
     let client = state.db.get().await?;
-    let book = books::get(&client, id)
-        .await?
-        .ok_or_else(|| ApiError::not_found("book"))?;
-    caller.authorize(book.household_id)?;
+    readable_book(&client, &caller, id).await?;
     let chapters = chunks::chapters(&client, id)
         .await?
         .into_iter()
