@@ -167,7 +167,13 @@ export default defineRailway((ctx) => {
       ...common,
       ...store,
       ...userAuth,
-      ...kept("ADMIN_API_TOKEN", "MAX_UPLOAD_BYTES", "MAX_JOB_ATTEMPTS"),
+      ...kept(
+        "ADMIN_API_TOKEN",
+        "MAX_UPLOAD_BYTES",
+        "MAX_JOB_ATTEMPTS",
+        "UPLOAD_BUFFER_MIB",
+        "UPLOAD_BUFFER_WAIT_SECONDS",
+      ),
     },
   });
 

@@ -5,8 +5,13 @@
 //! worker's connection and a storage upload open for hours. A body read through
 //! [`paced`] fails with a timeout when nothing arrives for `idle`, or when, past
 //! `grace`, it has averaged under `min_bytes_per_second`: a large file on a slow
-//! line still goes through, a trickle does not.
+//! line still goes through, a trickle does not. Time the server spends not
+//! reading for its own reasons (waiting for storage) is measured with [`Stalls`]
+//! and never charged to the client.
 
+use std::future::Future;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use actix_web::error::PayloadError;
@@ -26,10 +31,40 @@ pub struct BodyPace {
 
 const TOO_SLOW: &str = "the request body is arriving too slowly";
 
+/// Time the server spent not reading a body while it waited on something of its
+/// own (a storage write's turn, a part upload): the body's pace is measured
+/// without it. Clones share the count.
+#[derive(Debug, Clone, Default)]
+pub struct Stalls(Arc<AtomicU64>);
+
+impl Stalls {
+    /// Run `work`, counting its time as the server's.
+    pub async fn during<F: Future>(&self, work: F) -> F::Output {
+        let started = Instant::now();
+        let out = work.await;
+        let nanos = u64::try_from(started.elapsed().as_nanos()).unwrap_or(u64::MAX);
+        self.0.fetch_add(nanos, Ordering::Relaxed);
+        out
+    }
+
+    fn total(&self) -> Duration {
+        Duration::from_nanos(self.0.load(Ordering::Relaxed))
+    }
+}
+
 /// `payload`, failing with a timed-out I/O error when it breaks `pace`.
 pub fn paced(
     payload: web::Payload,
     pace: BodyPace,
+) -> impl Stream<Item = Result<Bytes, PayloadError>> + 'static {
+    paced_around(payload, pace, Stalls::default())
+}
+
+/// [`paced`], not charging the client for the time `stalls` counts.
+pub fn paced_around(
+    payload: web::Payload,
+    pace: BodyPace,
+    stalls: Stalls,
 ) -> impl Stream<Item = Result<Bytes, PayloadError>> + 'static {
     struct State {
         payload: web::Payload,
@@ -43,27 +78,30 @@ pub fn paced(
         received: 0,
         done: false,
     };
-    futures::stream::unfold(state, move |mut s| async move {
-        if s.done {
-            return None;
-        }
-        let next = match tokio::time::timeout(pace.idle, s.payload.next()).await {
-            Err(_) => Err(too_slow()),
-            Ok(None) => return None,
-            Ok(Some(Err(e))) => Err(e),
-            Ok(Some(Ok(chunk))) => {
-                s.received += chunk.len() as u64;
-                let elapsed = s.started.elapsed();
-                let floor = pace.min_bytes_per_second as f64 * elapsed.as_secs_f64();
-                if elapsed > pace.grace && (s.received as f64) < floor {
-                    Err(too_slow())
-                } else {
-                    Ok(chunk)
-                }
+    futures::stream::unfold(state, move |mut s| {
+        let stalls = stalls.clone();
+        async move {
+            if s.done {
+                return None;
             }
-        };
-        s.done = next.is_err();
-        Some((next, s))
+            let next = match tokio::time::timeout(pace.idle, s.payload.next()).await {
+                Err(_) => Err(too_slow()),
+                Ok(None) => return None,
+                Ok(Some(Err(e))) => Err(e),
+                Ok(Some(Ok(chunk))) => {
+                    s.received += chunk.len() as u64;
+                    let elapsed = s.started.elapsed().saturating_sub(stalls.total());
+                    let floor = pace.min_bytes_per_second as f64 * elapsed.as_secs_f64();
+                    if elapsed > pace.grace && (s.received as f64) < floor {
+                        Err(too_slow())
+                    } else {
+                        Ok(chunk)
+                    }
+                }
+            };
+            s.done = next.is_err();
+            Some((next, s))
+        }
     })
     // Readers (the multipart parser) may poll again after the end.
     .fuse()

@@ -13,6 +13,9 @@ use shared_domain::ErrorCode;
 use shared_domain::db::DbError;
 use shared_domain::storage::StorageError;
 
+/// When a client refused for lack of upload memory should try again.
+const BUSY_RETRY_AFTER: Duration = Duration::from_secs(5);
+
 /// An error answered to a client.
 #[derive(Debug)]
 pub struct ErrorResponse {
@@ -98,6 +101,11 @@ impl From<StorageError> for ErrorResponse {
     fn from(e: StorageError) -> Self {
         match e {
             StorageError::NotFound(_) => Self::internal(e),
+            StorageError::Busy => Self::new(
+                ErrorCode::ServiceUnavailable,
+                "the server is taking as many uploads as it can hold; try again shortly",
+            )
+            .retry_after(BUSY_RETRY_AFTER),
             other => Self::unavailable("storage", other),
         }
     }

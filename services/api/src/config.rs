@@ -18,6 +18,11 @@ pub struct Config {
     pub telemetry: TelemetryConfig,
     pub auth: AuthConfig,
     pub max_upload_bytes: u64,
+    /// Memory all uploads in flight may hold for their storage write buffers
+    /// (`UPLOAD_BUFFER_MIB`), and how long an upload waits for its share before
+    /// a 503 (`UPLOAD_BUFFER_WAIT_SECONDS`).
+    pub upload_buffer_bytes: u64,
+    pub upload_buffer_wait: std::time::Duration,
     /// Attempts a job gets before it is dead.
     pub max_job_attempts: i32,
     pub allowed_origins: Vec<String>,
@@ -53,6 +58,20 @@ impl Config {
                 "must be at least 1024",
             ));
         }
+        let upload_buffer_mib: u64 = vars.parse_or("UPLOAD_BUFFER_MIB", 256)?;
+        if !(1..=1024 * 1024).contains(&upload_buffer_mib) {
+            return Err(ConfigError::new(
+                "UPLOAD_BUFFER_MIB",
+                "must be between 1 and 1048576",
+            ));
+        }
+        let upload_buffer_wait: u64 = vars.parse_or("UPLOAD_BUFFER_WAIT_SECONDS", 30)?;
+        if upload_buffer_wait > 3600 {
+            return Err(ConfigError::new(
+                "UPLOAD_BUFFER_WAIT_SECONDS",
+                "must be at most 3600",
+            ));
+        }
         Ok(Self {
             http: HttpConfig::from_vars(vars, 8080)?,
             database: DatabaseConfig::from_vars(vars)?,
@@ -61,6 +80,8 @@ impl Config {
             telemetry: TelemetryConfig::from_vars(vars)?,
             auth,
             max_upload_bytes,
+            upload_buffer_bytes: upload_buffer_mib * 1024 * 1024,
+            upload_buffer_wait: std::time::Duration::from_secs(upload_buffer_wait),
             max_job_attempts: {
                 let n: i32 = vars.parse_or("MAX_JOB_ATTEMPTS", 5)?;
                 if !(1..=100).contains(&n) {

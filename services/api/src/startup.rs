@@ -40,7 +40,16 @@ pub async fn build(config: Config) -> anyhow::Result<BoundServer> {
     lifecycle::prepare_schema(&config.database, config.migrate_on_start).await?;
     let db = shared_domain::db::pool(&config.database).context("building the Postgres pool")?;
     let redis = Redis::connect(&config.redis).context("building the Redis pools")?;
-    let storage = Storage::from_config(&config.storage).context("opening object storage")?;
+    let storage = Storage::from_config(&config.storage)
+        .context("opening object storage")?
+        .with_write_budget(config.upload_buffer_bytes, config.upload_buffer_wait);
+    if config.upload_buffer_bytes < storage.writer_memory() {
+        tracing::warn!(
+            budget = config.upload_buffer_bytes,
+            one_upload = storage.writer_memory(),
+            "UPLOAD_BUFFER_MIB is less than one upload holds: uploads are taken one at a time"
+        );
+    }
     let auth = AuthState {
         admin: StaticToken::new(&config.auth.admin_token),
         service: StaticToken::new(&config.auth.service_token),

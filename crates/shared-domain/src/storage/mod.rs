@@ -11,7 +11,10 @@
 //!
 //! Writes are multipart uploads: memory stays bounded by the part size times the
 //! parts in flight, whatever the object's size, and an unfinished upload never
-//! becomes visible under its key.
+//! becomes visible under its key. A process can also bound what all its writers
+//! hold together ([`Storage::with_write_budget`]): a writer reserves its most at
+//! start, and one that cannot get its share in time is refused
+//! ([`StorageError::Busy`]) rather than pushing the process out of memory.
 
 use std::fmt;
 use std::sync::Arc;
@@ -31,6 +34,7 @@ use object_store::{
 };
 use secrecy::ExposeSecret;
 use tokio::io::AsyncWriteExt;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 mod config;
 
@@ -58,6 +62,9 @@ pub enum StorageError {
     Backend(#[source] object_store::Error),
     #[error("local I/O failed while moving an object")]
     Io(#[from] std::io::Error),
+    /// The process's write budget stayed spent for the whole wait.
+    #[error("every write buffer is in use (the write budget is spent)")]
+    Busy,
 }
 
 impl StorageError {
@@ -83,6 +90,15 @@ pub struct ObjectInfo {
 pub struct Storage {
     store: Arc<dyn ObjectStore>,
     backend: &'static str,
+    budget: Option<WriteBudget>,
+}
+
+/// Memory all writers of a process may hold for their parts, counted in KiB.
+#[derive(Clone)]
+struct WriteBudget {
+    kib: Arc<Semaphore>,
+    total_kib: u32,
+    wait: Duration,
 }
 
 impl fmt::Debug for Storage {
@@ -165,7 +181,61 @@ impl Storage {
                 (with_prefix(gcs, prefix), "gcs")
             }
         };
-        Ok(Self { store, backend })
+        Ok(Self {
+            store,
+            backend,
+            budget: None,
+        })
+    }
+
+    /// Bound the memory all this handle's writers (and its clones') hold at once
+    /// to `bytes`. Each writer reserves the most it can hold, its part size times
+    /// the parts in flight plus the one filling, when it starts, and gives it back
+    /// when it finishes, aborts or is dropped. A writer that cannot get its share
+    /// within `wait` is refused with [`StorageError::Busy`]. A budget smaller
+    /// than one writer's share lets one writer at a time.
+    #[must_use]
+    pub fn with_write_budget(mut self, bytes: u64, wait: Duration) -> Self {
+        let total_kib = u32::try_from((bytes / 1024).max(1)).unwrap_or(u32::MAX);
+        self.budget = Some(WriteBudget {
+            kib: Arc::new(Semaphore::new(total_kib as usize)),
+            total_kib,
+            wait,
+        });
+        self
+    }
+
+    fn part_size(&self) -> usize {
+        if self.backend == "file" {
+            LOCAL_PART_SIZE
+        } else {
+            REMOTE_PART_SIZE
+        }
+    }
+
+    /// The most one writer holds: the part filling and those in flight.
+    pub fn writer_memory(&self) -> u64 {
+        (self.part_size() * (PARTS_IN_FLIGHT + 1)) as u64
+    }
+
+    /// A writer's share of the budget, waited for; `None` without a budget.
+    async fn reserve(&self) -> Result<Option<Reservation>, StorageError> {
+        let Some(budget) = &self.budget else {
+            return Ok(None);
+        };
+        let kib = u32::try_from(self.writer_memory() / 1024)
+            .unwrap_or(u32::MAX)
+            .min(budget.total_kib);
+        let permit = tokio::time::timeout(budget.wait, budget.kib.clone().acquire_many_owned(kib))
+            .await
+            .map_err(|_| StorageError::Busy)?
+            .map_err(|_| StorageError::Busy)?;
+        let bytes = f64::from(kib) * 1024.0;
+        metrics::gauge!("storage_write_reserved_bytes").increment(bytes);
+        Ok(Some(Reservation {
+            _permit: permit,
+            bytes,
+        }))
     }
 
     /// `file`, `s3` or `gcs`.
@@ -175,21 +245,20 @@ impl Storage {
 
     /// Start a streamed write to `key`. Nothing is visible under the key until
     /// [`ObjectWriter::finish`] succeeds.
+    /// With a write budget, it first waits for its share (see
+    /// [`with_write_budget`](Self::with_write_budget)).
     pub async fn writer(&self, key: &str) -> Result<ObjectWriter, StorageError> {
+        let reservation = self.reserve().await?;
         let upload = self
             .store
             .put_multipart(&StorePath::from(key))
             .await
             .map_err(|e| StorageError::from_store(key, e))?;
-        let part_size = if self.backend == "file" {
-            LOCAL_PART_SIZE
-        } else {
-            REMOTE_PART_SIZE
-        };
         Ok(ObjectWriter {
-            inner: WriteMultipart::new_with_chunk_size(upload, part_size),
+            inner: WriteMultipart::new_with_chunk_size(upload, self.part_size()),
             key: key.to_owned(),
             written: 0,
+            _reservation: reservation,
         })
     }
 
@@ -325,6 +394,20 @@ pub struct ObjectWriter {
     inner: WriteMultipart,
     key: String,
     written: u64,
+    /// Given back to the budget when the writer goes.
+    _reservation: Option<Reservation>,
+}
+
+/// A writer's share of the write budget.
+struct Reservation {
+    _permit: OwnedSemaphorePermit,
+    bytes: f64,
+}
+
+impl Drop for Reservation {
+    fn drop(&mut self) {
+        metrics::gauge!("storage_write_reserved_bytes").decrement(self.bytes);
+    }
 }
 
 impl ObjectWriter {
@@ -345,6 +428,7 @@ impl ObjectWriter {
             inner,
             key,
             written,
+            _reservation,
         } = self;
         inner
             .finish()

@@ -251,3 +251,56 @@ async fn an_aborted_write_leaves_nothing_behind() {
         "staging files left behind: {leftovers:?}"
     );
 }
+
+#[tokio::test]
+async fn a_write_budget_takes_writers_in_turn_and_refuses_one_that_waits_too_long() {
+    use futures::FutureExt;
+    use std::time::Duration;
+
+    let s3 = S3Server::start().await;
+    let plain = storage_from(s3.vars("budget"));
+    // Room for two writers' buffers, with a short wait.
+    let storage = plain
+        .clone()
+        .with_write_budget(2 * plain.writer_memory(), Duration::from_millis(200));
+    let mut first = storage.writer("h/books/first.pdf").await.unwrap();
+    let second = storage.writer("h/books/second.pdf").await.unwrap();
+    // A third waits while the two hold their share ...
+    let waiting = storage.clone();
+    let mut third = Box::pin(async move { waiting.writer("h/books/third.pdf").await });
+    assert!(
+        (&mut third).now_or_never().is_none(),
+        "a third writer started beside two that hold the whole budget"
+    );
+    // ... and starts once one of them is done.
+    first
+        .write(Bytes::from_static(b"%PDF-1.7 first"))
+        .await
+        .unwrap();
+    first.finish().await.unwrap();
+    let mut third = third
+        .await
+        .expect("the third writer starts once the first is done");
+    third
+        .write(Bytes::from_static(b"%PDF-1.7 third"))
+        .await
+        .unwrap();
+    third.finish().await.unwrap();
+    assert!(storage.head("h/books/third.pdf").await.unwrap().is_some());
+
+    // With the second still open and a fourth holding the freed share, a fifth
+    // waits out its wait and is refused, and nothing is written under its key.
+    let _fourth = storage.writer("h/books/fourth.pdf").await.unwrap();
+    let refused = storage.writer("h/books/fifth.pdf").await;
+    assert!(
+        matches!(refused, Err(StorageError::Busy)),
+        "expected Busy, got {:?}",
+        refused.err()
+    );
+    assert!(storage.head("h/books/fifth.pdf").await.unwrap().is_none());
+    // A dropped writer gives its share back too.
+    drop(second);
+    assert!(storage.writer("h/books/sixth.pdf").await.is_ok());
+    // The budget belongs to the handle it was set on: the plain one has none.
+    assert!(plain.writer("h/books/seventh.pdf").await.is_ok());
+}

@@ -19,6 +19,7 @@ use actix_web::post;
 use actix_web::{HttpRequest, HttpResponse, web};
 use bytes::{Bytes, BytesMut};
 use futures::TryStreamExt;
+use http_support::body::Stalls;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 use shared_domain::db::books::{self, Inserted, NewBook};
@@ -120,11 +121,16 @@ pub async fn upload(
         grace: http.body_idle_timeout,
         min_bytes_per_second: http.body_min_bytes_per_second,
     };
-    let form = Multipart::new(req.headers(), http_support::body::paced(payload, pace));
+    // Waits on storage are ours, not the client's: they do not count against its pace.
+    let stalls = Stalls::default();
+    let form = Multipart::new(
+        req.headers(),
+        http_support::body::paced_around(payload, pace, stalls.clone()),
+    );
     let book_id = BookId::new();
     tracing::Span::current().record("book_id", tracing::field::display(book_id));
     let mut received = Received::default();
-    if let Err(e) = receive_form(&state, form, book_id, &mut received).await {
+    if let Err(e) = receive_form(&state, &stalls, form, book_id, &mut received).await {
         received.discard(&state).await;
         return Err(e);
     }
@@ -185,6 +191,7 @@ struct StoredFile {
 
 async fn receive_form(
     state: &AppState,
+    stalls: &Stalls,
     mut form: Multipart,
     book_id: BookId,
     received: &mut Received,
@@ -204,7 +211,7 @@ async fn receive_form(
                 if let Some(file) = &mut received.file {
                     // The file came first and waits in staging: move it under its household.
                     let key = book_object_key(household, book_id, file.format);
-                    state.storage.rename(&file.key, &key).await?;
+                    stalls.during(state.storage.rename(&file.key, &key)).await?;
                     file.key = key;
                 }
                 received.household = Some(household);
@@ -229,7 +236,7 @@ async fn receive_form(
                     Some(h) => book_object_key(h, book_id, format),
                     None => format!("uploads/{book_id}.{}", format.extension()),
                 };
-                received.file = Some(receive_file(state, field, key).await?);
+                received.file = Some(receive_file(state, stalls, field, key).await?);
             }
             "" => return Err(UploadError::UnnamedField.into()),
             other => return Err(UploadError::UnknownField(truncate(other, 64)).into()),
@@ -242,6 +249,7 @@ async fn receive_form(
 /// enforce the limit.
 async fn receive_file(
     state: &AppState,
+    stalls: &Stalls,
     mut field: Field,
     key: impl FnOnce(BookFormat) -> String,
 ) -> Result<StoredFile, ApiError> {
@@ -287,7 +295,7 @@ async fn receive_file(
     };
     let key = key(format);
 
-    let mut writer = state.storage.writer(&key).await?;
+    let mut writer = stalls.during(state.storage.writer(&key)).await?;
     let mut pending = Some(head.freeze());
     loop {
         let chunk = match pending.take() {
@@ -308,7 +316,7 @@ async fn receive_file(
                 }
             },
         };
-        if let Err(e) = writer.write(chunk).await {
+        if let Err(e) = stalls.during(writer.write(chunk)).await {
             writer.abort().await;
             return Err(e.into());
         }

@@ -15,3 +15,4 @@ mod reads;
 mod surface;
 mod telemetry;
 mod upload;
+mod upload_memory;
