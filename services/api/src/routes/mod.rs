@@ -1,10 +1,10 @@
 //! Every route of the API. Each handler declares its method and path once, in its
-//! actix-web attribute (`#[actix_web::get("/books/{id}/status")]`), beside its
-//! OpenAPI annotation; each resource module's `configure` registers its handlers;
-//! and utoipa-actix-web builds the OpenAPI document from those same registrations.
-//! The document is then the table of what is served: [`Methods`] reads from it the
-//! methods a path takes, so a request with another method is a JSON 405 with
-//! `Allow`, and one on no path a JSON 404.
+//! actix-web attribute (`#[get("/books/{id}/status")]`, by its bare name: utoipa
+//! reads it only so), under its OpenAPI annotation. Each resource module's
+//! `configure` registers its handlers, and utoipa-actix-web builds the OpenAPI
+//! document from those same registrations. The document is then the table of what
+//! is served: [`Methods`] reads from it the methods a path takes, so a request
+//! with another method is a JSON 405 with `Allow`, and one on no path a JSON 404.
 
 pub(crate) mod books;
 pub(crate) mod console;
