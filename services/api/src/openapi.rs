@@ -87,7 +87,13 @@ fn describe_responses(document: &mut utoipa::openapi::OpenApi) {
             &mut item.patch,
             &mut item.trace,
         ];
-        for operation in operations.into_iter().flatten() {
+        let others = item.additional_operations.values_mut();
+        for operation in operations
+            .into_iter()
+            .flatten()
+            .chain(std::iter::once(&mut item.query).flatten())
+            .chain(others)
+        {
             for (status, response) in &mut operation.responses.responses {
                 if let RefOr::T(response) = response
                     && response.description.is_empty()

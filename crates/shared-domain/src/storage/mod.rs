@@ -193,7 +193,8 @@ impl Storage {
     /// the parts in flight plus the one filling, when it starts, and gives it back
     /// when it finishes, aborts or is dropped. A writer that cannot get its share
     /// within `wait` is refused with [`StorageError::Busy`]. A budget smaller
-    /// than one writer's share lets one writer at a time.
+    /// than one writer's share lets one writer at a time, which then holds more
+    /// than the budget.
     #[must_use]
     pub fn with_write_budget(mut self, bytes: u64, wait: Duration) -> Self {
         let total_kib = u32::try_from((bytes / 1024).max(1)).unwrap_or(u32::MAX);
@@ -230,7 +231,8 @@ impl Storage {
             .await
             .map_err(|_| StorageError::Busy)?
             .map_err(|_| StorageError::Busy)?;
-        let bytes = f64::from(kib) * 1024.0;
+        // What the writer may really hold, even when the budget is smaller.
+        let bytes = self.writer_memory() as f64;
         metrics::gauge!("storage_write_reserved_bytes").increment(bytes);
         Ok(Some(Reservation {
             _permit: permit,

@@ -5,6 +5,8 @@
 //! document from those same registrations. The document is then the table of what
 //! is served: [`Methods`] reads from it the methods a path takes, so a request
 //! with another method is a JSON 405 with `Allow`, and one on no path a JSON 404.
+//! Register handlers only with `service(...)`: utoipa-actix-web leaves routes
+//! added with `route(...)` out of the document, so they would answer 405.
 
 pub(crate) mod books;
 pub(crate) mod console;
@@ -51,11 +53,11 @@ pub fn configure(cfg: &mut ServiceConfig) {
 /// /admin/books/upload` is a 405 from `/admin/books/upload`, not a delete of a
 /// book whose id is "upload".
 #[derive(Debug)]
-pub struct Methods(Vec<(ResourceDef, Vec<&'static str>, HeaderValue)>);
+pub struct Methods(Vec<(ResourceDef, Vec<String>, HeaderValue)>);
 
 impl Methods {
     pub fn from_document(document: &OpenApi) -> Self {
-        let mut paths: Vec<(ResourceDef, Vec<&'static str>, HeaderValue)> = document
+        let mut paths: Vec<(ResourceDef, Vec<String>, HeaderValue)> = document
             .paths
             .paths
             .iter()
@@ -75,12 +77,12 @@ impl Methods {
         self.0
             .iter()
             .find(|(def, _, _)| def.is_match(path))
-            .map(|(_, methods, allow)| (methods.contains(&method), allow))
+            .map(|(_, methods, allow)| (methods.iter().any(|m| m == method), allow))
     }
 }
 
-fn methods_of(item: &PathItem) -> Vec<&'static str> {
-    [
+fn methods_of(item: &PathItem) -> Vec<String> {
+    let named = [
         ("GET", &item.get),
         ("POST", &item.post),
         ("PUT", &item.put),
@@ -89,10 +91,15 @@ fn methods_of(item: &PathItem) -> Vec<&'static str> {
         ("HEAD", &item.head),
         ("OPTIONS", &item.options),
         ("TRACE", &item.trace),
+        ("QUERY", &item.query),
     ]
     .into_iter()
-    .filter_map(|(name, operation)| operation.as_ref().map(|_| name))
-    .collect()
+    .filter_map(|(name, operation)| operation.as_ref().map(|_| name.to_owned()));
+    let others = item
+        .additional_operations
+        .keys()
+        .map(|name| name.to_ascii_uppercase());
+    named.chain(others).collect()
 }
 
 /// Middleware, inside CORS (a preflight never reaches it): a request whose path

@@ -92,7 +92,8 @@ pub struct UploadForm {
         (status = 403, description = "Not the admin token", body = ErrorBody),
         (status = 413, description = "Larger than MAX_UPLOAD_BYTES", body = ErrorBody),
         (status = 415, description = "Neither a PDF nor an EPUB (by content)", body = ErrorBody),
-        (status = 503, description = "Database or storage unavailable", body = ErrorBody),
+        (status = 408, description = "The body arrived too slowly (BODY_MIN_BYTES_PER_SECOND, BODY_IDLE_TIMEOUT_SECONDS)", body = ErrorBody),
+        (status = 503, description = "Database or storage unavailable, or every upload buffer in use for UPLOAD_BUFFER_WAIT_SECONDS (with Retry-After)", body = ErrorBody),
     )
 )]
 #[post("/admin/books/upload")]
@@ -321,7 +322,7 @@ async fn receive_file(
             return Err(e.into());
         }
     }
-    writer.finish().await?;
+    stalls.during(writer.finish()).await?;
     metrics::counter!("upload_bytes_total").increment(size);
     Ok(StoredFile {
         key,

@@ -2,32 +2,67 @@
 //! waited for is not charged to the client's pace, and one that does not come in
 //! time is a 503 that loses nothing.
 
+use std::path::Path;
 use std::time::{Duration, Instant};
 
+use test_support::{ServiceProcess, TestEnv, free_port};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use uuid::Uuid;
 
-use crate::helpers::{ADMIN_TOKEN, HOUSEHOLD, TestApp, form, pdf, spawn_app_with};
+use crate::helpers::{ADMIN_TOKEN, HOUSEHOLD, form, pdf, set, vars};
 
-/// One upload's buffers (768 KiB on local files) fit in 1 MiB, two do not.
-fn one_at_a_time(
-    wait_seconds: &'static str,
-) -> impl FnOnce(&test_support::TestEnv, &mut Vec<(String, String)>) {
-    move |_, v| {
-        test_support::set_var(v, "UPLOAD_BUFFER_MIB", "1");
-        test_support::set_var(v, "UPLOAD_BUFFER_WAIT_SECONDS", wait_seconds);
-        test_support::set_var(v, "BODY_IDLE_TIMEOUT_SECONDS", "1");
-        test_support::set_var(v, "BODY_MIN_BYTES_PER_SECOND", "100000");
+/// The api binary in a process of its own, so that its `/metrics` are its alone.
+struct Api {
+    env: TestEnv,
+    port: u16,
+    _process: ServiceProcess,
+}
+
+/// One upload's buffers (768 KiB on local files) fit in 1 MiB, two do not. The
+/// body must average 100,000 bytes a second after a 1 s grace.
+async fn one_at_a_time(wait_seconds: &str) -> Api {
+    let env = TestEnv::new().await;
+    let port = free_port();
+    let mut vars = vars(&env);
+    set(&mut vars, "PORT", port.to_string());
+    set(&mut vars, "UPLOAD_BUFFER_MIB", "1");
+    set(&mut vars, "UPLOAD_BUFFER_WAIT_SECONDS", wait_seconds);
+    set(&mut vars, "BODY_IDLE_TIMEOUT_SECONDS", "1");
+    set(&mut vars, "BODY_MIN_BYTES_PER_SECOND", "100000");
+    let mut process = ServiceProcess::spawn(Path::new(env!("CARGO_BIN_EXE_api")), &vars, port);
+    process.wait_healthy().await;
+    Api {
+        env,
+        port,
+        _process: process,
     }
 }
 
-/// Bytes the api has reserved for write buffers, from `/metrics`.
-async fn reserved(app: &TestApp) -> f64 {
-    let text = app.get("/metrics").await.text().await.unwrap();
-    text.lines()
-        .find_map(|l| l.strip_prefix("storage_write_reserved_bytes "))
-        .and_then(|v| v.trim().parse().ok())
-        .unwrap_or(0.0)
+impl Api {
+    fn url(&self, path: &str) -> String {
+        format!("http://127.0.0.1:{}{path}", self.port)
+    }
+
+    /// Bytes reserved for write buffers, from `/metrics`.
+    async fn reserved(&self) -> f64 {
+        let text = reqwest::get(self.url("/metrics"))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        text.lines()
+            .find_map(|l| l.strip_prefix("storage_write_reserved_bytes "))
+            .and_then(|v| v.trim().parse().ok())
+            .unwrap_or(0.0)
+    }
+
+    fn stored_objects(&self) -> Vec<String> {
+        test_support::files_under(self.env.storage_dir.path())
+            .into_iter()
+            .map(|p| p.display().to_string())
+            .collect()
+    }
 }
 
 /// An upload over a raw connection: the form's head and the file's first 2 KiB
@@ -35,12 +70,12 @@ async fn reserved(app: &TestApp) -> f64 {
 /// for), then `pieces` more bytes of the file, one every `every`, then the end.
 /// Returns the raw response.
 async fn raw_upload(
-    app: &TestApp,
+    app: &Api,
     household: &str,
     pieces: Vec<Vec<u8>>,
     every: Duration,
 ) -> tokio::task::JoinHandle<String> {
-    let port: u16 = app.address.rsplit(':').next().unwrap().parse().unwrap();
+    let port = app.port;
     let boundary = "raw-boundary";
     let head = format!(
         "--{boundary}\r\nContent-Disposition: form-data; name=\"household_id\"\r\n\r\n{household}\r\n--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"raw.pdf\"\r\nContent-Type: application/pdf\r\n\r\n%PDF-1.4\n"
@@ -74,13 +109,13 @@ async fn raw_upload(
 
 /// An upload that takes the only buffer and keeps it for about `hold`, sending
 /// 200,000 bytes a second (twice the minimum); returned once it holds it.
-async fn hold_the_buffer(app: &TestApp, hold: Duration) -> tokio::task::JoinHandle<String> {
+async fn hold_the_buffer(app: &Api, hold: Duration) -> tokio::task::JoinHandle<String> {
     let pieces = vec![vec![b'y'; 20_000]; hold.as_millis() as usize / 100];
     let upload = raw_upload(app, HOUSEHOLD, pieces, Duration::from_millis(100)).await;
     test_support::eventually(
         "the first upload holds the buffer",
         Duration::from_secs(10),
-        || async { (reserved(app).await > 0.0).then_some(()) },
+        || async { (app.reserved().await > 0.0).then_some(()) },
     )
     .await;
     upload
@@ -88,7 +123,7 @@ async fn hold_the_buffer(app: &TestApp, hold: Duration) -> tokio::task::JoinHand
 
 #[tokio::test]
 async fn an_upload_that_waits_its_turn_is_not_charged_for_the_wait() {
-    let app = spawn_app_with(one_at_a_time("30")).await;
+    let app = one_at_a_time("30").await;
     let first = hold_the_buffer(&app, Duration::from_secs(3)).await;
     // The second sends 2 KiB, then the other 100 KiB half a second later, while
     // it waits ~3 s for the buffer. At 100,000 bytes a second after a 1 s grace,
@@ -112,17 +147,21 @@ async fn an_upload_that_waits_its_turn_is_not_charged_for_the_wait() {
     );
     let first = first.await.unwrap();
     assert!(first.starts_with("HTTP/1.1 200"), "{first}");
-    assert_eq!(reserved(&app).await, 0.0, "every buffer is given back");
+    assert_eq!(app.reserved().await, 0.0, "every buffer is given back");
 }
 
 #[tokio::test]
 async fn an_upload_that_cannot_get_a_buffer_in_time_is_a_503_that_stores_nothing() {
-    let app = spawn_app_with(one_at_a_time("0")).await;
+    let app = one_at_a_time("0").await;
     let first = hold_the_buffer(&app, Duration::from_secs(1)).await;
     let household = Uuid::new_v4().to_string();
-    let res = app
-        .upload(form(&household, pdf("refused"), "refused.pdf"))
-        .await;
+    let res = reqwest::Client::new()
+        .post(app.url("/admin/books/upload"))
+        .bearer_auth(ADMIN_TOKEN)
+        .multipart(form(&household, pdf("refused"), "refused.pdf"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status().as_u16(), 503);
     assert_eq!(res.headers()["retry-after"], "5");
     let body: serde_json::Value = res.json().await.unwrap();
@@ -132,7 +171,7 @@ async fn an_upload_that_cannot_get_a_buffer_in_time_is_a_503_that_stores_nothing
         "the refused upload left an object: {:?}",
         app.stored_objects()
     );
-    let db = app.db().await;
+    let db = app.env.db.client().await;
     let books: i64 = db
         .query_one(
             "SELECT count(*) FROM books WHERE household_id = $1::text::uuid",
