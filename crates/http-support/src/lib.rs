@@ -207,3 +207,18 @@ pub async fn json_errors_with_info(
 ) -> Result<actix_web::dev::ServiceResponse<actix_web::body::BoxBody>, actix_web::Error> {
     json_errors_inner(req, next, true).await
 }
+
+/// HEAD is GET without the body (RFC 9110 §9.3.2), a method every general-purpose
+/// server must take (§9.1); uptime monitors often check with it. A HEAD request
+/// is served as the GET: the HTTP/1 encoder, which marked the request HEAD when
+/// it read it, sends the GET's status and headers (`Content-Length` included)
+/// and leaves the body out. Wrap it inside CORS and outside the routes.
+pub async fn head_as_get(
+    mut req: actix_web::dev::ServiceRequest,
+    next: actix_web::middleware::Next<impl actix_web::body::MessageBody + 'static>,
+) -> Result<actix_web::dev::ServiceResponse<impl actix_web::body::MessageBody>, actix_web::Error> {
+    if req.method() == Method::HEAD {
+        req.head_mut().method = Method::GET;
+    }
+    next.call(req).await
+}

@@ -75,8 +75,10 @@ pub async fn build(config: Config) -> anyhow::Result<BoundServer> {
     });
     let server = http_support::serve(listener, grace, move || {
         App::new()
-            // Innermost, so CORS answers a preflight before it and labels its 405s.
+            // Inside CORS, which answers a preflight before them and labels their
+            // answers; a HEAD is made a GET before the 405 check.
             .wrap(from_fn(routes::allowed_methods))
+            .wrap(from_fn(http_support::head_as_get))
             .wrap(http_support::cors(
                 &origins,
                 &[Method::GET, Method::POST, Method::PUT, Method::DELETE],

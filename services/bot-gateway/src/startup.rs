@@ -80,6 +80,7 @@ pub async fn build(config: Config) -> anyhow::Result<BoundServer> {
         // threads (a wake-up and a context switch) on every call.
         let state = web::Data::new(state.for_worker());
         App::new()
+            .wrap(from_fn(http_support::head_as_get))
             .wrap(http_support::cors(
                 &origins,
                 &[Method::GET, Method::POST, Method::PATCH, Method::DELETE],

@@ -99,7 +99,12 @@ fn methods_of(item: &PathItem) -> Vec<String> {
         .additional_operations
         .keys()
         .map(|name| name.to_ascii_uppercase());
-    named.chain(others).collect()
+    let mut methods: Vec<String> = named.chain(others).collect();
+    // HEAD is served wherever GET is (`http_support::head_as_get`).
+    if methods.iter().any(|m| m == "GET") && !methods.iter().any(|m| m == "HEAD") {
+        methods.insert(1, "HEAD".to_owned());
+    }
+    methods
 }
 
 /// Middleware, inside CORS (a preflight never reaches it): a request whose path

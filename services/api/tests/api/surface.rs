@@ -386,7 +386,7 @@ async fn a_405_names_the_allowed_methods() {
         .await
         .unwrap();
     assert_eq!(res.status().as_u16(), 405);
-    assert_eq!(res.headers()["allow"], "GET, PUT");
+    assert_eq!(res.headers()["allow"], "GET, HEAD, PUT");
     let body: Value = res.json().await.unwrap();
     assert_eq!(body["error"], "method_not_allowed");
 }
@@ -507,4 +507,38 @@ async fn metrics_answer_only_the_metrics_token_when_one_is_set() {
     let error =
         api::Config::from_vars(&shared_domain::Vars::from_pairs(vars)).expect_err("refused");
     assert!(error.to_string().contains("METRICS_TOKEN"), "{error}");
+}
+
+#[tokio::test]
+async fn head_is_answered_as_get_without_the_body() {
+    let app = spawn_app().await;
+    // Uptime monitors often check with HEAD.
+    let res = app.client.head(app.url("/health")).send().await.unwrap();
+    assert_eq!(res.status().as_u16(), 200);
+    let length: usize = res.headers()["content-length"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(length > 0, "the GET's length is kept");
+    assert!(res.bytes().await.unwrap().is_empty(), "no body with HEAD");
+    // Behind authentication and lookups, the same answer as GET.
+    let path = format!("/books/{}/status", uuid::Uuid::new_v4());
+    let res = app
+        .client
+        .head(app.url(&path))
+        .bearer_auth(ADMIN_TOKEN)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status().as_u16(), 404);
+    // Not where there is no GET.
+    let res = app
+        .client
+        .head(app.url("/admin/books/upload"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status().as_u16(), 405);
+    assert_eq!(res.headers()["allow"], "POST");
 }

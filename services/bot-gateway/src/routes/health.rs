@@ -12,12 +12,12 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(
         web::resource("/health")
             .route(web::get().to(live))
-            .default_service(super::not_allowed("GET")),
+            .default_service(super::not_allowed("GET, HEAD")),
     )
     .service(
         web::resource("/health/ready")
             .route(web::get().to(ready))
-            .default_service(super::not_allowed("GET")),
+            .default_service(super::not_allowed("GET, HEAD")),
     );
 }
 

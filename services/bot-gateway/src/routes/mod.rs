@@ -14,14 +14,14 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(
             web::resource("/metrics")
                 .route(web::get().to(http_support::metrics_endpoint))
-                .default_service(not_allowed("GET")),
+                .default_service(not_allowed("GET, HEAD")),
         )
         .service(
             web::resource("/openapi.json")
                 .route(
                     web::get().to(|| async { HttpResponse::Ok().json(crate::openapi::document()) }),
                 )
-                .default_service(not_allowed("GET")),
+                .default_service(not_allowed("GET, HEAD")),
         )
         .service(
             web::resource("/api/start")
@@ -32,12 +32,12 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             web::resource("/api/sessions/{sid}")
                 .route(web::get().to(sessions::get))
                 .route(web::delete().to(sessions::end))
-                .default_service(not_allowed("GET, DELETE")),
+                .default_service(not_allowed("GET, HEAD, DELETE")),
         )
         .service(
             web::resource("/api/sessions/{sid}/events")
                 .route(web::get().to(sessions::events))
-                .default_service(not_allowed("GET")),
+                .default_service(not_allowed("GET, HEAD")),
         )
         .service(
             web::resource("/api/sessions/{sid}/api/offer")

@@ -70,3 +70,30 @@ async fn metrics_answer_only_the_metrics_token_when_one_is_set() {
     assert_eq!(right.status().as_u16(), 200);
     assert_eq!(app.get("/health").await.status().as_u16(), 200);
 }
+
+#[tokio::test]
+async fn head_is_answered_as_get_without_the_body_and_allow_names_it() {
+    let app = spawn_app().await;
+    let client = reqwest::Client::new();
+    let res = client
+        .head(format!("{}/health", app.address))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    assert!(res.bytes().await.unwrap().is_empty(), "no body with HEAD");
+    let res = client
+        .put(format!("{}/health", app.address))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 405);
+    assert_eq!(res.headers()["allow"], "GET, HEAD");
+    let res = client
+        .head(format!("{}/api/start", app.address))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 405);
+    assert_eq!(res.headers()["allow"], "POST");
+}
