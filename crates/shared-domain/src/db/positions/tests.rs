@@ -1,4 +1,5 @@
 use super::*;
+use crate::db::chunks::NewChunk;
 use crate::domain::ChunkKind;
 
 fn chunks(texts: &[&str]) -> Vec<NewChunk> {
