@@ -368,11 +368,16 @@ async function loadLibrary(generation) {
   }
   const query = new URLSearchParams({ limit: String(BOOKS_PER_PAGE) });
   if (cursor) query.set('cursor', cursor);
+  // The rows shown are the last load's until this one answers: say so.
+  $('library-result').setAttribute('aria-busy', 'true');
   let page;
   try {
     page = await api('GET', `/households/${household}/books?${query}`);
   } catch (error) {
-    if (generation === viewGeneration) $('library-error').textContent = error.message;
+    if (generation === viewGeneration) {
+      $('library-error').textContent = error.message;
+      $('library-result').setAttribute('aria-busy', 'false');
+    }
     return;
   }
   if (generation !== viewGeneration) return;
@@ -396,6 +401,7 @@ async function loadLibrary(generation) {
   $('library-rows').replaceChildren(...rows);
   $('library-caption').textContent = `Books of household ${household}, newest first${cursor ? ' (a later page)' : ''}`;
   $('library-result').hidden = false;
+  $('library-result').setAttribute('aria-busy', 'false');
   $('library-next').hidden = !page.next_cursor;
   $('library-first').hidden = !cursor;
 }
