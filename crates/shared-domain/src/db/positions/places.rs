@@ -22,6 +22,25 @@ pub struct Place {
     pub preceding: String,
 }
 
+impl Place {
+    /// The place `offset` characters into a chunk whose text is `chars`, the chunk
+    /// starting `before` characters into a book of `total`: the anchors are up to
+    /// [`ANCHOR`] characters on each side, within the chunk.
+    pub fn in_chunk(chars: &[char], offset: usize, before: i64, total: i64) -> Self {
+        let offset = offset.min(chars.len());
+        Self {
+            at: before + i64::try_from(offset).unwrap_or(0),
+            total,
+            following: chars[offset..(offset + ANCHOR).min(chars.len())]
+                .iter()
+                .collect(),
+            preceding: chars[offset.saturating_sub(ANCHOR)..offset]
+                .iter()
+                .collect(),
+        }
+    }
+}
+
 /// How much text around a position is kept to find it again.
 pub const ANCHOR: usize = 64;
 /// The fewest characters searched for: fewer match too often to mean anything.
@@ -53,20 +72,8 @@ impl Places {
             let before: i64 = row.try_get("before")?;
             let total: i64 = row.try_get("total")?;
             let chars: Vec<char> = text.unwrap_or_default().chars().collect();
-            let offset = usize::try_from(offset).unwrap_or(0).min(chars.len());
-            places.push((
-                listener,
-                Place {
-                    at: before + i64::try_from(offset).unwrap_or(0),
-                    total,
-                    following: chars[offset..(offset + ANCHOR).min(chars.len())]
-                        .iter()
-                        .collect(),
-                    preceding: chars[offset.saturating_sub(ANCHOR)..offset]
-                        .iter()
-                        .collect(),
-                },
-            ));
+            let offset = usize::try_from(offset).unwrap_or(0);
+            places.push((listener, Place::in_chunk(&chars, offset, before, total)));
         }
         Ok(Self(places))
     }

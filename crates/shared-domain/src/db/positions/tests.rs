@@ -28,16 +28,12 @@ fn place(old: &[NewChunk], ordinal: usize, offset: usize) -> Place {
     let chars: Vec<char> = old[ordinal].text.chars().collect();
     let before: usize = old[..ordinal].iter().map(|c| c.text.chars().count()).sum();
     let total: usize = old.iter().map(|c| c.text.chars().count()).sum();
-    Place {
-        at: i64::try_from(before + offset).unwrap_or(0),
-        total: i64::try_from(total).unwrap_or(0),
-        following: chars[offset..(offset + ANCHOR).min(chars.len())]
-            .iter()
-            .collect(),
-        preceding: chars[offset.saturating_sub(ANCHOR)..offset]
-            .iter()
-            .collect(),
-    }
+    Place::in_chunk(
+        &chars,
+        offset,
+        i64::try_from(before).unwrap_or(0),
+        i64::try_from(total).unwrap_or(0),
+    )
 }
 
 #[test]
